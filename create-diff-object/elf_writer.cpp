@@ -1,0 +1,322 @@
+#include "elf_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <tuple>
+#include <unordered_map>
+
+namespace klp {
+
+namespace {
+
+// Deduplicating string table builder.
+class StringTable {
+public:
+  StringTable() { bytes_.push_back('\0'); }
+  uint32_t add(std::string_view s) {
+    if (s.empty())
+      return 0;
+    auto it = offsets_.find(std::string(s));
+    if (it != offsets_.end())
+      return it->second;
+    uint32_t off = bytes_.size();
+    bytes_.insert(bytes_.end(), s.begin(), s.end());
+    bytes_.push_back('\0');
+    offsets_.emplace(std::string(s), off);
+    return off;
+  }
+  std::vector<char> &bytes() { return bytes_; }
+
+private:
+  std::vector<char> bytes_;
+  std::unordered_map<std::string, uint32_t> offsets_;
+};
+
+// A temporary file beside the destination that is removed unless committed.
+class TempFile {
+public:
+  explicit TempFile(const std::string &dest) : dest_(dest) {
+    tmp_ = dest + ".tmp.XXXXXX";
+    fd_ = mkstemp(tmp_.data());
+    if (fd_ < 0)
+      throw Error(dest + ": cannot create a temporary file: " + strerror(errno));
+    fchmod(fd_, 0644);
+  }
+  ~TempFile() {
+    if (fd_ >= 0)
+      close(fd_);
+    if (!committed_)
+      unlink(tmp_.c_str());
+  }
+  int fd() const { return fd_; }
+  void commit() {
+    if (fsync(fd_) != 0 || close(fd_) != 0) {
+      fd_ = -1;
+      throw Error(dest_ + ": cannot write: " + strerror(errno));
+    }
+    fd_ = -1;
+    if (rename(tmp_.c_str(), dest_.c_str()) != 0)
+      throw Error(dest_ + ": cannot rename the temporary file into place: " + strerror(errno));
+    committed_ = true;
+  }
+
+private:
+  std::string dest_, tmp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+bool regenerated(const Section &sec) {
+  switch (sec.type()) {
+  case SHT_NULL:
+  case SHT_SYMTAB:
+  case SHT_STRTAB:
+  case SHT_SYMTAB_SHNDX:
+    return true;
+  }
+  return false;
+}
+
+struct ElfHandle {
+  Elf *elf = nullptr;
+  ~ElfHandle() {
+    if (elf)
+      elf_end(elf);
+  }
+};
+
+} // namespace
+
+void write_file_atomically(const std::string &path, std::string_view contents) {
+  TempFile tmp(path);
+  const char *p = contents.data();
+  size_t left = contents.size();
+  while (left) {
+    ssize_t n = write(tmp.fd(), p, left);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      throw Error(path + ": cannot write: " + strerror(errno));
+    }
+    p += n;
+    left -= n;
+  }
+  tmp.commit();
+}
+
+void write_object(const Object &obj, const std::string &path) {
+  // 1. Number the sections that are written.
+  std::unordered_map<const Section *, size_t> sec_index;
+  std::vector<const Section *> out_secs;
+  for (const Section &sec : obj.sections) {
+    if (regenerated(sec))
+      continue;
+    if (sec.is_rela() && (!sec.base || sec.relocs.empty()))
+      continue;
+    if (sec.type() == SHT_GROUP && sec.group_members.empty())
+      continue;
+    out_secs.push_back(&sec);
+  }
+  // RELA and GROUP sections may only be written when what they refer to is written.
+  for (const Section *sec : out_secs)
+    sec_index[sec] = 0;
+  std::vector<const Section *> kept;
+  for (const Section *sec : out_secs) {
+    if (sec->is_rela() && !sec_index.count(sec->base))
+      throw Error(obj.where(*sec) + ": relocation section outlives the section it applies to");
+    kept.push_back(sec);
+  }
+  size_t next = 1;
+  for (const Section *sec : kept)
+    sec_index[sec] = next++;
+  size_t symtab_idx = next++, strtab_idx = next++, shstrtab_idx = next++;
+  if (shstrtab_idx >= SHN_LORESERVE)
+    throw Error(path + ": too many sections (" + std::to_string(shstrtab_idx) +
+                ") for an output object");
+
+  // 2. Lay out the symbol table: null, locals, then globals.
+  StringTable strtab;
+  std::vector<Elf64_Sym> syms(1);
+  std::unordered_map<const Symbol *, size_t> sym_index;
+  auto emit_symbol = [&](const Symbol &s) {
+    Elf64_Sym es{};
+    es.st_name = s.is_section() ? 0 : strtab.add(s.name);
+    es.st_info = ELF64_ST_INFO(s.bind, s.type);
+    es.st_other = s.other;
+    es.st_value = s.value;
+    es.st_size = s.size;
+    if (s.sec) {
+      auto it = sec_index.find(s.sec);
+      if (it == sec_index.end()) {
+        if (s.is_section())
+          return; // the section was dropped, and with it its symbol
+        throw Error(obj.where(s) + ": symbol's section '" + s.sec->name + "' is not written");
+      }
+      es.st_shndx = it->second;
+    } else {
+      es.st_shndx = s.shndx;
+    }
+    sym_index[&s] = syms.size();
+    syms.push_back(es);
+  };
+  for (const Symbol &s : obj.symbols)
+    if (s.is_local())
+      emit_symbol(s);
+  size_t first_global = syms.size();
+  for (const Symbol &s : obj.symbols)
+    if (!s.is_local())
+      emit_symbol(s);
+
+  // 3. Regenerate relocation and group contents.
+  std::deque<std::vector<Elf64_Rela>> rela_bufs;
+  std::deque<std::vector<uint32_t>> group_bufs;
+  std::unordered_map<const Section *, std::pair<const void *, size_t>> contents;
+  for (const Section *sec : kept) {
+    if (sec->is_rela()) {
+      auto &buf = rela_bufs.emplace_back();
+      buf.reserve(sec->relocs.size());
+      for (const Relocation &r : sec->relocs) {
+        auto it = sym_index.find(r.sym);
+        if (it == sym_index.end())
+          throw Error(obj.where(*sec->base, r.offset) + ": relocation refers to symbol '" +
+                      r.sym->name + "', which is not written");
+        Elf64_Rela er{r.offset, ELF64_R_INFO(it->second, r.type), r.addend};
+        buf.push_back(er);
+      }
+      contents[sec] = {buf.data(), buf.size() * sizeof(Elf64_Rela)};
+    } else if (sec->type() == SHT_GROUP) {
+      auto &buf = group_bufs.emplace_back();
+      uint32_t flags = sec->data.size() >= 4 ? read_le<uint32_t>(sec->bytes(), 0, "") : 0;
+      buf.push_back(flags);
+      for (const Section *m : sec->group_members) {
+        auto it = sec_index.find(m);
+        if (it != sec_index.end())
+          buf.push_back(it->second);
+      }
+      contents[sec] = {buf.data(), buf.size() * sizeof(uint32_t)};
+    }
+  }
+
+  StringTable shstrtab;
+  std::vector<uint32_t> names;
+  for (const Section *sec : kept)
+    names.push_back(shstrtab.add(sec->name));
+  uint32_t symtab_name = shstrtab.add(".symtab");
+  uint32_t strtab_name = shstrtab.add(".strtab");
+  uint32_t shstrtab_name = shstrtab.add(".shstrtab");
+
+  // 4. Hand everything to libelf.
+  TempFile tmp(path);
+  if (elf_version(EV_CURRENT) == EV_NONE)
+    throw Error(elf_error(path + ": libelf initialisation failed"));
+  ElfHandle h;
+  h.elf = elf_begin(tmp.fd(), ELF_C_WRITE, nullptr);
+  if (!h.elf || !gelf_newehdr(h.elf, ELFCLASS64))
+    throw Error(elf_error(path + ": cannot create ELF output"));
+  GElf_Ehdr eh{};
+  std::memcpy(eh.e_ident, obj.ehdr.e_ident, EI_NIDENT);
+  eh.e_type = ET_REL;
+  eh.e_machine = obj.ehdr.e_machine;
+  eh.e_version = EV_CURRENT;
+  eh.e_flags = obj.ehdr.e_flags;
+  eh.e_shstrndx = shstrtab_idx;
+  if (!gelf_update_ehdr(h.elf, &eh))
+    throw Error(elf_error(path + ": cannot write the ELF header"));
+
+  auto add = [&](const std::string &name, GElf_Shdr sh, const void *buf, size_t size,
+                 Elf_Type type) {
+    Elf_Scn *scn = elf_newscn(h.elf);
+    Elf_Data *d = scn ? elf_newdata(scn) : nullptr;
+    if (!d)
+      throw Error(elf_error(path + ":(" + name + "): cannot create section"));
+    d->d_buf = const_cast<void *>(buf);
+    d->d_size = size;
+    d->d_type = type;
+    d->d_align = sh.sh_addralign ? sh.sh_addralign : 1;
+    d->d_version = EV_CURRENT;
+    sh.sh_size = size;
+    if (!gelf_update_shdr(scn, &sh))
+      throw Error(elf_error(path + ":(" + name + "): cannot write section header"));
+  };
+
+  for (size_t i = 0; i < kept.size(); i++) {
+    const Section *sec = kept[i];
+    GElf_Shdr sh = sec->shdr;
+    sh.sh_name = names[i];
+    sh.sh_offset = 0;
+    sh.sh_addr = 0;
+    const void *buf = sec->data.data();
+    size_t size = sec->data.size();
+    Elf_Type type = ELF_T_BYTE;
+    if (sec->is_rela()) {
+      sh.sh_link = symtab_idx;
+      sh.sh_info = sec_index.at(sec->base);
+      sh.sh_entsize = sizeof(Elf64_Rela);
+      sh.sh_flags |= SHF_INFO_LINK;
+      if (!sh.sh_addralign)
+        sh.sh_addralign = 8;
+      std::tie(buf, size) = contents.at(sec);
+      type = ELF_T_RELA;
+    } else if (sec->type() == SHT_GROUP) {
+      sh.sh_link = symtab_idx;
+      auto it = sym_index.find(sec->group_signature);
+      if (it == sym_index.end())
+        throw Error(obj.where(*sec) + ": group signature symbol is not written");
+      sh.sh_info = it->second;
+      sh.sh_entsize = 4;
+      std::tie(buf, size) = contents.at(sec);
+      type = ELF_T_WORD;
+    } else {
+      sh.sh_link = 0;
+      if (!(sh.sh_flags & SHF_INFO_LINK))
+        sh.sh_info = 0;
+    }
+    if (sec->type() == SHT_NOBITS) {
+      Elf_Scn *scn = elf_newscn(h.elf);
+      Elf_Data *d = scn ? elf_newdata(scn) : nullptr;
+      if (!d)
+        throw Error(elf_error(path + ":(" + sec->name + "): cannot create section"));
+      d->d_buf = nullptr;
+      d->d_size = sec->size();
+      d->d_type = ELF_T_BYTE;
+      d->d_align = sh.sh_addralign ? sh.sh_addralign : 1;
+      if (!gelf_update_shdr(scn, &sh))
+        throw Error(elf_error(path + ":(" + sec->name + "): cannot write section header"));
+      continue;
+    }
+    add(sec->name, sh, buf, size, type);
+  }
+
+  GElf_Shdr sh{};
+  sh.sh_name = symtab_name;
+  sh.sh_type = SHT_SYMTAB;
+  sh.sh_link = strtab_idx;
+  sh.sh_info = first_global;
+  sh.sh_entsize = sizeof(Elf64_Sym);
+  sh.sh_addralign = 8;
+  add(".symtab", sh, syms.data(), syms.size() * sizeof(Elf64_Sym), ELF_T_SYM);
+  sh = {};
+  sh.sh_name = strtab_name;
+  sh.sh_type = SHT_STRTAB;
+  sh.sh_addralign = 1;
+  add(".strtab", sh, strtab.bytes().data(), strtab.bytes().size(), ELF_T_BYTE);
+  sh = {};
+  sh.sh_name = shstrtab_name;
+  sh.sh_type = SHT_STRTAB;
+  sh.sh_addralign = 1;
+  add(".shstrtab", sh, shstrtab.bytes().data(), shstrtab.bytes().size(), ELF_T_BYTE);
+
+  if (elf_update(h.elf, ELF_C_WRITE) < 0)
+    throw Error(elf_error(path + ": cannot write ELF output"));
+  elf_end(h.elf);
+  h.elf = nullptr;
+  tmp.commit();
+}
+
+} // namespace klp

@@ -1,0 +1,32 @@
+// Errors raised by the library. The CLIs catch them and turn them into exit codes; nothing below a
+// CLI calls exit(). Messages are one line, lower-case, no final period, and start with a location:
+//   patched.o:(.text.foo)+0x1c: relocation type 42 is not supported
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace klp {
+
+// Exit codes shared by every tool (documented in the man pages).
+enum ExitCode : int {
+  kExitOk = 0,          // output written
+  kExitError = 1,       // bad input, I/O or libelf failure
+  kExitUnpatchable = 2, // the difference cannot be live-patched safely
+  kExitNoChange = 3,    // the objects do not differ in any way that needs a patch
+};
+
+// A failure caused by bad input or the environment (exit 1).
+class Error : public std::runtime_error {
+public:
+  explicit Error(const std::string &msg) : std::runtime_error(msg) {}
+};
+
+// A difference the livepatch runtime cannot apply safely (exit 2). The message names the object,
+// section or symbol and says what the author can do instead.
+class Unpatchable : public std::runtime_error {
+public:
+  explicit Unpatchable(const std::string &msg) : std::runtime_error(msg) {}
+};
+
+} // namespace klp
