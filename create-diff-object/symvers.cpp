@@ -1,0 +1,157 @@
+#include "symvers.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "error.h"
+
+namespace klp {
+
+const char *export_type_name(ExportType type) {
+  switch (type) {
+  case ExportType::Normal:
+    return "EXPORT_SYMBOL";
+  case ExportType::Gpl:
+    return "EXPORT_SYMBOL_GPL";
+  case ExportType::GplFuture:
+    return "EXPORT_SYMBOL_GPL_FUTURE";
+  case ExportType::Unused:
+    return "EXPORT_UNUSED_SYMBOL";
+  case ExportType::UnusedGpl:
+    return "EXPORT_UNUSED_SYMBOL_GPL";
+  }
+  return "?";
+}
+
+std::string_view Export::module_basename() const {
+  std::string_view m = module;
+  size_t slash = m.rfind('/');
+  return slash == std::string_view::npos ? m : m.substr(slash + 1);
+}
+
+std::string Export::objname() const {
+  std::string out(module_basename());
+  std::replace(out.begin(), out.end(), '-', '_');
+  return out;
+}
+
+namespace {
+
+std::optional<ExportType> parse_export_type(std::string_view s) {
+  static const ExportType all[] = {ExportType::Normal, ExportType::Gpl, ExportType::GplFuture,
+                                   ExportType::Unused, ExportType::UnusedGpl};
+  for (ExportType t : all)
+    if (s == export_type_name(t)) return t;
+  return std::nullopt;
+}
+
+bool parse_crc(std::string_view s, uint32_t &out) {
+  if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
+  if (s.empty() || s.size() > 8) return false;
+  uint32_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
+    v = v << 4 | (uint32_t)d;
+  }
+  out = v;
+  return true;
+}
+
+std::vector<std::string_view> split_tabs(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (true) {
+    size_t tab = line.find('\t', pos);
+    out.push_back(line.substr(pos, tab == std::string_view::npos ? tab : tab - pos));
+    if (tab == std::string_view::npos) return out;
+    pos = tab + 1;
+  }
+}
+
+} // namespace
+
+Symvers::Symvers(const std::string &path) : source_(path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error(path + ": read error: " + std::strerror(errno));
+  parse(ss.str());
+}
+
+Symvers Symvers::from_text(std::string_view text, std::string source) {
+  Symvers s(Blank{}, std::move(source));
+  s.parse(text);
+  return s;
+}
+
+void Symvers::parse(std::string_view text) {
+  size_t lineno = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    lineno++;
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    std::string loc = source_ + ":" + std::to_string(lineno);
+    std::vector<std::string_view> f = split_tabs(line);
+    if (f.size() < 4 || f.size() > 5)
+      throw Error(loc + ": malformed line (expected tab-separated 'crc symbol module export_type "
+                        "[namespace]')");
+    Export e;
+    e.line = lineno;
+    if (!parse_crc(f[0], e.crc)) throw Error(loc + ": bad crc '" + std::string(f[0]) + "'");
+    e.name = std::string(f[1]);
+    std::optional<ExportType> type;
+    if (f.size() == 4) {
+      e.module = std::string(f[2]);
+      type = parse_export_type(f[3]);
+      if (!type) throw Error(loc + ": unknown export type '" + std::string(f[3]) + "'");
+    } else if ((type = parse_export_type(f[3]))) {
+      e.module = std::string(f[2]);
+      e.ns = std::string(f[4]);
+    } else if ((type = parse_export_type(f[4]))) { // 5.4-5.9: crc symbol namespace module type
+      e.ns = std::string(f[2]);
+      e.module = std::string(f[3]);
+    } else {
+      throw Error(loc + ": unknown export type '" + std::string(f[3]) + "'");
+    }
+    e.type = *type;
+    if (e.name.empty()) throw Error(loc + ": empty symbol name");
+    if (e.module.empty()) throw Error(loc + ": empty module name");
+    auto [it, inserted] = by_name_.try_emplace(e.name, exports_.size());
+    if (!inserted) {
+      const Export &prev = exports_[it->second];
+      if (prev.module != e.module)
+        throw Error(loc + ": '" + e.name + "' is exported by both " + prev.module + " (line " +
+                    std::to_string(prev.line) + ") and " + e.module);
+      continue; // the same export listed twice
+    }
+    exports_.push_back(std::move(e));
+  }
+}
+
+const Export *Symvers::find(std::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &exports_[it->second];
+}
+
+bool Symvers::exported_by_vmlinux(std::string_view name) const {
+  const Export *e = find(name);
+  return e && e->in_vmlinux();
+}
+
+} // namespace klp

@@ -1,0 +1,163 @@
+// The symbol table of the running kernel's object (vmlinux or one module), and how a livepatch
+// names those symbols.
+//
+// A livepatch relocation refers to a symbol of the target as `.klp.sym.<objname>.<name>,<sympos>`
+// (Documentation/livepatch/module-elf-format.rst). The kernel resolves it with
+// klp_find_object_symbol() (kernel/livepatch/core.c): it walks the object's kallsyms entries in
+// their iteration order and counts those named <name>; sympos 0 means "the only one", N >= 1 means
+// "the Nth one". This class computes that number from one of three sources:
+//
+//   - an ELF vmlinux or module .ko (its SHT_SYMTAB; STT_FILE symbols give file blocks),
+//   - a text dump of `readelf -s --wide FILE` (what kpatch calls PARENT_SYMTAB),
+//   - a copy of /proc/kallsyms (no file information; the real iteration order).
+//
+// Iteration order, as the kernel has it (verified in the 6.1 source):
+//   - vmlinux: kallsyms_on_each_symbol() walks the kallsyms table by index, and scripts/kallsyms
+//     sorts that table by address (ties: non-weak first, then fewer leading underscores, then `nm
+//     -n` order). So for an ELF or readelf vmlinux we sort by address (stable); same-named symbols
+//     at distinct addresses end up exactly in the kernel's order.
+//   - modules: module_kallsyms_on_each_symbol() walks mod->kallsyms->symtab in ELF order, skipping
+//     SHN_UNDEF. That table is the module's *whole* .symtab while the module is COMING (which is
+//     when a livepatch loaded before the module resolves its relocations, klp_module_coming()) and
+//     the cut-down core table after its init ran (add_kallsyms(): only named symbols in SHF_ALLOC,
+//     non-.init sections; with CONFIG_KALLSYMS_ALL=y, else only executable ones). For an ELF module
+//     we count positions in the core table and refuse a sympos that differs in the full one.
+//   - /proc/kallsyms: file order is the kernel's iteration order for both.
+//
+// Limitations: a readelf dump shows no section flags or names, so symbols of a module's .init or
+// non-SHF_ALLOC sections (or vmlinux's non-SHF_ALLOC ones) cannot be told apart there (only
+// SHN_ABS ones are); /proc/kallsyms shows a loaded module's post-init table only, so the
+// COMING-time check is done for ELF input alone; kallsyms-derived kinds are approximate
+// (t/T/w/W = function, d/D/b/B/r/R/v/V = object).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace klp {
+
+enum class SymbolKind { Function, Object, Other };
+enum class SymbolBinding { Local, Global }; // STB_WEAK counts as global, as kallsyms prints it
+
+enum class TargetFormat { Elf, Readelf, Kallsyms };
+
+struct TargetSymbol {
+  std::string name;
+  // Runtime address (kallsyms, ELF vmlinux), or st_value (section-relative in a .ko).
+  uint64_t address = 0;
+  uint64_t size = 0; // 0 if unknown (kallsyms)
+  SymbolKind kind = SymbolKind::Other;
+  SymbolBinding binding = SymbolBinding::Global;
+  std::string file;        // the STT_FILE name of the symbol's block; empty if unknown
+  uint32_t file_block = 0; // 1-based number of that STT_FILE block; 0 if none
+  size_t order = 0;        // 0-based position in kallsyms iteration order (index in symbols())
+  size_t source_index = 0; // index in the ELF/readelf symbol table, or 1-based kallsyms line
+
+  bool is_local() const { return binding == SymbolBinding::Local; }
+};
+
+// What the caller knows about the symbol it wants, to pick among same-named ones.
+struct SymbolHint {
+  std::optional<SymbolBinding> binding; // required match when set (nullopt: any binding)
+  std::optional<SymbolKind> kind;       // preferred when set; a mismatch never rules all out
+  // Source file of the object being patched, "lib/cmdline.c" or "cmdline.c"; matched against
+  // STT_FILE names exactly, else on the basename. Empty if unknown.
+  std::string file;
+  // Names of other local symbols defined in the same object file.
+  std::vector<std::string> neighbours;
+};
+
+class TargetSymtab {
+public:
+  // How far (in kallsyms entries) around a candidate neighbour names are looked for when file
+  // blocks do not decide. Each occurrence of a neighbour name within the window votes for the
+  // nearest candidate, and the candidate voted for by the most distinct names wins. In the
+  // address-sorted vmlinux table an object file's functions form one contiguous run (its data
+  // another), and few translation units have more than a few hundred functions: ±256 entries reach
+  // most neighbours of the same object from anywhere in its run, while staying short enough that
+  // another object's same-named static rarely sees many of them. Counting distinct names keeps a
+  // couple of generic names ("probe", "show") in an adjacent file from outweighing specific ones.
+  static constexpr size_t kNeighbourWindow = 256;
+
+  // Loads `path` (format autodetected: ELF magic, readelf's "Symbol table" header, else kallsyms)
+  // as the table of `objname`: "vmlinux" or a module name (normalised to kallsyms' '_' form).
+  TargetSymtab(const std::string &path, std::string_view objname);
+
+  // Parses text already in memory (readelf dump or kallsyms, autodetected); `source` names it in
+  // diagnostics.
+  static TargetSymtab from_text(std::string_view text, std::string source,
+                                std::string_view objname);
+
+  // "vmlinux", or the module name as the kernel knows it ('-' replaced by '_').
+  const std::string &objname() const { return objname_; }
+  bool is_vmlinux() const { return objname_ == "vmlinux"; }
+  const std::string &source() const { return source_; }
+  TargetFormat format() const { return format_; }
+  // Whether STT_FILE blocks are known (ELF or readelf input with FILE symbols).
+  bool has_file_info() const { return has_file_info_; }
+  // False when every address is 0 (a /proc/kallsyms read without privileges).
+  bool has_addresses() const { return has_addresses_; }
+
+  // All symbols kallsyms holds for the object, in kallsyms iteration order.
+  const std::vector<TargetSymbol> &symbols() const { return symbols_; }
+  size_t size() const { return symbols_.size(); }
+
+  bool contains(std::string_view name) const;
+  // Every symbol named `name`, in kallsyms order (their 1-based positions are sympos values).
+  std::vector<const TargetSymbol *> find_all(std::string_view name) const;
+  // The symbol the kernel resolves for (name, sympos): sympos 0 only if the name is unique.
+  const TargetSymbol *find(std::string_view name, unsigned long sympos) const;
+  std::optional<uint64_t> address_of(std::string_view name, unsigned long sympos) const;
+
+  // The sympos for `.klp.sym.<objname>.<name>,<sympos>`: 0 if `name` is unique, else the 1-based
+  // position of the chosen symbol among the same-named ones. nullopt if no symbol qualifies.
+  // Throws Error if several candidates remain equally plausible, or (modules) if the position
+  // differs between the COMING-time and the post-init kallsyms of the module.
+  std::optional<unsigned long> sympos(std::string_view name, const SymbolHint &hint) const;
+
+  // Like sympos(), but returns the chosen symbol itself.
+  const TargetSymbol *resolve(std::string_view name, const SymbolHint &hint) const;
+
+private:
+  struct Blank {};
+  TargetSymtab(Blank, std::string source, std::string_view objname);
+  struct Loader;
+
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using NameIndex = std::unordered_map<std::string, std::vector<size_t>, Hash, std::equal_to<>>;
+
+  void finish(bool sort_by_address);
+  const std::vector<size_t> *indices(std::string_view name) const;
+  std::vector<size_t> narrow_by_files(std::vector<size_t> cands, const SymbolHint &hint) const;
+  std::vector<size_t> narrow_by_blocks(std::vector<size_t> cands, std::string_view name,
+                                       const SymbolHint &hint) const;
+  std::vector<size_t> narrow_by_window(std::vector<size_t> cands, std::string_view name,
+                                       const SymbolHint &hint) const;
+  [[noreturn]] void throw_ambiguous(std::string_view name, const std::vector<size_t> &cands) const;
+  unsigned long position_of(const TargetSymbol &sym) const;
+
+  std::string source_;
+  std::string objname_;
+  TargetFormat format_ = TargetFormat::Kallsyms;
+  bool has_file_info_ = false;
+  bool has_addresses_ = false;
+  std::vector<TargetSymbol> symbols_;
+  NameIndex by_name_;
+  // Modules only: source_index of named symbols present in the COMING-time kallsyms (whole
+  // .symtab) but not in the core one (.init and non-SHF_ALLOC sections, SHN_ABS), by name.
+  NameIndex coming_only_;
+};
+
+// '-' replaced by '_', as KBUILD_MODNAME and thus kallsyms' [module] tags spell module names.
+std::string kallsyms_module_name(std::string_view name);
+
+} // namespace klp
