@@ -20,51 +20,6 @@ const std::vector<Relocation> &Section::relocations() const {
   return rela ? rela->relocs : kNoRelocs;
 }
 
-unsigned reloc_width(uint32_t type, const std::string &where) {
-  switch (type) {
-  case R_X86_64_NONE:
-    return 0;
-  case R_X86_64_64:
-  case R_X86_64_PC64:
-  case R_X86_64_GOTOFF64:
-  case R_X86_64_GOTPC64:
-  case R_X86_64_SIZE64:
-    return 8;
-  case R_X86_64_PC32:
-  case R_X86_64_PLT32:
-  case R_X86_64_32:
-  case R_X86_64_32S:
-  case R_X86_64_GOTPCREL:
-  case R_X86_64_GOTPCRELX:
-  case R_X86_64_REX_GOTPCRELX:
-  case R_X86_64_GOTPC32:
-  case R_X86_64_SIZE32:
-    return 4;
-  case R_X86_64_16:
-  case R_X86_64_PC16:
-    return 2;
-  case R_X86_64_8:
-  case R_X86_64_PC8:
-    return 1;
-  }
-  throw Error(where + ": relocation type " + std::to_string(type) + " is not supported");
-}
-
-bool reloc_is_pc_relative(uint32_t type) {
-  switch (type) {
-  case R_X86_64_PC8:
-  case R_X86_64_PC16:
-  case R_X86_64_PC32:
-  case R_X86_64_PC64:
-  case R_X86_64_PLT32:
-  case R_X86_64_GOTPCREL:
-  case R_X86_64_GOTPCRELX:
-  case R_X86_64_REX_GOTPCRELX:
-    return true;
-  }
-  return false;
-}
-
 std::unique_ptr<Object> Object::empty_like(const Object &like, std::string path) {
   auto obj = std::make_unique<Object>();
   obj->path = std::move(path);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "elf_file.h"
+#include "reloc_types.h"
 
 namespace klp {
 
@@ -42,6 +43,10 @@ struct Relocation {
   uint32_t type = 0;   // R_X86_64_*
   int64_t addend = 0;
   Symbol *sym = nullptr;
+  // For PC-relative relocations in code: the distance from the relocated field to the end of
+  // its instruction, which the assembler folded into the addend (4 for `lea x(%rip)`, 5 for
+  // `cmpb $0,x(%rip)`). Set by bundle.h's cook(); 0 elsewhere.
+  uint8_t pc_bias = 0;
 };
 
 struct Section {
@@ -149,10 +154,5 @@ private:
   std::unordered_map<std::string_view, std::vector<Symbol *>> symbols_by_name_;
 };
 
-// Bit width of the field a relocation type patches (4 or 8 bytes; 0 for R_X86_64_NONE); throws
-// for types the differ does not understand.
-unsigned reloc_width(uint32_t type, const std::string &where);
-// PC-relative relocation types (R_X86_64_PC32, PLT32, PC64, GOTPCREL...).
-bool reloc_is_pc_relative(uint32_t type);
 
 } // namespace klp

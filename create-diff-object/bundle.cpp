@@ -1,0 +1,139 @@
+#include "bundle.h"
+
+#include <algorithm>
+
+#include "disasm.h"
+#include "names.h"
+
+namespace klp {
+
+// -ffunction-sections / -fdata-sections name a symbol's section "<prefix>.<symbol>". GCC puts a
+// function's cold part `foo.cold` into ".text.unlikely.foo".
+static bool section_named_for(const Section &sec, const Symbol &sym) {
+  std::string_view name = sec.name;
+  std::string_view sname = sym.name;
+  if (is_cold_part(sname))
+    sname = child_parent_name(sname);
+  return name.size() > sname.size() + 1 && ends_with(name, sname) &&
+         name[name.size() - sname.size() - 1] == '.';
+}
+
+void bundle_sections(Object &obj) {
+  std::unordered_map<Section *, int> candidates;
+  for (Symbol &sym : obj.symbols)
+    if ((sym.is_func() || sym.is_object()) && sym.sec)
+      candidates[sym.sec]++;
+  for (Symbol &sym : obj.symbols) {
+    if (!(sym.is_func() || sym.is_object()) || !sym.sec || sym.value != 0)
+      continue;
+    Section &sec = *sym.sec;
+    if (sec.bundled || sec.is_rela())
+      continue;
+    // One symbol alone in a section named after it is the -f*-sections layout. A section with
+    // several objects (an explicit __section() shared by many variables) is not bundled.
+    if (candidates[&sec] == 1 && section_named_for(sec, sym))
+      sec.bundled = &sym;
+  }
+}
+
+int64_t reloc_target_offset(const Section &site, const Relocation &r) {
+  return r.addend + r.pc_bias;
+}
+
+// In code, `lea sym(%rip)` stores sym - 4 because the CPU adds the address of the next
+// instruction; `cmpb $0x0,sym(%rip)` stores sym - 5 because an immediate follows. The bias is
+// the distance from the field to the end of the instruction, which only decoding tells.
+static void compute_pc_bias(Object &obj) {
+  for (Section &rela : obj.sections) {
+    if (!rela.is_rela() || !rela.base || !rela.base->is_text() ||
+        rela.base->type() == SHT_NOBITS)
+      continue;
+    bool needed = false;
+    for (const Relocation &r : rela.relocs)
+      needed |= reloc_is_pc_relative(r.type);
+    if (!needed)
+      continue;
+    std::vector<Insn> insns = Disassembler::shared().decode(rela.base->bytes());
+    for (Relocation &r : rela.relocs) {
+      if (!reloc_is_pc_relative(r.type))
+        continue;
+      auto it = std::upper_bound(insns.begin(), insns.end(), r.offset,
+                                 [](uint64_t off, const Insn &i) { return off < i.offset; });
+      uint64_t width = reloc_width(r.type, rela.name);
+      uint64_t end = r.offset + width;
+      if (it != insns.begin() && std::prev(it)->valid && std::prev(it)->end() >= end)
+        end = std::prev(it)->end();
+      r.pc_bias = (uint8_t)(end - r.offset);
+    }
+  }
+}
+
+// The named symbol of `sec` that covers `offset`, if exactly one does.
+static Symbol *symbol_covering(const std::vector<Symbol *> &syms, int64_t offset) {
+  Symbol *found = nullptr;
+  for (Symbol *s : syms) {
+    if (offset < (int64_t)s->value || offset >= (int64_t)(s->value + std::max<uint64_t>(s->size, 1)))
+      continue;
+    if (found)
+      return nullptr;
+    found = s;
+  }
+  return found;
+}
+
+void replace_section_symbols(Object &obj) {
+  std::unordered_map<const Section *, std::vector<Symbol *>> named;
+  for (Symbol &sym : obj.symbols)
+    if ((sym.is_func() || sym.is_object()) && sym.sec)
+      named[sym.sec].push_back(&sym);
+
+  for (Section &rela : obj.sections) {
+    if (!rela.is_rela() || !rela.base)
+      continue;
+    for (Relocation &r : rela.relocs) {
+      if (!r.sym->is_section())
+        continue;
+      Section *target = r.sym->sec;
+      if (target->bundled) {
+        r.addend -= (int64_t)target->bundled->value;
+        r.sym = target->bundled;
+        continue;
+      }
+      // Mergeable strings and anonymous constants have no symbols; they stay section-relative.
+      auto it = named.find(target);
+      if (it == named.end() || target->is_string())
+        continue;
+      int64_t off = reloc_target_offset(*rela.base, r);
+      if (Symbol *s = symbol_covering(it->second, off)) {
+        r.addend -= (int64_t)s->value;
+        r.sym = s;
+      }
+    }
+  }
+}
+
+void find_children(Object &obj) {
+  for (Symbol &sym : obj.symbols) {
+    if (!sym.is_func())
+      continue;
+    std::string_view parent_name = child_parent_name(sym.name);
+    if (parent_name.empty())
+      continue;
+    for (Symbol *p : obj.symbols_named(parent_name)) {
+      if (p->is_func() && p != &sym) {
+        sym.parent = p;
+        p->children.push_back(&sym);
+        break;
+      }
+    }
+  }
+}
+
+void cook(Object &obj) {
+  compute_pc_bias(obj);
+  bundle_sections(obj);
+  replace_section_symbols(obj);
+  find_children(obj);
+}
+
+} // namespace klp

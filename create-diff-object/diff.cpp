@@ -1,0 +1,90 @@
+#include "diff.h"
+
+#include "bundle.h"
+#include "compare.h"
+#include "correlate.h"
+#include "directives.h"
+#include "elf_writer.h"
+#include "include.h"
+#include "special_sections.h"
+#include "verify.h"
+
+namespace klp {
+
+static std::vector<std::string> summarize(const Object &patched) {
+  std::vector<std::string> lines;
+  for (const Section &sec : patched.sections)
+    if (sec.included && is_directive_section(sec.name))
+      lines.push_back("directive: " + sec.name);
+  for (const Symbol &sym : patched.symbols) {
+    if (!sym.is_func() || !sym.included)
+      continue;
+    if (needs_klp_func(sym))
+      lines.push_back("changed function: " + sym.name);
+    else if (sym.status == Status::New)
+      lines.push_back("new function: " + sym.name);
+  }
+  return lines;
+}
+
+std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
+  auto s = std::make_unique<DiffSession>();
+  // Read both objects, the target's symbols and its exports.
+  s->orig = Object::load(opts.orig_path);
+  s->patched = Object::load(opts.patched_path);
+  if (!opts.symvers_path.empty())
+    s->symvers = std::make_unique<Symvers>(opts.symvers_path);
+  if (!opts.symtab_path.empty())
+    s->symtab = std::make_unique<TargetSymtab>(opts.symtab_path, opts.target);
+  s->ctx = std::make_unique<DiffContext>(DiffContext{*s->orig, *s->patched, opts.debug, {}});
+  DiffContext &ctx = *s->ctx;
+
+  // Bundle sections with their symbols and name relocation targets by symbol.
+  cook(*s->orig);
+  cook(*s->patched);
+  // Pair every section and symbol with its twin.
+  correlate(*s->orig, *s->patched);
+  // Decide what changed, minus what the author asked to leave alone.
+  compare(ctx);
+  apply_ignore_directives(ctx);
+  // Refuse data and __init changes before doing more work.
+  refuse_unpatchable_changes(ctx);
+  // Take changed functions and what they need.
+  include_changed_functions(ctx);
+  include_directive_sections(ctx);
+  include_references(ctx);
+  // Keep the special-section entries of included functions, then what those entries need.
+  SpecialSectionOptions special;
+  // Jump labels and static calls are resolved when the module loads, before livepatch
+  // relocations to a module are; a key the patch carries itself is fine.
+  special.key_in_module = [&](const Symbol &key) {
+    if (opts.target == "vmlinux" || !stays_in_kernel(key))
+      return false;
+    const Symbol &k = key.twin ? *key.twin : key;
+    const Export *e = s->symvers ? s->symvers->find(k.name) : nullptr;
+    return !k.is_undefined() || (e && !e->in_vmlinux());
+  };
+  special.key_module_name = [&](const Symbol &key) {
+    const Symbol &k = key.twin ? *key.twin : key;
+    const Export *e = s->symvers ? s->symvers->find(k.name) : nullptr;
+    return e ? e->objname() : opts.target;
+  };
+  special.log = [&](const std::string &line) { ctx.log(line); };
+  include_special_sections(*s->patched, special);
+  include_references(ctx);
+  // Refuse functions ftrace cannot redirect.
+  refuse_unpatchable_functions(ctx);
+
+  s->summary = summarize(*s->patched);
+  s->has_changes = !s->summary.empty();
+  return s;
+}
+
+Output write_patch(DiffSession &s, const DiffOptions &opts, const std::string &path) {
+  ReferenceResolver resolver(opts.target, s.symvers.get(), s.symtab.get(), *s.orig);
+  Output out = build_output(*s.ctx, resolver, path);
+  write_object(*out.object, path);
+  return out;
+}
+
+} // namespace klp

@@ -1,0 +1,45 @@
+// The differ as one library call: what create-diff-object's main and klp-diff drive.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "context.h"
+#include "output.h"
+#include "symvers.h"
+#include "target_symtab.h"
+
+namespace klp {
+
+struct DiffOptions {
+  std::string orig_path;
+  std::string patched_path;
+  std::string target = "vmlinux"; // the object being patched: vmlinux or a module name
+  std::string symtab_path;         // the target's symbols (ELF, readelf dump, kallsyms)
+  std::string symvers_path;        // Module.symvers
+  std::string patch_name;
+  std::ostream *debug = nullptr;
+};
+
+// Everything the passes decided, kept for reporting (klp-diff) and for writing the output.
+struct DiffSession {
+  std::unique_ptr<Object> orig, patched;
+  std::unique_ptr<DiffContext> ctx;
+  std::unique_ptr<Symvers> symvers;
+  std::unique_ptr<TargetSymtab> symtab;
+  // The functions that changed, were added, ... as "changed function: foo" lines.
+  std::vector<std::string> summary;
+  bool has_changes = false;
+};
+
+// Loads both objects and runs correlation, comparison, the refusals and inclusion. Throws Error
+// for bad input and Unpatchable for differences livepatch cannot apply.
+std::unique_ptr<DiffSession> analyze(const DiffOptions &opts);
+
+// Builds the patch object and writes it to `path` (atomically).
+Output write_patch(DiffSession &session, const DiffOptions &opts, const std::string &path);
+
+} // namespace klp

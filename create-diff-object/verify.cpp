@@ -1,0 +1,99 @@
+#include "verify.h"
+
+#include "correlate.h"
+#include "names.h"
+
+namespace klp {
+
+bool needs_klp_func(const Symbol &sym) {
+  return sym.is_func() && sym.included && sym.status == Status::Changed && sym.twin &&
+         !is_cold_part(sym.name);
+}
+
+bool is_read_only_data(const Symbol &sym) {
+  return sym.is_object() && sym.sec && sym.sec->is_alloc() && !(sym.sec->flags() & SHF_WRITE);
+}
+
+// Code the kernel frees after boot (__init) or never loads for built-in code (__exit).
+static bool is_init_or_exit_section(std::string_view name) {
+  return starts_with(name, ".init.") || starts_with(name, ".exit.") ||
+         starts_with(name, ".ref.text") || starts_with(name, ".meminit.");
+}
+
+// Sections whose data is kernel bookkeeping, not program state, and may differ freely.
+static bool is_bookkeeping_section(std::string_view name) {
+  return starts_with(name, ".discard") || starts_with(name, "__ksymtab") ||
+         starts_with(name, "__kcrctab") || name == ".modinfo" || starts_with(name, ".comment") ||
+         starts_with(name, ".note") || starts_with(name, ".debug_");
+}
+
+// The functions whose relocations point at `sym`, for the refusal message.
+static std::string users_of(const Object &obj, const Symbol &sym) {
+  std::string users;
+  for (const Section &sec : obj.sections) {
+    if (!sec.bundled || !sec.bundled->is_func())
+      continue;
+    for (const Relocation &r : sec.relocations())
+      if (r.sym == &sym) {
+        users += (users.empty() ? "" : ", ") + sec.bundled->name;
+        break;
+      }
+  }
+  return users.empty() ? "no function" : users;
+}
+
+void refuse_unpatchable_changes(DiffContext &ctx) {
+  for (Symbol &sym : ctx.patched.symbols) {
+    if (sym.status != Status::Changed || !sym.sec || is_bookkeeping_section(sym.sec->name))
+      continue;
+    if (sym.is_object() && !is_special_static(sym) && !is_read_only_data(sym)) {
+      bool resized = sym.twin && sym.twin->size != sym.size;
+      throw Unpatchable(ctx.patched.where(sym) + ": data " + (resized ? "resized" : "changed") +
+                        " (used by " + users_of(ctx.patched, sym) +
+                        "); the running kernel's copy cannot be replaced: keep the layout and "
+                        "use a shadow variable (klp_shadow_*) or a pre-patch callback instead");
+    }
+    if (sym.is_func() && is_init_or_exit_section(sym.sec->name))
+      throw Unpatchable(ctx.patched.where(sym) + ": changed function is in " + sym.sec->name +
+                        ", which the running kernel has discarded; make the change in the "
+                        "code that calls it, or in a callback");
+  }
+  for (Section &sec : ctx.patched.sections) {
+    if (sec.type() != SHT_GROUP || !sec.twin)
+      continue;
+    std::vector<std::string> a, b;
+    for (const Section *m : sec.group_members)
+      a.push_back(correlation_key(m->name));
+    for (const Section *m : sec.twin->group_members)
+      b.push_back(correlation_key(m->name));
+    if (a != b)
+      throw Unpatchable(ctx.patched.where(sec) + ": section group '" +
+                        (sec.group_signature ? sec.group_signature->name : sec.name) +
+                        "' changed its members; livepatch cannot replace COMDAT groups");
+  }
+}
+
+// GCC's -mfentry puts `call __fentry__` first (after endbr64 with IBT); ftrace redirects there.
+static bool has_ftrace_entry(const Symbol &fn) {
+  for (const Relocation &r : fn.sec->relocations())
+    if (r.offset >= fn.value && r.offset < fn.value + 16 && r.sym->name == "__fentry__")
+      return true;
+  return false;
+}
+
+void refuse_unpatchable_functions(DiffContext &ctx) {
+  for (Symbol &sym : ctx.patched.symbols) {
+    if (!needs_klp_func(sym))
+      continue;
+    if (sym.sec->bundled != &sym)
+      throw Unpatchable(ctx.patched.where(sym) + ": changed function shares section " +
+                        sym.sec->name + " with other code; build with -ffunction-sections and "
+                        "move the change out of the __section()-annotated function");
+    if (!has_ftrace_entry(sym))
+      throw Unpatchable(ctx.patched.where(sym) + ": changed function has no ftrace entry "
+                        "(notrace or built without -pg -mfentry), so livepatch cannot redirect "
+                        "it; patch its callers instead");
+  }
+}
+
+} // namespace klp
