@@ -1,0 +1,140 @@
+#include "kbuild.h"
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "error.h"
+#include "process.h"
+
+namespace fs = std::filesystem;
+
+namespace klp {
+
+static constexpr const char *kDiffFlags = "-ffunction-sections -fdata-sections";
+
+std::vector<std::string> make_argv(const KbuildTree &tree,
+                                   const std::vector<std::string> &targets) {
+  std::vector<std::string> argv = {"make",
+                                   "-C",
+                                   tree.srctree,
+                                   "O=" + tree.objtree,
+                                   "-j" + std::to_string(tree.jobs),
+                                   std::string("KCFLAGS=") + kDiffFlags +
+                                       (tree.include_dir.empty() ? "" : " -I" + tree.include_dir),
+                                   "CC=" + (tree.launcher.empty() ? "" : tree.launcher + " ") +
+                                       tree.cc};
+  argv.insert(argv.end(), targets.begin(), targets.end());
+  return argv;
+}
+
+static std::string read_file(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+static std::string config_lines(const std::string &path) {
+  // Comments carry the generator's version; only settings matter.
+  std::istringstream in(read_file(path));
+  std::string line, out;
+  while (std::getline(in, line))
+    if (line.rfind("CONFIG_", 0) == 0 || line.rfind("# CONFIG_", 0) == 0)
+      out += line + "\n";
+  return out;
+}
+
+void prepare_tree(const KbuildTree &tree, const std::string &config) {
+  fs::create_directories(tree.objtree);
+  std::string dot_config = tree.objtree + "/.config";
+  fs::copy_file(config, dot_config, fs::copy_options::overwrite_existing);
+  run_checked({make_argv(tree, {"olddefconfig"}), "", {}}, "make olddefconfig");
+  std::string before = config_lines(config), after = config_lines(dot_config);
+  if (before != after) {
+    std::istringstream a(before), b(after);
+    std::string la, lb;
+    while (std::getline(a, la) && std::getline(b, lb) && la == lb) {
+    }
+    throw Error(config + ": make olddefconfig changed the config (first difference: '" + la +
+                "' became '" + lb + "'); use the config of this exact source version and "
+                "compiler");
+  }
+  run_checked({make_argv(tree, {"modules_prepare"}), "", {}}, "make modules_prepare");
+}
+
+double compile_objects(const KbuildTree &tree, const std::vector<std::string> &objects) {
+  if (objects.empty())
+    return 0;
+  CommandResult r = run_checked({make_argv(tree, objects), "", {}}, "compiling " +
+                                                                        objects.front() +
+                                                                        (objects.size() > 1
+                                                                             ? " and others"
+                                                                             : ""));
+  for (const std::string &o : objects)
+    if (!fs::exists(tree.objtree + "/" + o))
+      throw Error(o + ": kbuild did not produce it; is the file built with this config?");
+  return r.seconds;
+}
+
+ObjectRecord read_object_record(const KbuildTree &tree, const std::string &object) {
+  fs::path obj(object);
+  std::string cmdfile =
+      tree.objtree + "/" + obj.parent_path().string() + "/." + obj.filename().string() + ".cmd";
+  std::string text = read_file(cmdfile);
+  if (text.empty())
+    throw Error(cmdfile + ": kbuild's record of " + object + " is missing");
+  ObjectRecord rec;
+  rec.object = object;
+  std::string cmd_line = text.substr(0, text.find('\n'));
+  // kbuild compiles module code with -DMODULE and names the module in KBUILD_MODFILE.
+  bool is_module = cmd_line.find(" -DMODULE ") != std::string::npos;
+  std::smatch m;
+  static const std::regex modfile_re("-DKBUILD_MODFILE='\"([^\"]+)\"'");
+  if (is_module) {
+    if (!std::regex_search(cmd_line, m, modfile_re))
+      throw Error(cmdfile + ": module object without KBUILD_MODFILE");
+    std::string name = m[1].str();
+    rec.modfile = name;
+    name = name.substr(name.find_last_of('/') + 1);
+    for (char &c : name)
+      if (c == '-')
+        c = '_';
+    rec.target = name;
+  } else {
+    rec.target = "vmlinux";
+  }
+  // deps_<obj> := \ followed by one path per line.
+  std::istringstream in(text);
+  std::string line;
+  bool in_deps = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("deps_", 0) == 0) {
+      in_deps = true;
+      continue;
+    }
+    if (!in_deps)
+      continue;
+    if (line.empty() || line[0] != ' ')
+      break;
+    std::string dep = line;
+    dep.erase(0, dep.find_first_not_of(" \t"));
+    if (dep.size() >= 2 && dep.substr(dep.size() - 2) == " \\")
+      dep.resize(dep.size() - 2);
+    if (dep.rfind("$(wildcard", 0) == 0 || dep.empty())
+      continue;
+    rec.deps.push_back(dep);
+  }
+  return rec;
+}
+
+std::string object_for_source(const std::string &path) {
+  if (path.size() > 2 && path.compare(path.size() - 2, 2, ".c") == 0)
+    return path.substr(0, path.size() - 2) + ".o";
+  if (path.size() > 2 && path.compare(path.size() - 2, 2, ".S") == 0)
+    return path.substr(0, path.size() - 2) + ".o";
+  return "";
+}
+
+} // namespace klp

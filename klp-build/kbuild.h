@@ -1,0 +1,44 @@
+// Driving the kernel's own build system: a prepared out-of-tree build directory, single-object
+// targets compiled with -ffunction-sections -fdata-sections, and what kbuild recorded about each
+// object (which module it belongs to, the files it depends on).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace klp {
+
+struct KbuildTree {
+  std::string srctree;  // the shadow source tree
+  std::string objtree;  // O= build directory
+  std::string cc = "gcc";
+  std::string launcher; // --compiler-launcher (ccache, distcc, icecc)
+  std::string include_dir; // runtime/include: <klp-build/livepatch.h>, kpatch-macros.h
+  int jobs = 1;
+};
+
+// The make invocation for `targets` in `tree`, with the differ's code-generation flags.
+std::vector<std::string> make_argv(const KbuildTree &tree, const std::vector<std::string> &targets);
+
+// Copies `config` into the build directory and runs olddefconfig and modules_prepare. Fails if
+// olddefconfig had to change the config (it belongs to another source version or compiler).
+void prepare_tree(const KbuildTree &tree, const std::string &config);
+
+// Compiles the objects (paths relative to the tree, e.g. "fs/proc/cmdline.o") through kbuild's
+// single-object targets. Returns the seconds spent.
+double compile_objects(const KbuildTree &tree, const std::vector<std::string> &objects);
+
+struct ObjectRecord {
+  std::string object;           // "fs/ext4/inode.o"
+  std::string target;           // "vmlinux" or the module name as the kernel knows it ("ext4")
+  std::string modfile;          // the module's path without .ko ("fs/ext4/ext4"); "" for vmlinux
+  std::vector<std::string> deps; // source files it was compiled from (the .c and its headers)
+};
+
+// Reads kbuild's .<obj>.cmd record of a compiled object.
+ObjectRecord read_object_record(const KbuildTree &tree, const std::string &object);
+
+// "fs/proc/cmdline.c" -> "fs/proc/cmdline.o"; "" for files that are not translation units.
+std::string object_for_source(const std::string &path);
+
+} // namespace klp

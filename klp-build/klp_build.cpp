@@ -1,0 +1,243 @@
+#include "klp_build.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "diff.h"
+#include "header_deps.h"
+#include "error.h"
+#include "kbuild.h"
+#include "kconfig.h"
+#include "module_gen.h"
+#include "patch_set.h"
+#include "process.h"
+#include "shadow_tree.h"
+#include "work_dir.h"
+
+namespace fs = std::filesystem;
+
+namespace klp {
+
+namespace {
+
+class Stopwatch {
+public:
+  double lap() {
+    auto now = std::chrono::steady_clock::now();
+    double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+
+private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+std::string parent_dir(const std::string &path) {
+  return fs::path(path).parent_path().string();
+}
+
+bool exists(const std::string &p) { return !p.empty() && fs::exists(p); }
+
+// --config: DIR/.config, else the running kernel's /boot/config-$(uname -r).
+std::string resolve_config(const BuildOptions &o) {
+  if (!o.config.empty())
+    return o.config;
+  if (exists(o.sourcedir + "/.config"))
+    return o.sourcedir + "/.config";
+  struct utsname u;
+  uname(&u);
+  std::string boot = std::string("/boot/config-") + u.release;
+  if (exists(boot))
+    return boot;
+  throw Error("no kernel config: " + o.sourcedir + "/.config and " + boot +
+              " do not exist; pass --config");
+}
+
+// The tree the module is linked against: --headers, else the build tree of --vmlinux.
+std::string resolve_kbuild_dir(const BuildOptions &o) {
+  if (!o.headers.empty())
+    return o.headers;
+  if (!o.vmlinux.empty() && exists(parent_dir(o.vmlinux) + "/Module.symvers"))
+    return parent_dir(fs::absolute(o.vmlinux).string());
+  if (exists(o.sourcedir + "/Module.symvers"))
+    return o.sourcedir;
+  struct utsname u;
+  uname(&u);
+  std::string build = std::string("/lib/modules/") + u.release + "/build";
+  if (exists(build + "/Module.symvers"))
+    return build;
+  throw Error("no kernel build tree to link the module against; pass --headers (e.g. "
+              "/usr/src/linux-headers-$(uname -r))");
+}
+
+std::string resolve_symvers(const BuildOptions &o, const std::string &kbuild_dir) {
+  if (!o.symvers.empty())
+    return o.symvers;
+  if (exists(kbuild_dir + "/Module.symvers"))
+    return kbuild_dir + "/Module.symvers";
+  throw Error(kbuild_dir + "/Module.symvers: missing; pass --symvers");
+}
+
+// The kernel's symbols for `target`: a copy of /proc/kallsyms covers vmlinux and loaded
+// modules; with --vmlinux, modules come from the .ko next to it in the same build tree.
+std::string symtab_for(const BuildOptions &o, const ObjectRecord &rec) {
+  if (!o.kallsyms.empty())
+    return o.kallsyms;
+  if (o.vmlinux.empty())
+    throw Error("no target symbols: pass --vmlinux or --kallsyms");
+  if (rec.target == "vmlinux")
+    return o.vmlinux;
+  std::string ko = parent_dir(o.vmlinux) + "/" + rec.modfile + ".ko";
+  if (!exists(ko))
+    throw Error(rec.object + " belongs to module " + rec.target + ", but " + ko +
+                " does not exist; pass --kallsyms with the module loaded");
+  return ko;
+}
+
+// The compiler the kernel was built with: CONFIG_CC_VERSION_TEXT names it ("gcc-12 (Debian
+// 12.2.0-14) 12.2.0"); use that program when it exists, else plain gcc.
+std::string kernel_compiler(const KernelConfig &config) {
+  std::string text = config.get("CC_VERSION_TEXT");
+  std::string prog = text.substr(0, text.find(' '));
+  if (prog.empty())
+    return "gcc";
+  for (std::string dir : {"/usr/bin", "/usr/local/bin", "/bin"})
+    if (access((dir + "/" + prog).c_str(), X_OK) == 0)
+      return prog;
+  return "gcc";
+}
+
+} // namespace
+
+BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
+  Stopwatch clock;
+  BuildResult result;
+
+  // Read the patches and decide which translation units they touch.
+  std::vector<PatchFile> patches;
+  for (const std::string &p : opts.patches)
+    patches.push_back(read_patch(p));
+  std::vector<std::string> touched = touched_files(patches);
+  std::vector<std::string> objects, headers;
+  for (const std::string &f : touched) {
+    std::string o = object_for_source(f);
+    if (!o.empty())
+      objects.push_back(o);
+    else if (f.size() > 2 && f.compare(f.size() - 2, 2, ".h") == 0)
+      headers.push_back(f);
+    else
+      report.info(f + ": not C, assembly or a header; it does not change the running code");
+  }
+  if (objects.empty() && headers.empty())
+    throw NoChange("the patches touch no C, assembly or header file");
+  result.module_name = module_name_for(opts.name, patches);
+
+  // Check the config and the compiler before any build.
+  std::string config_path = resolve_config(opts);
+  KernelConfig config(config_path);
+  std::string cc = kernel_compiler(config);
+  check_config(config, cc);
+  std::string kbuild_dir = resolve_kbuild_dir(opts);
+  std::string symvers = resolve_symvers(opts, kbuild_dir);
+
+  WorkDir work(opts.keep_tmp);
+  KbuildTree tree;
+  tree.srctree = work.sub("src");
+  tree.objtree = work.sub("build");
+  tree.cc = cc;
+  tree.launcher = opts.compiler_launcher;
+  tree.include_dir = data_dir() + "/runtime/include";
+  tree.jobs = opts.jobs > 0 ? opts.jobs : (int)std::max(1u, std::thread::hardware_concurrency());
+
+  // Shadow the user's tree and prepare an out-of-tree build directory.
+  make_shadow_tree(opts.sourcedir, tree.srctree);
+  prepare_tree(tree, config_path);
+  // A header reaches every unit that includes it; ask kbuild which units this config builds.
+  if (!headers.empty()) {
+    auto built = built_objects(tree);
+    for (const std::string &o : objects)
+      if (!built.count(o))
+        throw Error(o + ": not built with this config; the running kernel does not contain it");
+    for (const std::string &o : objects_including(tree, built, headers))
+      if (std::find(objects.begin(), objects.end(), o) == objects.end())
+        objects.push_back(o);
+    report.info(std::to_string(objects.size()) + " translation units include the patched "
+                "headers or are patched themselves");
+  }
+  if (objects.empty())
+    throw NoChange("no translation unit of this config includes the patched headers");
+  report.phase("prepare", clock.lap());
+
+  // Compile the original objects.
+  compile_objects(tree, objects);
+  for (const std::string &o : objects) {
+    fs::create_directories(parent_dir(work.sub("orig/" + o)));
+    fs::copy_file(tree.objtree + "/" + o, work.sub("orig/" + o));
+  }
+  report.phase("original", clock.lap());
+
+  // Apply the patches to private copies of the touched files and compile again.
+  unshare_files(tree.srctree, touched);
+  for (const PatchFile &p : patches)
+    apply_patch(p, tree.srctree);
+  compile_objects(tree, objects);
+  std::vector<ObjectRecord> records;
+  for (const std::string &o : objects) {
+    fs::create_directories(parent_dir(work.sub("patched/" + o)));
+    fs::copy_file(tree.objtree + "/" + o, work.sub("patched/" + o));
+    records.push_back(read_object_record(tree, o));
+  }
+  report.phase("patched", clock.lap());
+
+  // Diff each pair; objects without changes drop out.
+  std::vector<std::string> diff_objects;
+  for (const ObjectRecord &rec : records) {
+    DiffOptions d;
+    d.orig_path = work.sub("orig/" + rec.object);
+    d.patched_path = work.sub("patched/" + rec.object);
+    d.target = rec.target;
+    d.symtab_path = symtab_for(opts, rec);
+    d.symvers_path = symvers;
+    d.patch_name = result.module_name;
+    auto session = analyze(d);
+    if (!session->has_changes)
+      continue;
+    std::string out = work.sub("diff/" + rec.object);
+    fs::create_directories(parent_dir(out));
+    Output o = write_patch(*session, d, out);
+    PatchedObject po{rec.object, rec.target, {}, o.new_functions};
+    for (const PatchedFunction &f : o.functions)
+      po.changed_functions.push_back(f.name);
+    result.objects.push_back(po);
+    diff_objects.push_back(out);
+  }
+  if (diff_objects.empty())
+    throw NoChange("the patches change nothing that needs a livepatch");
+  report.phase("diff", clock.lap());
+
+  // Link the module against the target's build tree and convert livepatch relocations.
+  ModuleSpec spec;
+  spec.name = result.module_name;
+  spec.replace = opts.replace;
+  spec.diff_objects = diff_objects;
+  spec.kbuild_dir = kbuild_dir;
+  spec.jobs = tree.jobs;
+  if (const char *sde = getenv("SOURCE_DATE_EPOCH"))
+    spec.source_date_epoch = sde;
+  std::string moddir = work.sub("module");
+  write_module_dir(spec, moddir);
+  std::string linked = link_module(spec, moddir);
+  fs::create_directories(opts.output_dir);
+  result.module_path = (fs::path(opts.output_dir) / (spec.name + ".ko")).string();
+  finish_module(linked, result.module_path);
+  report.phase("link", clock.lap());
+  return result;
+}
+
+} // namespace klp

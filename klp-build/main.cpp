@@ -1,0 +1,86 @@
+// klp-build: turns kernel source patches into a livepatch module.
+//
+//   klp-build --sourcedir linux fix.patch   ->   ./livepatch-fix.ko
+//
+// Exit codes: 0 module written, 1 error, 2 the patch cannot be live-patched, 3 no change.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "error.h"
+#include "klp_build.h"
+#include "process.h"
+
+using namespace klp;
+
+int main(int argc, char **argv) {
+  CLI::App app{"Build a livepatch module from kernel source patches.\n\nExit status: 0 module "
+               "written, 1 error, 2 the change cannot be live-patched, 3 no change.",
+               "klp-build"};
+  BuildOptions o;
+  bool no_replace = false;
+  app.add_option("patches", o.patches, "patch files (unified diff, -p1); combined in one module")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--sourcedir", o.sourcedir, "kernel source tree (never modified)")
+      ->capture_default_str();
+  app.add_option("--config", o.config,
+                 "kernel config (default: SOURCEDIR/.config, else /boot/config-$(uname -r))");
+  app.add_option("--vmlinux", o.vmlinux, "the target's vmlinux (a kernel built from this tree)");
+  app.add_option("--kallsyms", o.kallsyms, "a copy of the target's /proc/kallsyms");
+  app.add_option("--symvers", o.symvers, "the target's Module.symvers (default: from --headers)");
+  app.add_option("--headers", o.headers,
+                 "kbuild tree to link against, e.g. /usr/src/linux-headers-$(uname -r)");
+  app.add_option("-n,--name", o.name, "module name (default: livepatch-<first patch>)");
+  app.add_option("-o,--output", o.output_dir, "directory for the .ko")->capture_default_str();
+  app.add_option("-j,--jobs", o.jobs, "parallel compile jobs (default: number of CPUs)");
+  app.add_flag("--no-replace", no_replace, "stack on earlier patches instead of replacing them");
+  app.add_option("--compiler-launcher", o.compiler_launcher, "e.g. ccache, distcc, icecc");
+  app.add_flag("--keep-tmp", o.keep_tmp, "keep the work directory");
+  app.add_flag("-v,--verbose", o.verbose, "show every command");
+  app.set_version_flag("--version", "klp-build 0.1.0");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitError;
+  }
+  o.replace = !no_replace;
+  g_verbose_commands = o.verbose;
+  install_interrupt_handlers();
+
+  Reporter report;
+  report.phase = [](const std::string &phase, double s) {
+    std::printf("klp-build: %-9s %6.1f s\n", phase.c_str(), s);
+    std::fflush(stdout);
+  };
+  report.info = [](const std::string &line) { std::printf("klp-build: %s\n", line.c_str()); };
+  try {
+    // Build original and patched objects, diff them, link and convert the module.
+    BuildResult r = build_livepatch(o, report);
+    // Say what the module patches.
+    for (const PatchedObject &po : r.objects) {
+      for (const std::string &f : po.changed_functions)
+        std::printf("klp-build: %s (%s): patched %s\n", po.object.c_str(), po.target.c_str(),
+                    f.c_str());
+      for (const std::string &f : po.new_functions)
+        std::printf("klp-build: %s (%s): new %s\n", po.object.c_str(), po.target.c_str(),
+                    f.c_str());
+    }
+    std::printf("klp-build: wrote %s\n", r.module_path.c_str());
+    return kExitOk;
+  } catch (const NoChange &e) {
+    std::cerr << "klp-build: " << e.what() << "\n";
+    return kExitNoChange;
+  } catch (const Unpatchable &e) {
+    std::cerr << "klp-build: " << e.what() << "\n";
+    return kExitUnpatchable;
+  } catch (const Error &e) {
+    std::cerr << "klp-build: " << e.what() << "\n";
+    return kExitError;
+  } catch (const std::exception &e) {
+    std::cerr << "klp-build: internal error: " << e.what() << "\n";
+    return kExitError;
+  }
+}

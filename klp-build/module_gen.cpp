@@ -1,0 +1,124 @@
+#include "module_gen.h"
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "elf_writer.h"
+#include "error.h"
+#include "klp_reloc.h"
+#include "object.h"
+#include "process.h"
+
+#ifndef KLP_VERSION
+#define KLP_VERSION "0.1.0"
+#endif
+#ifndef KLP_DATA_DIR
+#define KLP_DATA_DIR "/usr/share/klp-build"
+#endif
+
+namespace fs = std::filesystem;
+
+namespace klp {
+
+std::string data_dir() {
+  const char *env = getenv("KLP_DATA_DIR");
+  return env && *env ? env : KLP_DATA_DIR;
+}
+
+static std::string slurp(const std::string &path) {
+  std::ifstream in(path);
+  if (!in)
+    throw Error(path + ": cannot read (is KLP_DATA_DIR right?)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string render_template(const std::string &path,
+                            const std::vector<std::pair<std::string, std::string>> &values) {
+  std::string text = slurp(path);
+  for (auto &[key, value] : values) {
+    std::string ph = "@" + key + "@";
+    for (size_t pos = text.find(ph); pos != std::string::npos; pos = text.find(ph, pos)) {
+      text.replace(pos, ph.size(), value);
+      pos += value.size();
+    }
+  }
+  std::smatch m;
+  static const std::regex left("@[A-Z_]+@");
+  if (std::regex_search(text, m, left))
+    throw Error(path + ": placeholder " + m.str() + " has no value");
+  return text;
+}
+
+static void write_text(const std::string &path, const std::string &text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out)
+    throw Error(path + ": cannot write");
+}
+
+void write_module_dir(const ModuleSpec &spec, const std::string &dir) {
+  std::string data = spec.data_dir.empty() ? data_dir() : spec.data_dir;
+  fs::create_directories(dir);
+  for (const char *f : {"klp_runtime.c", "klp_build.h"})
+    fs::copy_file(data + "/runtime/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+  std::string objs;
+  for (size_t i = 0; i < spec.diff_objects.size(); i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "diff-%03zu.o", i);
+    fs::copy_file(spec.diff_objects[i], dir + "/" + name, fs::copy_options::overwrite_existing);
+    objs += std::string(" ") + name;
+  }
+  // The .ko keeps the name as given; the kernel (KBUILD_MODNAME, the livepatch's sysfs
+  // directory) knows it with '-' turned into '_'.
+  std::string kernel_name = spec.name;
+  for (char &c : kernel_name)
+    if (c == '-')
+      c = '_';
+  std::string description = "livepatch " + kernel_name + " built by klp-build";
+  write_text(dir + "/Kbuild", render_template(data + "/templates/Kbuild.in",
+                                              {{"MODNAME", spec.name}, {"DIFF_OBJECTS", objs}}));
+  write_text(dir + "/klp_patch_info.c",
+             render_template(data + "/templates/klp_patch_info.c.in",
+                             {{"MODNAME", kernel_name},
+                              {"REPLACE", spec.replace ? "true" : "false"},
+                              {"DESCRIPTION", description},
+                              {"VERSION", KLP_VERSION}}));
+  fs::copy_file(data + "/templates/klp_build.lds", dir + "/klp_build.lds",
+                fs::copy_options::overwrite_existing);
+}
+
+std::string link_module(const ModuleSpec &spec, const std::string &dir) {
+  Command cmd{{"make", "-C", spec.kbuild_dir, "M=" + fs::absolute(dir).string(),
+               "-j" + std::to_string(spec.jobs), "KBUILD_MODPOST_WARN=1", "modules"},
+              "",
+              {}};
+  if (!spec.source_date_epoch.empty())
+    cmd.env["SOURCE_DATE_EPOCH"] = spec.source_date_epoch;
+  CommandResult r = run_checked(cmd, "linking the livepatch module");
+  // modpost reports every unresolved symbol; livepatch symbols are resolved by the kernel.
+  std::istringstream out(r.output);
+  std::string line;
+  static const std::regex undef("\"([^\"]+)\" \\[.*\\] undefined!");
+  std::smatch m;
+  while (std::getline(out, line))
+    if (std::regex_search(line, m, undef) && m[1].str().rfind(kKlpSymPrefix, 0) != 0)
+      throw Error(spec.name + ".ko: symbol '" + m[1].str() +
+                  "' is not exported by the target kernel (modpost: " + line + ")");
+  std::string ko = dir + "/" + spec.name + ".ko";
+  if (!fs::exists(ko))
+    throw Error(ko + ": kbuild did not produce the module:\n" + tail_lines(r.output, 20));
+  return ko;
+}
+
+size_t finish_module(const std::string &linked_ko, const std::string &out) {
+  auto mod = Object::load(linked_ko);
+  size_t n = convert_klp_relocations(*mod);
+  write_object(*mod, out);
+  return n;
+}
+
+} // namespace klp

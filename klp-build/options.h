@@ -1,0 +1,30 @@
+// Everything klp-build is asked to do, as parsed by the CLI.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace klp {
+
+struct BuildOptions {
+  std::vector<std::string> patches;
+  std::string sourcedir = ".";
+  std::string config;           // default: sourcedir/.config, else /boot/config-$(uname -r)
+  std::string vmlinux;          // target symbols from an ELF vmlinux (a kernel built from the tree)
+  std::string kallsyms;         // target symbols from a copy of /proc/kallsyms
+  std::string symvers;          // default: next to --vmlinux, or the --headers tree's
+  std::string headers;          // kbuild tree to link the module against (distro headers)
+  std::string name;             // module name; default from the first patch
+  std::string output_dir = "."; // where livepatch-<name>.ko goes
+  int jobs = 0;                 // 0: number of CPUs
+  bool replace = true;          // atomic replace (--no-replace turns it off)
+  std::string compiler_launcher;
+  std::string kernel_image;     // vmlinux or vmlinuz of the target, for the match proof
+  std::string cache_dir;        // original objects cached by tree content, config and compiler
+  bool keep_tmp = false;
+  bool explain = false;
+  bool check_reproducible = false;
+  bool verbose = false;
+};
+
+} // namespace klp

@@ -1,0 +1,153 @@
+#include "process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+
+#include "error.h"
+
+extern char **environ;
+
+namespace klp {
+
+bool g_verbose_commands = false;
+static std::atomic<bool> g_interrupted{false};
+
+bool interrupted() { return g_interrupted.load(); }
+
+static void on_signal(int) { g_interrupted = true; }
+
+void install_interrupt_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+static std::string quote(const std::string &s) {
+  if (!s.empty() && s.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s)
+    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string Command::describe() const {
+  std::string s;
+  if (!cwd.empty())
+    s += "cd " + quote(cwd) + " && ";
+  for (auto &[k, v] : env)
+    s += k + "=" + quote(v) + " ";
+  for (size_t i = 0; i < argv.size(); i++)
+    s += (i ? " " : "") + quote(argv[i]);
+  return s;
+}
+
+std::string tail_lines(const std::string &text, size_t lines) {
+  size_t pos = text.size();
+  if (pos && text[pos - 1] == '\n')
+    pos--;
+  for (size_t n = 0; n < lines && pos != std::string::npos && pos > 0; n++)
+    pos = text.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
+CommandResult run_command(const Command &cmd) {
+  if (cmd.argv.empty())
+    throw Error("internal: empty command");
+  if (g_verbose_commands)
+    std::cerr << "+ " << cmd.describe() << "\n";
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0)
+    throw Error(std::string("pipe: ") + strerror(errno));
+
+  std::vector<std::string> envs;
+  for (char **e = environ; *e; e++) {
+    std::string kv = *e;
+    std::string key = kv.substr(0, kv.find('='));
+    if (!cmd.env.count(key))
+      envs.push_back(kv);
+  }
+  for (auto &[k, v] : cmd.env)
+    envs.push_back(k + "=" + v);
+  std::vector<char *> argv, envp;
+  for (const std::string &a : cmd.argv)
+    argv.push_back(const_cast<char *>(a.c_str()));
+  argv.push_back(nullptr);
+  for (std::string &e : envs)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (!cmd.cwd.empty())
+    posix_spawn_file_actions_addchdir_np(&fa, cmd.cwd.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Its own process group, so an interrupt can stop make and everything make started.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid;
+  int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(pipefd[1]);
+  if (rc != 0) {
+    close(pipefd[0]);
+    throw Error(cmd.argv[0] + ": cannot run: " + strerror(rc) + " (is it installed?)");
+  }
+  CommandResult res;
+  char buf[65536];
+  bool killed = false;
+  for (;;) {
+    struct pollfd p {pipefd[0], POLLIN, 0};
+    int pr = poll(&p, 1, 200);
+    if (interrupted() && !killed) {
+      kill(-pid, SIGTERM);
+      killed = true;
+    }
+    if (pr <= 0)
+      continue;
+    ssize_t n = read(pipefd[0], buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    res.output.append(buf, n);
+  }
+  close(pipefd[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  res.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (interrupted())
+    throw Error("interrupted while running " + cmd.argv[0]);
+  return res;
+}
+
+CommandResult run_checked(const Command &cmd, const std::string &what) {
+  CommandResult r = run_command(cmd);
+  if (r.exit_code != 0)
+    throw Error(what + " failed (exit " + std::to_string(r.exit_code) + "): " + cmd.describe() +
+                "\n" + tail_lines(r.output, 25));
+  return r;
+}
+
+} // namespace klp
