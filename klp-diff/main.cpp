@@ -1,0 +1,116 @@
+// klp-diff: why each function is (or is not) in a livepatch, from create-diff-object's own
+// decisions; and what differs between two built modules.
+//
+//   klp-diff ORIG.o PATCHED.o [--explain] [--json] [--function NAME]
+//            [--target NAME --symtab FILE --symvers FILE]
+//   klp-diff --explain DIR|MODULE.ko [--json] [--function NAME]
+//   klp-diff A.ko B.ko [--json]        (klp-diff --compare A B for any two ELF files)
+//
+// Exit codes (man/klp-diff.1): explaining, 0 changes, 2 refused, 3 no change; comparing, 0
+// identical, 4 different; 1 error.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "explain.h"
+#include "module_compare.h"
+#include "names.h"
+
+using namespace klp;
+
+namespace {
+
+struct Args {
+  std::vector<std::string> paths;
+  bool explain = false, json = false, compare = false;
+  std::string function, target = "vmlinux", symtab, symvers;
+  bool target_given = false;
+};
+
+// Which of the three forms the arguments select; throws Error for a mix that means nothing.
+enum class Mode { Pair, ExplainDir, Compare };
+
+Mode mode_of(const Args &a) {
+  bool two_modules = a.paths.size() == 2 && ends_with(a.paths[0], ".ko") &&
+                     ends_with(a.paths[1], ".ko") && !a.explain;
+  if (a.compare || two_modules) {
+    if (a.paths.size() != 2) throw Error("--compare takes two files");
+    if (a.explain || !a.function.empty() || a.target_given || !a.symtab.empty() ||
+        !a.symvers.empty())
+      throw Error("comparing two files takes no --explain, --function, --target, --symtab or "
+                  "--symvers");
+    return Mode::Compare;
+  }
+  if (a.paths.size() == 1) {
+    if (a.target_given || !a.symtab.empty() || !a.symvers.empty())
+      throw Error("an explain directory names its own targets, symbol tables and Module.symvers");
+    return Mode::ExplainDir;
+  }
+  if (a.paths.size() != 2)
+    throw Error("expected ORIG.o PATCHED.o, DIR or MODULE.ko, or A.ko B.ko (see --help)");
+  return Mode::Pair;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"Explain why each function is, or is not, in a livepatch (create-diff-object's own "
+               "decisions), or list the differences between two built modules.\n\nExit status: "
+               "explaining, 0 changes, 2 refused, 3 no change; comparing, 0 identical, 4 "
+               "different; 1 error.",
+               "klp-diff"};
+  Args a;
+  app.add_option("paths", a.paths, "ORIG.o PATCHED.o | DIR | MODULE.ko | A.ko B.ko");
+  app.add_flag("--explain", a.explain,
+               "per function: reasons, source lines, inlined callees and an instruction diff");
+  app.add_flag("--json", a.json, "JSON report (docs/klp-diff-json.md, schema_version 1)");
+  app.add_flag("--compare", a.compare, "list the differences between two ELF files");
+  app.add_option("--function", a.function, "only this function (patched or original name)");
+  app.add_option("--target", a.target, "object being patched: vmlinux or a module name")
+      ->capture_default_str();
+  app.add_option("--symtab", a.symtab,
+                 "target's symbols (shows how the patch names what it references)");
+  app.add_option("--symvers", a.symvers, "the target kernel's Module.symvers");
+  app.set_version_flag("--version", "klp-diff 0.1.0");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitError;
+  }
+  a.target_given = app.count("--target") > 0;
+
+  try {
+    Mode mode = mode_of(a);
+    // Two built modules: list what differs.
+    if (mode == Mode::Compare) {
+      ModuleComparison c = compare_modules(a.paths[0], a.paths[1]);
+      a.json ? print_comparison_json(c, std::cout) : print_comparison_text(c, std::cout);
+      return c.identical() ? kExitOk : kExitDifferent;
+    }
+    // Run the differ on each pair (one from the command line, or the explain directory's).
+    ExplainOptions opts{a.function, a.explain || a.json};
+    Report report;
+    if (mode == Mode::ExplainDir) {
+      report = explain_manifest(read_manifest(a.paths[0]), opts);
+    } else {
+      DiffOptions diff;
+      diff.orig_path = a.paths[0];
+      diff.patched_path = a.paths[1];
+      diff.target = a.target;
+      diff.symtab_path = a.symtab;
+      diff.symvers_path = a.symvers;
+      report = explain_objects(diff, opts);
+    }
+    // Print the report.
+    a.json ? print_json(report, std::cout) : print_text(report, a.explain, std::cout);
+    // Exit with the differ's verdict.
+    return report_exit_code(report);
+  } catch (const Error &e) {
+    std::cerr << "klp-diff: " << e.what() << "\n";
+    return kExitError;
+  } catch (const std::exception &e) {
+    std::cerr << "klp-diff: internal error: " << e.what() << "\n";
+    return kExitError;
+  }
+}
