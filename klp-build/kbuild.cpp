@@ -110,14 +110,23 @@ ObjectRecord read_object_record(const KbuildTree &tree, const std::string &objec
   std::string line;
   bool in_deps = false;
   while (std::getline(in, line)) {
+    if (line.rfind("#SYMVER ", 0) == 0) {
+      std::istringstream f(line.substr(8));
+      std::string name, crc;
+      if (f >> name >> crc)
+        rec.crcs[name] = (uint32_t)std::stoul(crc, nullptr, 0);
+      continue;
+    }
     if (line.rfind("deps_", 0) == 0) {
       in_deps = true;
       continue;
     }
     if (!in_deps)
       continue;
-    if (line.empty() || line[0] != ' ')
-      break;
+    if (line.empty() || line[0] != ' ') {
+      in_deps = false;
+      continue;
+    }
     std::string dep = line;
     dep.erase(0, dep.find_first_not_of(" \t"));
     if (dep.size() >= 2 && dep.substr(dep.size() - 2) == " \\")

@@ -3,6 +3,8 @@
 // object (which module it belongs to, the files it depends on).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,9 @@ struct ObjectRecord {
   std::string target;           // "vmlinux" or the module name as the kernel knows it ("ext4")
   std::string modfile;          // the module's path without .ko ("fs/ext4/ext4"); "" for vmlinux
   std::vector<std::string> deps; // source files it was compiled from (the .c and its headers)
+  // genksyms CRCs of the symbols it exports (CONFIG_MODVERSIONS; "#SYMVER name crc" lines
+  // kbuild 5.19+ appends to the record).
+  std::map<std::string, uint32_t> crcs;
 };
 
 // Reads kbuild's .<obj>.cmd record of a compiled object.

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <thread>
 
 #include "diff.h"
@@ -113,6 +115,63 @@ std::string kernel_compiler(const KernelConfig &config) {
   return "gcc";
 }
 
+// An exported function whose genksyms CRC changes and which the patch replaces has changed its
+// interface: modules built against the old one would call it wrongly. A CRC change alone (a new
+// #include can make an opaque struct visible to genksyms) does not change code: the module
+// keeps the target's CRCs from its Module.symvers, so it is only reported.
+void check_export_crcs(const ObjectRecord &orig, const ObjectRecord &patched,
+                       const PatchedObject &po, const Reporter &report) {
+  for (auto &[name, crc] : patched.crcs) {
+    auto it = orig.crcs.find(name);
+    if (it == orig.crcs.end() || it->second == crc)
+      continue;
+    char buf[64];
+    snprintf(buf, sizeof(buf), "0x%08x -> 0x%08x", it->second, crc);
+    if (std::find(po.changed_functions.begin(), po.changed_functions.end(), name) !=
+        po.changed_functions.end())
+      throw Unpatchable(po.object + ": exported function '" + name + "' changes its symbol CRC (" +
+                        buf + "), so its interface changed; modules built against the running "
+                        "kernel would call it wrongly: keep the prototype and the types it uses");
+    report.info(po.object + ": CRC of exported '" + name + "' changes (" + buf +
+                ") without a code change; the module keeps the target's CRC");
+  }
+}
+
+struct ExplainObject {
+  std::string object, target, symtab;
+};
+
+// docs/klp-diff.md: <name>.explain/ holds the compared objects and a manifest; written beside
+// the module through a temporary directory and a rename.
+void write_explain_dir(const std::string &module_path, const std::string &name,
+                       const WorkDir &work, const std::string &symvers,
+                       const std::vector<ExplainObject> &objects) {
+  fs::path final_dir = fs::path(module_path).parent_path() / (name + ".explain");
+  fs::path tmp = final_dir;
+  tmp += ".tmp";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  std::string manifest = "klp-diff-explain 1\npatch " + name + "\n";
+  fs::copy_file(symvers, tmp / "Module.symvers");
+  manifest += "symvers Module.symvers\n";
+  std::map<std::string, std::string> symtabs;
+  for (const ExplainObject &o : objects)
+    symtabs[o.target] = fs::absolute(o.symtab).string();
+  for (auto &[target, path] : symtabs)
+    manifest += "symtab " + target + " " + path + "\n";
+  for (const ExplainObject &o : objects) {
+    for (const char *side : {"orig", "patched"}) {
+      fs::path dst = tmp / side / o.object;
+      fs::create_directories(dst.parent_path());
+      fs::copy_file(work.sub(std::string(side) + "/" + o.object), dst);
+    }
+    manifest += "object " + o.object + " " + o.target + "\n";
+  }
+  std::ofstream(tmp / "manifest") << manifest;
+  fs::remove_all(final_dir);
+  fs::rename(tmp, final_dir);
+}
+
 } // namespace
 
 BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
@@ -176,9 +235,11 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
 
   // Compile the original objects.
   compile_objects(tree, objects);
+  std::map<std::string, ObjectRecord> orig_records;
   for (const std::string &o : objects) {
     fs::create_directories(parent_dir(work.sub("orig/" + o)));
     fs::copy_file(tree.objtree + "/" + o, work.sub("orig/" + o));
+    orig_records[o] = read_object_record(tree, o);
   }
   report.phase("original", clock.lap());
 
@@ -197,6 +258,7 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
 
   // Diff each pair; objects without changes drop out.
   std::vector<std::string> diff_objects;
+  std::vector<ExplainObject> explain_objects;
   for (const ObjectRecord &rec : records) {
     DiffOptions d;
     d.orig_path = work.sub("orig/" + rec.object);
@@ -205,6 +267,7 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
     d.symtab_path = symtab_for(opts, rec);
     d.symvers_path = symvers;
     d.patch_name = result.module_name;
+    explain_objects.push_back({rec.object, rec.target, d.symtab_path});
     auto session = analyze(d);
     if (!session->has_changes)
       continue;
@@ -214,6 +277,7 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
     PatchedObject po{rec.object, rec.target, {}, o.new_functions};
     for (const PatchedFunction &f : o.functions)
       po.changed_functions.push_back(f.name);
+    check_export_crcs(orig_records.at(rec.object), rec, po, report);
     result.objects.push_back(po);
     diff_objects.push_back(out);
   }
@@ -236,6 +300,9 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
   fs::create_directories(opts.output_dir);
   result.module_path = (fs::path(opts.output_dir) / (spec.name + ".ko")).string();
   finish_module(linked, result.module_path);
+  // Keep what klp-diff --explain needs next to the module.
+  if (opts.explain)
+    write_explain_dir(result.module_path, result.module_name, work, symvers, explain_objects);
   report.phase("link", clock.lap());
   return result;
 }

@@ -6,13 +6,38 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "error.h"
 #include "klp_build.h"
+#include "module_compare.h"
 #include "process.h"
 
 using namespace klp;
+
+// Builds a second time into a scratch directory and compares the two modules (exit 1 if they
+// differ).
+static int check_reproducible(const BuildOptions &o, const BuildResult &first,
+                              const Reporter &report) {
+  char tmpl[] = "/tmp/klp-build-repro.XXXXXX";
+  if (!mkdtemp(tmpl))
+    throw Error("cannot create a scratch directory for --check-reproducible");
+  BuildOptions again = o;
+  again.output_dir = tmpl;
+  again.explain = false;
+  again.check_reproducible = false;
+  BuildResult second = build_livepatch(again, report);
+  ModuleComparison c = compare_modules(first.module_path, second.module_path);
+  std::filesystem::remove_all(tmpl);
+  if (c.identical()) {
+    std::printf("klp-build: reproducible: a second build is bit-identical\n");
+    return kExitOk;
+  }
+  std::printf("klp-build: NOT reproducible: a second build differs:\n");
+  print_comparison_text(c, std::cout);
+  return kExitError;
+}
 
 int main(int argc, char **argv) {
   CLI::App app{"Build a livepatch module from kernel source patches.\n\nExit status: 0 module "
@@ -38,6 +63,10 @@ int main(int argc, char **argv) {
   app.add_flag("--no-replace", no_replace, "stack on earlier patches instead of replacing them");
   app.add_option("--compiler-launcher", o.compiler_launcher, "e.g. ccache, distcc, icecc");
   app.add_flag("--keep-tmp", o.keep_tmp, "keep the work directory");
+  app.add_flag("--explain", o.explain,
+               "keep the compared objects in <name>.explain/ beside the module for klp-diff");
+  app.add_flag("--check-reproducible", o.check_reproducible,
+               "build twice in different work directories and report differing sections");
   app.add_flag("-v,--verbose", o.verbose, "show every command");
   app.set_version_flag("--version", "klp-build 0.1.0");
   try {
@@ -69,6 +98,9 @@ int main(int argc, char **argv) {
                     f.c_str());
     }
     std::printf("klp-build: wrote %s\n", r.module_path.c_str());
+    // Build again elsewhere and compare, section by section.
+    if (o.check_reproducible)
+      return check_reproducible(o, r, report);
     return kExitOk;
   } catch (const NoChange &e) {
     std::cerr << "klp-build: " << e.what() << "\n";
