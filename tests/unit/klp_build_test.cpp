@@ -1,0 +1,249 @@
+// klp-build's driver logic: patch parsing and application, module naming, the shadow tree,
+// config checks, kbuild records, templates and the post-link conversion.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "elf_writer.h"
+#include "error.h"
+#include "kbuild.h"
+#include "kconfig.h"
+#include "klp_reloc.h"
+#include "module_gen.h"
+#include "object.h"
+#include "patch_set.h"
+#include "shadow_tree.h"
+#include "test_util.h"
+
+using namespace klp;
+using namespace klp::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *kPatch = R"(Subject: two files
+
+diff --git a/fs/a.c b/fs/a.c
+--- a/fs/a.c
++++ b/fs/a.c
+@@ -1,3 +1,3 @@
+ int a(void)
+ {
+-	return 1;
++	return 2;
+ }
+--- /dev/null
++++ b/include/new.h	2024-01-01 00:00:00
+@@ -0,0 +1 @@
++#define NEW 1
+)";
+
+// A minimal tree that looks like a kernel source tree, with build outputs in it.
+void make_tree(const std::string &root) {
+  fs::create_directories(root + "/fs");
+  fs::create_directories(root + "/include/config");
+  write_text(root + "/Makefile", "# kernel\n");
+  write_text(root + "/Kconfig", "# kconfig\n");
+  write_text(root + "/fs/a.c", "int a(void)\n{\n\treturn 1;\n}\n");
+  write_text(root + "/fs/a.o", "object");
+  write_text(root + "/fs/.a.o.cmd", "cmd");
+  write_text(root + "/.config", "CONFIG_X=y\n");
+  write_text(root + "/include/config/auto.conf", "x");
+}
+
+} // namespace
+
+TEST(KlpBuildPatch, ReadsTouchedFilesFromPlainAndGitDiffs) {
+  ScratchDir dir;
+  write_text(dir.file("p.patch"), kPatch);
+  PatchFile p = read_patch(dir.file("p.patch"));
+  ASSERT_EQ(p.files.size(), 2u);
+  EXPECT_EQ(p.files[0].path, "fs/a.c");
+  EXPECT_FALSE(p.files[0].created);
+  EXPECT_EQ(p.files[0].hunks.size(), 1u);
+  EXPECT_EQ(p.files[1].path, "include/new.h");
+  EXPECT_TRUE(p.files[1].created);
+  EXPECT_EQ(touched_files({p}), (std::vector<std::string>{"fs/a.c", "include/new.h"}));
+}
+
+TEST(KlpBuildPatch, RejectsTextWithoutChanges) {
+  ScratchDir dir;
+  write_text(dir.file("empty.patch"), "just words\n");
+  try {
+    read_patch(dir.file("empty.patch"));
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("empty.patch: no file changes"), std::string::npos);
+  }
+}
+
+TEST(KlpBuildPatch, FailedApplyNamesFileAndShowsRejectedHunk) {
+  ScratchDir dir;
+  make_tree(dir.file("tree"));
+  write_text(dir.file("tree/fs/a.c"), "int a(void)\n{\n\treturn 7;\n}\n");
+  write_text(dir.file("p.patch"), kPatch);
+  PatchFile p = read_patch(dir.file("p.patch"));
+  try {
+    apply_patch(p, dir.file("tree"));
+    FAIL() << "patch applied to a tree it does not fit";
+  } catch (const Error &e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("p.patch: does not apply to fs/a.c"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("-\treturn 1;"), std::string::npos) << msg;
+  }
+}
+
+TEST(KlpBuildPatch, ModuleNamesAreSanitisedAndBounded) {
+  PatchFile p;
+  p.path = "/x/fix-CVE-2024.1234.patch";
+  EXPECT_EQ(module_name_for("", {p}), "livepatch-fix-CVE-2024");
+  EXPECT_EQ(module_name_for("my fix!", {p}), "livepatch-my_fix_");
+  EXPECT_EQ(module_name_for("livepatch-x", {p}), "livepatch-x");
+  EXPECT_EQ(module_name_for(std::string(100, 'a'), {p}).size(), 55u);
+}
+
+TEST(KlpBuildShadow, LeavesBuildOutputsOutAndNeverWritesTheSource) {
+  ScratchDir dir;
+  std::string src = dir.file("src"), shadow = dir.file("shadow");
+  make_tree(src);
+  make_shadow_tree(src, shadow);
+  EXPECT_TRUE(fs::exists(shadow + "/fs/a.c"));
+  EXPECT_TRUE(fs::exists(shadow + "/Makefile"));
+  EXPECT_FALSE(fs::exists(shadow + "/fs/a.o"));
+  EXPECT_FALSE(fs::exists(shadow + "/fs/.a.o.cmd"));
+  EXPECT_FALSE(fs::exists(shadow + "/.config"));
+  EXPECT_FALSE(fs::exists(shadow + "/include/config"));
+  // Hard links share the inode until a file is unshared; writing the copy leaves the source.
+  struct stat a, b;
+  stat((src + "/fs/a.c").c_str(), &a);
+  stat((shadow + "/fs/a.c").c_str(), &b);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  unshare_files(shadow, {"fs/a.c", "include/new.h"});
+  stat((shadow + "/fs/a.c").c_str(), &b);
+  EXPECT_NE(a.st_ino, b.st_ino);
+  write_text(dir.file("p.patch"), kPatch);
+  apply_patch(read_patch(dir.file("p.patch")), shadow);
+  EXPECT_EQ(read_text(shadow + "/fs/a.c"), "int a(void)\n{\n\treturn 2;\n}\n");
+  EXPECT_EQ(read_text(src + "/fs/a.c"), "int a(void)\n{\n\treturn 1;\n}\n");
+  EXPECT_FALSE(fs::exists(src + "/include/new.h"));
+}
+
+TEST(KlpBuildShadow, RefusesSomethingThatIsNotAKernelTree) {
+  ScratchDir dir;
+  fs::create_directories(dir.file("notakernel"));
+  EXPECT_THROW(make_shadow_tree(dir.file("notakernel"), dir.file("s")), Error);
+}
+
+TEST(KlpBuildConfig, RequiresLivepatch) {
+  ScratchDir dir;
+  write_text(dir.file("config"), "CONFIG_MODULES=y\n# CONFIG_LIVEPATCH is not set\n");
+  KernelConfig c(dir.file("config"));
+  try {
+    check_config(c, "gcc");
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("CONFIG_LIVEPATCH is not set"), std::string::npos);
+  }
+}
+
+TEST(KlpBuildConfig, RefusesAnotherCompiler) {
+  ScratchDir dir;
+  write_text(dir.file("config"),
+             "CONFIG_LIVEPATCH=y\nCONFIG_CC_VERSION_TEXT=\"gcc (Imaginary) 1.0\"\n");
+  KernelConfig c(dir.file("config"));
+  EXPECT_EQ(c.get("CC_VERSION_TEXT"), "gcc (Imaginary) 1.0");
+  try {
+    check_config(c, "gcc");
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("gcc (Imaginary) 1.0"), std::string::npos) << e.what();
+  }
+  write_text(dir.file("ok"), "CONFIG_LIVEPATCH=y\nCONFIG_CC_VERSION_TEXT=\"" +
+                                 compiler_version_text("gcc") + "\"\n");
+  EXPECT_NO_THROW(check_config(KernelConfig(dir.file("ok")), "gcc"));
+}
+
+TEST(KlpBuildKbuild, ReadsModuleAndCrcsFromTheRecord) {
+  ScratchDir dir;
+  fs::create_directories(dir.file("obj/fs/ext4"));
+  write_text(dir.file("obj/fs/ext4/.inode.o.cmd"),
+             "cmd_fs/ext4/inode.o := gcc -Wp,-MMD -nostdinc -DMODULE -DKBUILD_BASENAME='\"inode\"' "
+             "-DKBUILD_MODFILE='\"fs/ext4/ext4-mod\"' -c -o fs/ext4/inode.o fs/ext4/inode.c\n\n"
+             "source_fs/ext4/inode.o := fs/ext4/inode.c\n\n"
+             "deps_fs/ext4/inode.o := \\\n  include/linux/fs.h \\\n  $(wildcard include/config/X) \\\n"
+             "  fs/ext4/ext4.h \\\n\nfs/ext4/inode.o: $(deps_fs/ext4/inode.o)\n\n"
+             "#SYMVER ext4_inode_fn 0x1a2b3c4d\n");
+  KbuildTree tree;
+  tree.objtree = dir.file("obj");
+  ObjectRecord r = read_object_record(tree, "fs/ext4/inode.o");
+  EXPECT_EQ(r.target, "ext4_mod");
+  EXPECT_EQ(r.modfile, "fs/ext4/ext4-mod");
+  EXPECT_EQ(r.deps, (std::vector<std::string>{"include/linux/fs.h", "fs/ext4/ext4.h"}));
+  ASSERT_EQ(r.crcs.count("ext4_inode_fn"), 1u);
+  EXPECT_EQ(r.crcs.at("ext4_inode_fn"), 0x1a2b3c4du);
+
+  fs::create_directories(dir.file("obj/fs/proc"));
+  write_text(dir.file("obj/fs/proc/.cmdline.o.cmd"),
+             "cmd_fs/proc/cmdline.o := gcc -DKBUILD_MODFILE='\"fs/proc/proc\"' -c -o x\n");
+  EXPECT_EQ(read_object_record(tree, "fs/proc/cmdline.o").target, "vmlinux");
+  EXPECT_EQ(object_for_source("fs/proc/cmdline.c"), "fs/proc/cmdline.o");
+  EXPECT_EQ(object_for_source("arch/x86/entry/entry_64.S"), "arch/x86/entry/entry_64.o");
+  EXPECT_EQ(object_for_source("fs/proc/internal.h"), "");
+}
+
+TEST(KlpBuildTemplates, RendersAndRefusesUnfilledPlaceholders) {
+  ScratchDir dir;
+  write_text(dir.file("t.in"), "obj-m := @MODNAME@.o # @MODNAME@\n");
+  EXPECT_EQ(render_template(dir.file("t.in"), {{"MODNAME", "livepatch-x"}}),
+            "obj-m := livepatch-x.o # livepatch-x\n");
+  write_text(dir.file("u.in"), "x := @OTHER@\n");
+  try {
+    render_template(dir.file("u.in"), {{"MODNAME", "x"}});
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("@OTHER@"), std::string::npos);
+  }
+  // The shipped templates render with the values the driver passes.
+  ModuleSpec spec;
+  spec.name = "livepatch-demo";
+  spec.data_dir = KLP_SOURCE_DIR;
+  write_module_dir(spec, dir.file("mod"));
+  EXPECT_NE(read_text(dir.file("mod/Kbuild")).find("obj-m := livepatch-demo.o"), std::string::npos);
+  EXPECT_NE(read_text(dir.file("mod/klp_patch_info.c")).find("\"livepatch_demo\""),
+            std::string::npos);
+}
+
+TEST(KlpBuildConvert, MovesKlpRelocationsIntoLivepatchSections) {
+  ScratchDir dir;
+  write_text(dir.file("m.c"), "extern int secret_fn(int);\nextern int printk(const char *, ...);\n"
+                              "int user(int x) { printk(\"x\"); return secret_fn(x); }\n");
+  compile(dir.file("m.c"), dir.file("m.o"));
+  auto obj = Object::load(dir.file("m.o"));
+  // Rename the undefined reference the way create-diff-object names non-exported symbols.
+  for (Symbol &s : obj->symbols)
+    if (s.name == "secret_fn")
+      s.name = ".klp.sym.vmlinux.secret_fn,2";
+  obj->reindex();
+  write_object(*obj, dir.file("inter.o"));
+  auto mod = Object::load(dir.file("inter.o"));
+  EXPECT_EQ(convert_klp_relocations(*mod), 1u);
+  write_object(*mod, dir.file("final.o"));
+  auto fin = Object::load(dir.file("final.o"));
+  Section *klp = fin->find_section(".klp.rela.vmlinux..text.user");
+  ASSERT_NE(klp, nullptr);
+  EXPECT_TRUE(klp->flags() & SHF_RELA_LIVEPATCH);
+  EXPECT_TRUE(klp->flags() & SHF_ALLOC);
+  ASSERT_EQ(klp->relocs.size(), 1u);
+  EXPECT_EQ(klp->relocs[0].sym->name, ".klp.sym.vmlinux.secret_fn,2");
+  EXPECT_EQ(klp->relocs[0].sym->shndx, SHN_LIVEPATCH);
+  for (const Relocation &r : fin->find_section(".rela.text.user")->relocs)
+    EXPECT_EQ(r.sym->name.find(".klp.sym."), std::string::npos);
+  auto k = parse_klp_sym_name(".klp.sym.ext4.ext4_foo.isra.0,3");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->object, "ext4");
+  EXPECT_EQ(k->name, "ext4_foo.isra.0");
+  EXPECT_EQ(k->sympos, 3u);
+  EXPECT_FALSE(parse_klp_sym_name(".klp.sym.vmlinux.x"));
+}
