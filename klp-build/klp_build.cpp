@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "diff.h"
@@ -19,7 +20,12 @@
 #include "patch_set.h"
 #include "process.h"
 #include "shadow_tree.h"
+#include "tree_cache.h"
 #include "work_dir.h"
+
+#ifndef KLP_BUILD_VERSION
+#define KLP_BUILD_VERSION "0.1.0"
+#endif
 
 namespace fs = std::filesystem;
 
@@ -137,6 +143,70 @@ void check_export_crcs(const ObjectRecord &orig, const ObjectRecord &patched,
   }
 }
 
+// The cache key: the source tree's fingerprint, the config, the compiler and its flags.
+std::string tree_cache_key(const BuildOptions &opts, const std::string &config_path,
+                           const KbuildTree &tree) {
+  std::ifstream in(config_path);
+  std::stringstream config;
+  config << in.rdbuf();
+  char fp[32];
+  snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)fingerprint_tree(opts.sourcedir));
+  std::string argv;
+  for (const std::string &a : make_argv(tree, {}))
+    if (a.rfind("-C", 0) != 0 && a.rfind("O=", 0) != 0 && a.rfind("-j", 0) != 0 &&
+        a != tree.srctree)
+      argv += a + "\n";
+  return cache_key(std::string(fp) + "\n" + fs::absolute(opts.sourcedir).string() + "\n" +
+                   config.str() + "\n" + compiler_version_text(tree.cc) + "\n" + argv +
+                   KLP_BUILD_VERSION);
+}
+
+// While the patched objects are built in a cached tree, the tree holds patched files and
+// objects. This puts the user's files (as links) and the original objects back on every exit
+// path; the cache's dirty marker covers the paths this cannot (SIGKILL).
+class PatchedScope {
+public:
+  PatchedScope(TreeCache *cache, const std::string &source, const KbuildTree &tree,
+               const std::vector<std::string> &touched, const std::vector<std::string> &objects,
+               const WorkDir &work)
+      : cache_(cache), source_(source), tree_(tree), touched_(touched), objects_(objects),
+        saved_(work.sub("saved")) {
+    if (!cache_)
+      return;
+    for (const std::string &o : objects_)
+      for (const std::string &f : {o, record_of(o)}) {
+        fs::create_directories(parent_dir(saved_ + "/" + f));
+        fs::copy_file(tree_.objtree + "/" + f, saved_ + "/" + f);
+      }
+    cache_->set_dirty(true);
+  }
+  ~PatchedScope() {
+    if (!cache_)
+      return;
+    try {
+      restore_files(source_, tree_.srctree, touched_);
+      for (const std::string &o : objects_)
+        for (const std::string &f : {o, record_of(o)})
+          fs::copy_file(saved_ + "/" + f, tree_.objtree + "/" + f,
+                        fs::copy_options::overwrite_existing);
+      cache_->set_dirty(false);
+    } catch (const std::exception &) {
+      // The dirty marker stays: the next run rebuilds the entry.
+    }
+  }
+
+private:
+  static std::string record_of(const std::string &obj) {
+    fs::path p(obj);
+    return (p.parent_path() / ("." + p.filename().string() + ".cmd")).string();
+  }
+  TreeCache *cache_;
+  std::string source_;
+  const KbuildTree &tree_;
+  std::vector<std::string> touched_, objects_;
+  std::string saved_;
+};
+
 struct ExplainObject {
   std::string object, target, symtab;
 };
@@ -207,16 +277,32 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
 
   WorkDir work(opts.keep_tmp);
   KbuildTree tree;
-  tree.srctree = work.sub("src");
-  tree.objtree = work.sub("build");
   tree.cc = cc;
   tree.launcher = opts.compiler_launcher;
   tree.include_dir = data_dir() + "/runtime/include";
   tree.jobs = opts.jobs > 0 ? opts.jobs : (int)std::max(1u, std::thread::hardware_concurrency());
 
-  // Shadow the user's tree and prepare an out-of-tree build directory.
-  make_shadow_tree(opts.sourcedir, tree.srctree);
-  prepare_tree(tree, config_path);
+  // Shadow the user's tree and prepare an out-of-tree build directory, or reuse the cached ones.
+  std::unique_ptr<TreeCache> cache;
+  if (opts.use_cache) {
+    std::string root = opts.cache_dir.empty() ? default_cache_root() : opts.cache_dir;
+    cache = std::make_unique<TreeCache>(root, tree_cache_key(opts, config_path, tree));
+    tree.srctree = cache->src();
+    tree.objtree = cache->build();
+  } else {
+    tree.srctree = work.sub("src");
+    tree.objtree = work.sub("build");
+  }
+  if (!cache || !cache->ready()) {
+    if (cache)
+      cache->reset();
+    make_shadow_tree(opts.sourcedir, tree.srctree);
+    prepare_tree(tree, config_path);
+    if (cache)
+      cache->set_ready();
+  } else {
+    report.info("reusing the prepared tree in " + cache->dir());
+  }
   // A header reaches every unit that includes it; ask kbuild which units this config builds.
   if (!headers.empty()) {
     auto built = built_objects(tree);
@@ -243,16 +329,20 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
   }
   report.phase("original", clock.lap());
 
-  // Apply the patches to private copies of the touched files and compile again.
-  unshare_files(tree.srctree, touched);
-  for (const PatchFile &p : patches)
-    apply_patch(p, tree.srctree);
-  compile_objects(tree, objects);
+  // Apply the patches to private copies of the touched files and compile again; a cached tree
+  // gets its original files and objects back afterwards, whatever happens.
   std::vector<ObjectRecord> records;
-  for (const std::string &o : objects) {
-    fs::create_directories(parent_dir(work.sub("patched/" + o)));
-    fs::copy_file(tree.objtree + "/" + o, work.sub("patched/" + o));
-    records.push_back(read_object_record(tree, o));
+  {
+    PatchedScope scope(cache.get(), opts.sourcedir, tree, touched, objects, work);
+    unshare_files(tree.srctree, touched);
+    for (const PatchFile &p : patches)
+      apply_patch(p, tree.srctree);
+    compile_objects(tree, objects);
+    for (const std::string &o : objects) {
+      fs::create_directories(parent_dir(work.sub("patched/" + o)));
+      fs::copy_file(tree.objtree + "/" + o, work.sub("patched/" + o));
+      records.push_back(read_object_record(tree, o));
+    }
   }
   report.phase("patched", clock.lap());
 

@@ -62,6 +62,11 @@ int main(int argc, char **argv) {
   app.add_option("-j,--jobs", o.jobs, "parallel compile jobs (default: number of CPUs)");
   app.add_flag("--no-replace", no_replace, "stack on earlier patches instead of replacing them");
   app.add_option("--compiler-launcher", o.compiler_launcher, "e.g. ccache, distcc, icecc");
+  app.add_option("--cache", o.cache_dir,
+                 "where prepared trees and original objects are kept (default: "
+                 "~/.cache/klp-build)");
+  bool no_cache = false;
+  app.add_flag("--no-cache", no_cache, "prepare a throwaway tree instead of using the cache");
   app.add_flag("--keep-tmp", o.keep_tmp, "keep the work directory");
   app.add_flag("--explain", o.explain,
                "keep the compared objects in <name>.explain/ beside the module for klp-diff");
@@ -76,6 +81,7 @@ int main(int argc, char **argv) {
     return rc == 0 ? 0 : kExitError;
   }
   o.replace = !no_replace;
+  o.use_cache = !no_cache;
   g_verbose_commands = o.verbose;
   install_interrupt_handlers();
 

@@ -39,26 +39,16 @@ bool is_build_output(const std::string &rel) {
   return name.rfind(".tmp_", 0) == 0;
 }
 
-ShadowStats make_shadow_tree(const std::string &source, const std::string &shadow) {
-  ShadowStats stats;
+// Calls fn(entry, rel) for every entry of the source tree that is not a build output.
+template <typename Fn> static void walk_sources(const std::string &source, Fn fn) {
   std::error_code ec;
-  if (!fs::is_directory(source, ec))
-    throw Error(source + ": not a directory (pass the kernel source tree with --sourcedir)");
-  if (!fs::exists(fs::path(source) / "Makefile") || !fs::exists(fs::path(source) / "Kconfig"))
-    throw Error(source + ": not a kernel source tree (no Makefile/Kconfig)");
-  fs::create_directories(shadow);
-  struct stat src_st, dst_st;
-  stat(source.c_str(), &src_st);
-  stat(shadow.c_str(), &dst_st);
-  stats.symlinked = src_st.st_dev != dst_st.st_dev;
-
   fs::path root = fs::absolute(source);
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::none, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec)
       throw Error(source + ": cannot walk the tree: " + ec.message());
     if (interrupted())
-      throw Error("interrupted while making the shadow tree");
+      throw Error("interrupted while walking the source tree");
     // lexically: fs::relative() would resolve symlinks (Documentation/Changes).
     std::string rel = it->path().lexically_relative(root).string();
     if (is_build_output(rel)) {
@@ -66,23 +56,81 @@ ShadowStats make_shadow_tree(const std::string &source, const std::string &shado
         it.disable_recursion_pending();
       continue;
     }
+    fn(*it, rel);
+  }
+}
+
+static void check_kernel_tree(const std::string &source) {
+  std::error_code ec;
+  if (!fs::is_directory(source, ec))
+    throw Error(source + ": not a directory (pass the kernel source tree with --sourcedir)");
+  if (!fs::exists(fs::path(source) / "Makefile") || !fs::exists(fs::path(source) / "Kconfig"))
+    throw Error(source + ": not a kernel source tree (no Makefile/Kconfig)");
+}
+
+static bool on_other_device(const std::string &a, const std::string &b) {
+  struct stat sa, sb;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev != sb.st_dev;
+}
+
+uint64_t fingerprint_tree(const std::string &source) {
+  check_kernel_tree(source);
+  uint64_t h = 1469598103934665603ull; // FNV-1a
+  auto mix = [&](const void *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+      h = (h ^ ((const uint8_t *)p)[i]) * 1099511628211ull;
+  };
+  walk_sources(source, [&](const fs::directory_entry &e, const std::string &rel) {
+    struct stat st;
+    if (lstat(e.path().c_str(), &st) != 0)
+      return;
+    mix(rel.data(), rel.size() + 1);
+    mix(&st.st_size, sizeof(st.st_size));
+    mix(&st.st_mtim, sizeof(st.st_mtim));
+  });
+  return h;
+}
+
+ShadowStats make_shadow_tree(const std::string &source, const std::string &shadow) {
+  ShadowStats stats;
+  std::error_code ec;
+  check_kernel_tree(source);
+  fs::create_directories(shadow);
+  stats.symlinked = on_other_device(source, shadow);
+  walk_sources(source, [&](const fs::directory_entry &e, const std::string &rel) {
     fs::path dst = fs::path(shadow) / rel;
-    if (it->is_symlink()) {
-      fs::copy_symlink(it->path(), dst, ec);
-    } else if (it->is_directory()) {
+    if (e.is_symlink()) {
+      fs::copy_symlink(e.path(), dst, ec);
+    } else if (e.is_directory()) {
       fs::create_directory(dst, ec);
-    } else if (it->is_regular_file()) {
-      int rc = stats.symlinked ? symlink(it->path().c_str(), dst.c_str())
-                               : link(it->path().c_str(), dst.c_str());
+    } else if (e.is_regular_file()) {
+      int rc = stats.symlinked ? symlink(e.path().c_str(), dst.c_str())
+                               : link(e.path().c_str(), dst.c_str());
       if (rc != 0)
-        throw Error(dst.string() + ": cannot link to " + it->path().string() + ": " +
+        throw Error(dst.string() + ": cannot link to " + e.path().string() + ": " +
                     strerror(errno));
       stats.files++;
     }
     if (ec)
       throw Error(dst.string() + ": " + ec.message());
-  }
+  });
   return stats;
+}
+
+void restore_files(const std::string &source, const std::string &shadow,
+                   const std::vector<std::string> &paths) {
+  bool symlinked = on_other_device(source, shadow);
+  for (const std::string &rel : paths) {
+    fs::path from = fs::absolute(fs::path(source) / rel), to = fs::path(shadow) / rel;
+    std::error_code ec;
+    fs::remove(to, ec);
+    if (!fs::exists(fs::symlink_status(from, ec)))
+      continue;
+    int rc = symlinked ? symlink(from.c_str(), to.c_str()) : link(from.c_str(), to.c_str());
+    if (rc != 0)
+      throw Error(to.string() + ": cannot restore the link to " + from.string() + ": " +
+                  strerror(errno));
+  }
 }
 
 void unshare_files(const std::string &shadow, const std::vector<std::string> &paths) {

@@ -3,6 +3,7 @@
 // touching the user's files. A file is unshared (copied) before anything writes to it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,14 @@ void unshare_files(const std::string &shadow, const std::vector<std::string> &pa
 
 // Whether a path (relative to the tree root) is a build output, not source.
 bool is_build_output(const std::string &rel_path);
+
+// A 64-bit fingerprint of the tree's source files: every path, size and modification time (not
+// the contents: reading a kernel tree takes longer than building one unit).
+uint64_t fingerprint_tree(const std::string &source);
+
+// Puts the shadow's copies of `paths` back to links of the user's files (removing files the
+// patches created), undoing unshare_files() and the patches.
+void restore_files(const std::string &source, const std::string &shadow,
+                   const std::vector<std::string> &paths);
 
 } // namespace klp

@@ -13,7 +13,8 @@ mkdir -p "$TMPDIR" "$tmp/out"
 
 fingerprint() { (cd "$kdir/src" && find . -printf '%p %s %T@ %i %y\n' | sort | sha256sum); }
 before=$(fingerprint)
-args=(--sourcedir "$kdir/src" --config "$kdir/boot/.config" --vmlinux "$kdir/boot/vmlinux"
+args=(--cache "$tmp/cache" --sourcedir "$kdir/src" --config "$kdir/boot/.config"
+      --vmlinux "$kdir/boot/vmlinux"
       -o "$tmp/out")
 
 # 1. A patch that does not apply.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The tree cache: a second klp-build on the same tree reuses the prepared tree, and after each
+# run the cached tree is pristine again (the patched file is a link to the user's file, the
+# cached object is the original one), so the second module is bit-identical to the first and a
+# different patch afterwards still sees the original code.
+source "$(dirname "$0")/lib.sh"
+kb=${1:?usage: tree-cache.sh KLP_BUILD}
+kdir=$(testkernel_dir)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+args=(--cache "$tmp/cache" --sourcedir "$kdir/src" --config "$kdir/boot/.config"
+      --vmlinux "$kdir/boot/vmlinux")
+
+"$kb" "${args[@]}" -o "$tmp/one" "$repo/testdata/patches/cmdline.patch" > "$tmp/one.log"
+"$kb" "${args[@]}" -o "$tmp/two" "$repo/testdata/patches/cmdline.patch" > "$tmp/two.log"
+cat "$tmp/two.log"
+grep -q "reusing the prepared tree" "$tmp/two.log" || fail "second run did not reuse the cache"
+cmp "$tmp/one/livepatch-cmdline.ko" "$tmp/two/livepatch-cmdline.ko" || fail "modules differ"
+
+entry=$(ls -d "$tmp"/cache/trees/*)
+[[ ! -e $entry/dirty ]] || fail "cache entry left dirty"
+[[ $(stat -c %i "$entry/src/fs/proc/cmdline.c") == $(stat -c %i "$kdir/src/fs/proc/cmdline.c") ]] \
+  || fail "patched file not restored as a link to the user's file"
+cmp "$entry/build/fs/proc/cmdline.o" "$kdir/fsections/fs/proc/cmdline.o" \
+  || fail "cached object is not the original one"
+echo "tree-cache: ok"
