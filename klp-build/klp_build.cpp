@@ -13,6 +13,8 @@
 
 #include "diff.h"
 #include "header_deps.h"
+#include "image_match.h"
+#include "verify.h"
 #include "error.h"
 #include "kbuild.h"
 #include "kconfig.h"
@@ -207,6 +209,43 @@ private:
   std::string saved_;
 };
 
+// Every function the patch replaces in vmlinux is compared with the target's image; functions
+// of modules are compared with the module's .ko when that is their symbol table.
+struct DiffedObject {
+  std::unique_ptr<DiffSession> session;
+  std::vector<PatchedFunction> functions; // with the sympos the descriptors carry
+};
+
+void verify_against_image(const std::string &image, const std::vector<DiffedObject> &diffed,
+                          const Reporter &report) {
+  std::vector<ImageFunction> vmlinux_funcs;
+  const TargetSymtab *vmlinux_symtab = nullptr;
+  size_t modules = 0;
+  for (const DiffedObject &d : diffed) {
+    const DiffSession *s = d.session.get();
+    std::vector<ImageFunction> funcs;
+    for (const Symbol &sym : s->patched->symbols)
+      if (needs_klp_func(sym))
+        for (const PatchedFunction &f : d.functions)
+          if (f.name == sym.twin->name)
+            funcs.push_back({f.name, f.sympos, s->orig.get(), sym.twin});
+    if (funcs.empty() || !s->symtab)
+      continue;
+    if (s->symtab->is_vmlinux()) {
+      vmlinux_symtab = s->symtab.get();
+      vmlinux_funcs.insert(vmlinux_funcs.end(), funcs.begin(), funcs.end());
+    } else if (s->symtab->format() == TargetFormat::Elf) {
+      verify_functions_match(s->symtab->source(), *s->symtab, funcs);
+      modules += funcs.size();
+    }
+  }
+  if (vmlinux_symtab)
+    verify_functions_match(image, *vmlinux_symtab, vmlinux_funcs);
+  report.info("the original build matches the target: " + std::to_string(vmlinux_funcs.size()) +
+              " function(s) in " + image +
+              (modules ? ", " + std::to_string(modules) + " in module files" : ""));
+}
+
 struct ExplainObject {
   std::string object, target, symtab;
 };
@@ -349,6 +388,7 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
   // Diff each pair; objects without changes drop out.
   std::vector<std::string> diff_objects;
   std::vector<ExplainObject> explain_objects;
+  std::vector<DiffedObject> sessions; // kept for the image match
   for (const ObjectRecord &rec : records) {
     DiffOptions d;
     d.orig_path = work.sub("orig/" + rec.object);
@@ -370,10 +410,17 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
     check_export_crcs(orig_records.at(rec.object), rec, po, report);
     result.objects.push_back(po);
     diff_objects.push_back(out);
+    sessions.push_back({std::move(session), o.functions});
   }
   if (diff_objects.empty())
     throw NoChange("the patches change nothing that needs a livepatch");
   report.phase("diff", clock.lap());
+
+  // Prove that the original objects are what the target runs.
+  if (!opts.kernel_image.empty()) {
+    verify_against_image(opts.kernel_image, sessions, report);
+    report.phase("verify", clock.lap());
+  }
 
   // Link the module against the target's build tree and convert livepatch relocations.
   ModuleSpec spec;

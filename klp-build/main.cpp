@@ -8,8 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "error.h"
+#include "elf_writer.h"
+#include "explain.h"
 #include "klp_build.h"
 #include "module_compare.h"
 #include "process.h"
@@ -62,6 +65,9 @@ int main(int argc, char **argv) {
   app.add_option("-j,--jobs", o.jobs, "parallel compile jobs (default: number of CPUs)");
   app.add_flag("--no-replace", no_replace, "stack on earlier patches instead of replacing them");
   app.add_option("--compiler-launcher", o.compiler_launcher, "e.g. ccache, distcc, icecc");
+  app.add_option("--kernel-image", o.kernel_image,
+                 "the target's vmlinux or vmlinuz: prove the original build matches it")
+      ->check(CLI::ExistingFile);
   app.add_option("--cache", o.cache_dir,
                  "where prepared trees and original objects are kept (default: "
                  "~/.cache/klp-build)");
@@ -104,6 +110,14 @@ int main(int argc, char **argv) {
                     f.c_str());
     }
     std::printf("klp-build: wrote %s\n", r.module_path.c_str());
+    // The reviewer's report: klp-diff's explanation of every decision, next to the module.
+    if (o.explain) {
+      std::string report_path = r.module_path.substr(0, r.module_path.size() - 3) + ".explain.txt";
+      std::ostringstream text;
+      print_text(explain_manifest(read_manifest(r.module_path), ExplainOptions{}), true, text);
+      write_file_atomically(report_path, text.str());
+      std::printf("klp-build: wrote %s\n", report_path.c_str());
+    }
     // Build again elsewhere and compare, section by section.
     if (o.check_reproducible)
       return check_reproducible(o, r, report);
