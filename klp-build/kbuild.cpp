@@ -36,12 +36,31 @@ static std::string read_file(const std::string &path) {
   return ss.str();
 }
 
+// Options kconfig derives from the build host's tools that do not change generated code:
+// pahole's version (and the BTF options that depend on it) only decide whether BTF debug
+// information is produced at link time. A host without pahole (or with another version) would
+// otherwise make every distro config "change" under olddefconfig.
+static bool is_host_tool_option(const std::string &line) {
+  static constexpr std::string_view kOptions[] = {
+      "CONFIG_PAHOLE_VERSION", "CONFIG_DEBUG_INFO_BTF", "CONFIG_DEBUG_INFO_BTF_MODULES",
+      "CONFIG_PAHOLE_HAS_SPLIT_BTF", "CONFIG_PAHOLE_HAS_BTF_TAG",
+      "CONFIG_PAHOLE_HAS_LANG_EXCLUDE", "CONFIG_MODULE_ALLOW_BTF_MISMATCH",
+  };
+  std::string name = line.substr(line.rfind("# ", 0) == 0 ? 2 : 0);
+  name = name.substr(0, name.find_first_of("= "));
+  for (std::string_view o : kOptions)
+    if (name == o)
+      return true;
+  return false;
+}
+
 static std::string config_lines(const std::string &path) {
   // Comments carry the generator's version; only settings matter.
   std::istringstream in(read_file(path));
   std::string line, out;
   while (std::getline(in, line))
-    if (line.rfind("CONFIG_", 0) == 0 || line.rfind("# CONFIG_", 0) == 0)
+    if ((line.rfind("CONFIG_", 0) == 0 || line.rfind("# CONFIG_", 0) == 0) &&
+        !is_host_tool_option(line))
       out += line + "\n";
   return out;
 }
