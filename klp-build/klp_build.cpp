@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -99,8 +101,6 @@ std::string resolve_symvers(const BuildOptions &o, const std::string &kbuild_dir
 std::string symtab_for(const BuildOptions &o, const ObjectRecord &rec) {
   if (!o.kallsyms.empty())
     return o.kallsyms;
-  if (o.vmlinux.empty())
-    throw Error("no target symbols: pass --vmlinux or --kallsyms");
   if (rec.target == "vmlinux")
     return o.vmlinux;
   std::string ko = parent_dir(o.vmlinux) + "/" + rec.modfile + ".ko";
@@ -283,8 +283,27 @@ void write_explain_dir(const std::string &module_path, const std::string &name,
 
 } // namespace
 
-BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
+std::string resolve_target_symbols(const BuildOptions &o, const std::string &config_path,
+                                   const std::string &running_release,
+                                   const std::string &proc_kallsyms) {
+  if (!o.kallsyms.empty())
+    return o.kallsyms;
+  if (!o.vmlinux.empty())
+    return "";
+  if (config_path == "/boot/config-" + running_release) {
+    if (access(proc_kallsyms.c_str(), R_OK) == 0)
+      return proc_kallsyms;
+    throw Error(proc_kallsyms + ": cannot read the running kernel's symbols (" +
+                strerror(errno) + "); run as root or pass --kallsyms");
+  }
+  throw Error("no target symbols for the kernel of " + config_path +
+              ": pass --vmlinux or --kallsyms (/proc/kallsyms is the default only when "
+              "building for the running kernel, with /boot/config-" + running_release + ")");
+}
+
+BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   Stopwatch clock;
+  BuildOptions opts = in; // the defaults resolved below are filled in
   BuildResult result;
 
   // Read the patches and decide which translation units they touch.
@@ -308,6 +327,9 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
 
   // Check the config and the compiler before any build.
   std::string config_path = resolve_config(opts);
+  struct utsname uts;
+  uname(&uts);
+  opts.kallsyms = resolve_target_symbols(opts, config_path, uts.release);
   KernelConfig config(config_path);
   std::string cc = kernel_compiler(config);
   check_config(config, cc);

@@ -39,6 +39,13 @@ struct Reporter {
   std::function<void(const std::string &line)> info;
 };
 
+// The --kallsyms to use: the one given; none with --vmlinux; else /proc/kallsyms, but only when
+// building for the running kernel (`config_path` is /boot/config-`running_release`, the default
+// --config on that machine). Throws Error, naming what to pass, when there is no target.
+std::string resolve_target_symbols(const BuildOptions &o, const std::string &config_path,
+                                   const std::string &running_release,
+                                   const std::string &proc_kallsyms = "/proc/kallsyms");
+
 // Runs the pipeline. Throws Error (exit 1), Unpatchable (exit 2) or NoChange (exit 3).
 BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report);
 

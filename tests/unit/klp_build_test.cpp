@@ -10,6 +10,7 @@
 #include "error.h"
 #include "kbuild.h"
 #include "kconfig.h"
+#include "klp_build.h"
 #include "klp_reloc.h"
 #include "module_gen.h"
 #include "object.h"
@@ -246,4 +247,36 @@ TEST(KlpBuildConvert, MovesKlpRelocationsIntoLivepatchSections) {
   EXPECT_EQ(k->name, "ext4_foo.isra.0");
   EXPECT_EQ(k->sympos, 3u);
   EXPECT_FALSE(parse_klp_sym_name(".klp.sym.vmlinux.x"));
+}
+
+TEST(KlpBuildTarget, KallsymsDefaultsToTheRunningKernelOnly) {
+  ScratchDir dir;
+  write_text(dir.file("kallsyms"), "ffffffff81000000 T _text\n");
+  BuildOptions o;
+  // Building for the running kernel (its /boot config): its /proc/kallsyms.
+  EXPECT_EQ(resolve_target_symbols(o, "/boot/config-6.1.0-56-amd64", "6.1.0-56-amd64",
+                                   dir.file("kallsyms")),
+            dir.file("kallsyms"));
+  // ... unless it cannot be read: say so and what to pass.
+  try {
+    resolve_target_symbols(o, "/boot/config-6.1.0-56-amd64", "6.1.0-56-amd64",
+                           dir.file("missing"));
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("pass --kallsyms"), std::string::npos) << e.what();
+  }
+  // Another kernel's config: the running kernel's symbols would be wrong, so none is guessed.
+  try {
+    resolve_target_symbols(o, "linux/.config", "6.1.0-56-amd64", dir.file("kallsyms"));
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("linux/.config: pass --vmlinux or --kallsyms"),
+              std::string::npos)
+        << e.what();
+  }
+  // What was given wins.
+  o.vmlinux = "vmlinux";
+  EXPECT_EQ(resolve_target_symbols(o, "linux/.config", "6.1.0-56-amd64"), "");
+  o.kallsyms = "copy";
+  EXPECT_EQ(resolve_target_symbols(o, "/boot/config-6.1.0-56-amd64", "6.1.0-56-amd64"), "copy");
 }
