@@ -68,6 +68,18 @@ bool same_target(const Section &osite, const Relocation &o, const Section &psite
   return ps.is_undefined() && os.is_undefined() && ps.name == os.name;
 }
 
+// How two relocations at the same place differ, for a reader: target and addend, and where those
+// read the same, that the target itself changed (changed read-only data the patch carries anew).
+static std::string reloc_difference(const Relocation &a, const Relocation &b) {
+  std::string s = a.sym->name + "+" + std::to_string(a.addend) + " -> " + b.sym->name + "+" +
+                  std::to_string(b.addend);
+  if (a.type != b.type)
+    s += " (relocation type " + std::to_string(a.type) + " -> " + std::to_string(b.type) + ")";
+  else if (a.sym->name == b.sym->name && a.addend == b.addend)
+    s += " (" + b.sym->name + " itself changed)";
+  return s;
+}
+
 // Compares bytes and relocations; on a difference, says where.
 bool ranges_equal(const Range &o, const Range &p, std::string *why) {
   if (o.size != p.size) {
@@ -104,8 +116,7 @@ bool ranges_equal(const Range &o, const Range &p, std::string *why) {
     const Relocation &a = *orels[i], &b = *prels[i];
     if (a.offset - o.start != b.offset - p.start || a.type != b.type ||
         !same_target(*o.sec, a, *p.sec, b)) {
-      *why = "relocation at +" + hex(b.offset - p.start) + " differs: " + a.sym->name + "+" +
-             std::to_string(a.addend) + " -> " + b.sym->name + "+" + std::to_string(b.addend);
+      *why = "relocation at +" + hex(b.offset - p.start) + " differs: " + reloc_difference(a, b);
       return false;
     }
   }
