@@ -69,7 +69,9 @@ void refuse_unpatchable_changes(DiffContext &ctx) {
     if (a != b)
       throw Unpatchable(ctx.patched.where(sec) + ": section group '" +
                         (sec.group_signature ? sec.group_signature->name : sec.name) +
-                        "' changed its members; livepatch cannot replace COMDAT groups");
+                        "' changed its members; the running kernel holds one copy of a COMDAT group and "
+                        "livepatch cannot replace it: keep the group's sections as they are and "
+                        "make the change in a function outside the group");
   }
 }
 

@@ -73,6 +73,19 @@ TEST(DiffRefusals, ChangedInitFunction) {
       << "the message must name the function or its section\n" << r.out;
 }
 
+// 12c'. A COMDAT section group gained a member: refused, naming the group and the remedy.
+TEST(DiffRefusals, ChangedSectionGroup) {
+  DiffCase c("refuse_group");
+  ASSERT_NE(c.patched_object()->find_section(".rodata.klp_grp"), nullptr);
+  RunResult r = c.run();
+  expect_no_output(c, r, kExitUnpatchable);
+  std::string l = line_with(r.out, "section group 'klp_grp'");
+  ASSERT_FALSE(l.empty()) << "the message must name the group\n" << r.out;
+  EXPECT_NE(l.find("(.group)"), std::string::npos) << "the message must name the section: " << l;
+  EXPECT_NE(l.find("make the change in a function outside the group"), std::string::npos)
+      << "the message must say what to do: " << l;
+}
+
 // 12d. A notrace function (no __fentry__ call, no __mcount_loc entry) changed.
 TEST(DiffRefusals, ChangedNotraceFunction) {
   DiffCase c("refuse_notrace");
