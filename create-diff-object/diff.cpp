@@ -27,6 +27,22 @@ static std::vector<std::string> summarize(const Object &patched) {
   return lines;
 }
 
+// --debug: how each function and data symbol was paired, or that it has no twin (new).
+static void log_correlation(DiffContext &ctx) {
+  if (!ctx.debug)
+    return;
+  for (const Symbol &p : ctx.patched.symbols) {
+    if (!p.is_func() && !p.is_object())
+      continue;
+    if (!p.twin)
+      ctx.log(ctx.patched.path + ": " + p.name + ": no twin in " + ctx.orig.path);
+    else if (p.twin->name != p.name)
+      ctx.log(ctx.patched.path + ": " + p.name + ": correlated with " + p.twin->name);
+    else
+      ctx.log(ctx.patched.path + ": " + p.name + ": correlated by name");
+  }
+}
+
 std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
   auto s = std::make_unique<DiffSession>();
   // Read both objects, the target's symbols and its exports.
@@ -44,6 +60,7 @@ std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
   cook(*s->patched);
   // Pair every section and symbol with its twin.
   correlate(*s->orig, *s->patched);
+  log_correlation(ctx);
   // Decide what changed, minus what the author asked to leave alone.
   compare(ctx);
   apply_ignore_directives(ctx);

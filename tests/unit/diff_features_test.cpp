@@ -552,6 +552,18 @@ TEST(DiffFeatures, DebugFlagKeepsResult) {
   RunResult r = c.run("--debug");
   ASSERT_EQ(r.exit_code, kExitOk) << r.out;
   EXPECT_EQ(functions(*c.output_object()), Names{"changed_show"});
+  // One line per decision, each naming the object and the symbol: correlation, comparison,
+  // inclusion, special-section entries and references out of the patch.
+  for (const char *want : {"patched.o: unchanged_show: correlated by name",
+                           "patched.o: changed_show: changed: size",
+                           "patched.o: changed_show: included: changed",
+                           "patched.o:(__mcount_loc): kept 1 of 3 entries",
+                           "patched.o: helper: referenced as .klp.sym.vmlinux.helper,0"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << "no '" << want << "' in\n" << r.out;
+  // Without --debug none of it.
+  RunResult quiet = c.run();
+  ASSERT_EQ(quiet.exit_code, kExitOk) << quiet.out;
+  EXPECT_EQ(quiet.out.find("correlated"), std::string::npos) << quiet.out;
 }
 
 // 15. __mcount_loc keeps one entry per included traced function.
