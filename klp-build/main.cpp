@@ -5,7 +5,10 @@
 // Exit codes: 0 module written, 1 error, 2 the patch cannot be live-patched, 3 no change.
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -19,19 +22,32 @@
 
 using namespace klp;
 
-// Builds a second time into a scratch directory and compares the two modules (exit 1 if they
-// differ).
+// Builds a second time and compares the two modules (exit 1 if they differ). The second build
+// varies what must not matter: a fresh tree (no cache) at other absolute paths, another -j, and
+// its output in a scratch directory.
 static int check_reproducible(const BuildOptions &o, const BuildResult &first,
                               const Reporter &report) {
-  char tmpl[] = "/tmp/klp-build-repro.XXXXXX";
-  if (!mkdtemp(tmpl))
-    throw Error("cannot create a scratch directory for --check-reproducible");
+  const char *tmpdir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/klp-build-repro.XXXXXX";
+  if (!mkdtemp(tmpl.data()))
+    throw Error(tmpl + ": cannot create a scratch directory for --check-reproducible: " +
+                std::strerror(errno));
   BuildOptions again = o;
   again.output_dir = tmpl;
   again.explain = false;
   again.check_reproducible = false;
-  BuildResult second = build_livepatch(again, report);
-  ModuleComparison c = compare_modules(first.module_path, second.module_path);
+  again.use_cache = false;
+  again.jobs = o.jobs == 1 ? 2 : 1;
+  report.info("building again for --check-reproducible: fresh tree, -j" +
+              std::to_string(again.jobs));
+  ModuleComparison c;
+  try {
+    BuildResult second = build_livepatch(again, report);
+    c = compare_modules(first.module_path, second.module_path);
+  } catch (...) {
+    std::filesystem::remove_all(tmpl);
+    throw;
+  }
   std::filesystem::remove_all(tmpl);
   if (c.identical()) {
     std::printf("klp-build: reproducible: a second build is bit-identical\n");

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Reproducible modules: the same patch gives a bit-identical .ko whatever the source tree's
+# absolute path, the cache and temporary directories, -j and the time of the build, and
+# --check-reproducible says so (exit 0). Several patches given together make one module that
+# patches every function they change.
+source "$(dirname "$0")/lib.sh"
+kb=${1:?usage: reproducible.sh KLP_BUILD}
+kdir=$(testkernel_dir)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+common=(--config "$kdir/boot/.config" --vmlinux "$kdir/boot/vmlinux")
+cmdline=$repo/testdata/patches/cmdline.patch
+
+# 1. The user's tree, the cache under A, -j2, and the check itself (a second, uncached build).
+mkdir -p "$tmp/a/tmp"
+TMPDIR=$tmp/a/tmp "$kb" "${common[@]}" --sourcedir "$kdir/src" --cache "$tmp/a/cache" -j2 \
+  -o "$tmp/a/out" --check-reproducible "$cmdline" > "$tmp/a.log" 2>&1 || {
+  cat "$tmp/a.log"
+  fail "--check-reproducible failed"
+}
+cat "$tmp/a.log"
+grep -q "reproducible: a second build is bit-identical" "$tmp/a.log" ||
+  fail "--check-reproducible did not report a bit-identical second build"
+[[ -z $(ls -A "$tmp/a/tmp") ]] || fail "--check-reproducible left $(ls "$tmp/a/tmp") behind"
+
+# 2. A copy of the tree elsewhere (hard links), another cache and TMPDIR, -j1, later.
+cp -al "$kdir/src" "$tmp/b-tree"
+mkdir -p "$tmp/b/tmp"
+TMPDIR=$tmp/b/tmp \
+  "$kb" "${common[@]}" --sourcedir "$tmp/b-tree" --cache "$tmp/b/cache" -j1 \
+  -o "$tmp/b/out" "$cmdline" > "$tmp/b.log" 2>&1 || { cat "$tmp/b.log"; fail "second build failed"; }
+cmp "$tmp/a/out/livepatch-cmdline.ko" "$tmp/b/out/livepatch-cmdline.ko" ||
+  fail "the module depends on the tree's path, the cache, TMPDIR or -j"
+
+# 3. Two patches, one module: named after the first, patching both functions.
+"$kb" "${common[@]}" --sourcedir "$kdir/src" --cache "$tmp/a/cache" -o "$tmp/c" \
+  "$cmdline" "$repo/testdata/patches/meminfo.patch" > "$tmp/c.log" 2>&1 ||
+  { cat "$tmp/c.log"; fail "two patches: klp-build failed"; }
+cat "$tmp/c.log"
+[[ $(ls "$tmp/c") == livepatch-cmdline.ko ]] || fail "two patches: wrote $(ls "$tmp/c")"
+grep -q "^klp-build: fs/proc/cmdline.o (vmlinux): patched cmdline_proc_show$" "$tmp/c.log" ||
+  fail "two patches: cmdline_proc_show not patched"
+grep -q "^klp-build: fs/proc/meminfo.o (vmlinux): patched meminfo_proc_show$" "$tmp/c.log" ||
+  fail "two patches: meminfo_proc_show not patched"
+funcs=$(readelf -sW "$tmp/c/livepatch-cmdline.ko" | awk '$4 == "FUNC" {print $8}' |
+  grep -cE '^(cmdline_proc_show|meminfo_proc_show)$' || true)
+[[ $funcs == 2 ]] || fail "two patches: the module holds $funcs of the two functions"
+echo "reproducible: ok"
