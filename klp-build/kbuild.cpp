@@ -1,5 +1,6 @@
 #include "kbuild.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -107,20 +108,19 @@ ObjectRecord read_object_record(const KbuildTree &tree, const std::string &objec
   ObjectRecord rec;
   rec.object = object;
   std::string cmd_line = text.substr(0, text.find('\n'));
-  // kbuild compiles module code with -DMODULE and names the module in KBUILD_MODFILE.
+  // kbuild compiles module code with -DMODULE and names its module in KBUILD_MODNAME, already
+  // in the kernel's spelling ('-' made '_'). KBUILD_MODFILE, the module's path, is given to
+  // built-in code only (for modules.builtin), so a module's .ko is found through modules.order.
   bool is_module = cmd_line.find(" -DMODULE ") != std::string::npos;
   std::smatch m;
+  static const std::regex modname_re("-DKBUILD_MODNAME='\"([^\"]+)\"'");
   static const std::regex modfile_re("-DKBUILD_MODFILE='\"([^\"]+)\"'");
   if (is_module) {
-    if (!std::regex_search(cmd_line, m, modfile_re))
-      throw Error(cmdfile + ": module object without KBUILD_MODFILE");
-    std::string name = m[1].str();
-    rec.modfile = name;
-    name = name.substr(name.find_last_of('/') + 1);
-    for (char &c : name)
-      if (c == '-')
-        c = '_';
-    rec.target = name;
+    if (!std::regex_search(cmd_line, m, modname_re))
+      throw Error(cmdfile + ": module object without KBUILD_MODNAME; is this kbuild's record?");
+    rec.target = m[1].str();
+    if (std::regex_search(cmd_line, m, modfile_re))
+      rec.modfile = m[1].str();
   } else {
     rec.target = "vmlinux";
   }
@@ -155,6 +155,29 @@ ObjectRecord read_object_record(const KbuildTree &tree, const std::string &objec
     rec.deps.push_back(dep);
   }
   return rec;
+}
+
+std::string module_path_in(const std::string &objtree, const ObjectRecord &rec) {
+  if (!rec.modfile.empty())
+    return rec.modfile;
+  // modules.order: one module a line, "drivers/misc/foo/foo-bar.ko" (".o" from 6.2 on).
+  std::istringstream in(read_file(objtree + "/modules.order"));
+  std::string line, found;
+  std::string dir = fs::path(rec.object).parent_path().string();
+  while (std::getline(in, line)) {
+    fs::path p(line);
+    if (p.extension() != ".ko" && p.extension() != ".o")
+      continue;
+    std::string name = p.stem().string();
+    std::replace(name.begin(), name.end(), '-', '_');
+    if (name != rec.target)
+      continue;
+    std::string path = (p.parent_path() / p.stem()).string();
+    // Two modules of one name in different directories: the one beside the object.
+    if (found.empty() || p.parent_path().string() == dir)
+      found = path;
+  }
+  return found;
 }
 
 std::string object_for_source(const std::string &path) {

@@ -33,7 +33,8 @@ double compile_objects(const KbuildTree &tree, const std::vector<std::string> &o
 struct ObjectRecord {
   std::string object;           // "fs/ext4/inode.o"
   std::string target;           // "vmlinux" or the module name as the kernel knows it ("ext4")
-  std::string modfile;          // the module's path without .ko ("fs/ext4/ext4"); "" for vmlinux
+  std::string modfile;          // the module's path without .ko ("fs/ext4/ext4") when the record
+                                // names it; see module_path_in()
   std::vector<std::string> deps; // source files it was compiled from (the .c and its headers)
   // genksyms CRCs of the symbols it exports (CONFIG_MODVERSIONS; "#SYMVER name crc" lines
   // kbuild 5.19+ appends to the record).
@@ -42,6 +43,10 @@ struct ObjectRecord {
 
 // Reads kbuild's .<obj>.cmd record of a compiled object.
 ObjectRecord read_object_record(const KbuildTree &tree, const std::string &object);
+
+// The path of the module `rec` belongs to, without .ko, relative to the built tree `objtree`
+// ("drivers/misc/klp_test_mod/klp_test_mod"), from its modules.order; "" if it is not there.
+std::string module_path_in(const std::string &objtree, const ObjectRecord &rec);
 
 // "fs/proc/cmdline.c" -> "fs/proc/cmdline.o"; "" for files that are not translation units.
 std::string object_for_source(const std::string &path);

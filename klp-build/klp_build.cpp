@@ -103,7 +103,12 @@ std::string symtab_for(const BuildOptions &o, const ObjectRecord &rec) {
     return o.kallsyms;
   if (rec.target == "vmlinux")
     return o.vmlinux;
-  std::string ko = parent_dir(o.vmlinux) + "/" + rec.modfile + ".ko";
+  std::string build = parent_dir(o.vmlinux);
+  std::string modpath = module_path_in(build, rec);
+  if (modpath.empty())
+    throw Error(rec.object + " belongs to module " + rec.target + ", which " + build +
+                "/modules.order does not list; pass --kallsyms with the module loaded");
+  std::string ko = build + "/" + modpath + ".ko";
   if (!exists(ko))
     throw Error(rec.object + " belongs to module " + rec.target + ", but " + ko +
                 " does not exist; pass --kallsyms with the module loaded");

@@ -171,7 +171,8 @@ TEST(KlpBuildKbuild, ReadsModuleAndCrcsFromTheRecord) {
   fs::create_directories(dir.file("obj/fs/ext4"));
   write_text(dir.file("obj/fs/ext4/.inode.o.cmd"),
              "cmd_fs/ext4/inode.o := gcc -Wp,-MMD -nostdinc -DMODULE -DKBUILD_BASENAME='\"inode\"' "
-             "-DKBUILD_MODFILE='\"fs/ext4/ext4-mod\"' -c -o fs/ext4/inode.o fs/ext4/inode.c\n\n"
+             "-DKBUILD_MODNAME='\"ext4_mod\"' -D__KBUILD_MODNAME=kmod_ext4_mod -c -o "
+             "fs/ext4/inode.o fs/ext4/inode.c\n\n"
              "source_fs/ext4/inode.o := fs/ext4/inode.c\n\n"
              "deps_fs/ext4/inode.o := \\\n  include/linux/fs.h \\\n  $(wildcard include/config/X) \\\n"
              "  fs/ext4/ext4.h \\\n\nfs/ext4/inode.o: $(deps_fs/ext4/inode.o)\n\n"
@@ -180,7 +181,15 @@ TEST(KlpBuildKbuild, ReadsModuleAndCrcsFromTheRecord) {
   tree.objtree = dir.file("obj");
   ObjectRecord r = read_object_record(tree, "fs/ext4/inode.o");
   EXPECT_EQ(r.target, "ext4_mod");
-  EXPECT_EQ(r.modfile, "fs/ext4/ext4-mod");
+  // kbuild names a module object's module, not its file: that comes from modules.order, where
+  // the file may spell '_' as '-', and a module of the same name elsewhere is not it.
+  EXPECT_EQ(r.modfile, "");
+  EXPECT_EQ(module_path_in(tree.objtree, r), "");
+  write_text(dir.file("obj/modules.order"),
+             "drivers/ext4_mod.ko\nfs/ext4/ext4-mod.ko\nfs/fat/fat.ko\n");
+  EXPECT_EQ(module_path_in(tree.objtree, r), "fs/ext4/ext4-mod");
+  write_text(dir.file("obj/modules.order"), "fs/fat/fat.o\nfs/ext4/ext4-mod.o\n"); // 6.2+
+  EXPECT_EQ(module_path_in(tree.objtree, r), "fs/ext4/ext4-mod");
   EXPECT_EQ(r.deps, (std::vector<std::string>{"include/linux/fs.h", "fs/ext4/ext4.h"}));
   ASSERT_EQ(r.crcs.count("ext4_inode_fn"), 1u);
   EXPECT_EQ(r.crcs.at("ext4_inode_fn"), 0x1a2b3c4du);
