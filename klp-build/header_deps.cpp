@@ -14,6 +14,40 @@ namespace fs = std::filesystem;
 
 namespace klp {
 
+// A dry run lists only what is out of date: in a reused tree (the tree cache) the units an
+// earlier run compiled are up to date and missing from it. kbuild's records of those name their
+// sources (`source_<obj> := <src>`); host programs' records lack -D__KERNEL__ and stay out.
+static void add_objects_built_before(const KbuildTree &tree,
+                                     std::map<std::string, std::string> &built) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(tree.objtree, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.size() < 8 || name[0] != '.' || name.compare(name.size() - 6, 6, ".o.cmd") != 0)
+      continue;
+    std::string rel = fs::relative(it->path().parent_path(), tree.objtree).string();
+    std::string obj = (rel == "." ? "" : rel + "/") + name.substr(1, name.size() - 5);
+    if (built.count(obj) || obj.rfind("scripts/", 0) == 0 || obj.rfind("tools/", 0) == 0)
+      continue;
+    std::ifstream in(it->path());
+    std::string line, cmd, src;
+    while (std::getline(in, line)) {
+      if (line.rfind("cmd_", 0) == 0)
+        cmd = line;
+      else if (line.rfind("source_" + obj + " := ", 0) == 0)
+        src = line.substr(obj.size() + 11);
+    }
+    if (cmd.find(" -D__KERNEL__ ") == std::string::npos || src.size() < 3 ||
+        (src.compare(src.size() - 2, 2, ".c") != 0 && src.compare(src.size() - 2, 2, ".S") != 0))
+      continue;
+    if (src.rfind(tree.srctree + "/", 0) == 0)
+      src = src.substr(tree.srctree.size() + 1);
+    else if (src[0] == '/')
+      continue; // generated in the build directory, not a source a patch can touch
+    built[obj] = src;
+  }
+}
+
 std::map<std::string, std::string> built_objects(const KbuildTree &tree) {
   std::vector<std::string> argv = make_argv(tree, {"-n", "vmlinux", "modules"});
   // A dry run exits non-zero at the final link steps it cannot simulate; the compile lines
@@ -36,6 +70,7 @@ std::map<std::string, std::string> built_objects(const KbuildTree &tree) {
   }
   if (built.empty())
     throw Error("kbuild's dry run listed no objects:\n" + tail_lines(r.output, 15));
+  add_objects_built_before(tree, built);
   return built;
 }
 

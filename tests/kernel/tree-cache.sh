@@ -2,7 +2,8 @@
 # The tree cache: a second klp-build on the same tree reuses the prepared tree, and after each
 # run the cached tree is pristine again (the patched file is a link to the user's file, the
 # cached object is the original one), so the second module is bit-identical to the first and a
-# different patch afterwards still sees the original code.
+# different patch afterwards still sees the original code, including a header patch whose units
+# an earlier run compiled.
 source "$(dirname "$0")/lib.sh"
 kb=${1:?usage: tree-cache.sh KLP_BUILD}
 kdir=$(testkernel_dir)
@@ -23,4 +24,14 @@ entry=$(ls -d "$tmp"/cache/trees/*)
   || fail "patched file not restored as a link to the user's file"
 cmp "$entry/build/fs/proc/cmdline.o" "$kdir/fsections/fs/proc/cmdline.o" \
   || fail "cached object is not the original one"
+# A header patch on a reused tree: meminfo.o was compiled there by the run before, so kbuild's
+# dry run no longer lists it; the header scan must still find it (and mm/util.o).
+"$kb" "${args[@]}" -o "$tmp/three" "$repo/testdata/patches/meminfo.patch" > "$tmp/three.log"
+"$kb" "${args[@]}" -o "$tmp/four" "$repo/testdata/patches/header-inline.patch" > "$tmp/four.log" ||
+  { cat "$tmp/four.log"; fail "header patch on a reused tree failed"; }
+cat "$tmp/four.log"
+for f in "fs/proc/meminfo.o (vmlinux): patched meminfo_proc_show" \
+         "mm/util.o (vmlinux): patched vm_commit_limit"; do
+  grep -qF "klp-build: $f" "$tmp/four.log" || fail "header patch on a reused tree: no '$f'"
+done
 echo "tree-cache: ok"
