@@ -221,11 +221,31 @@ struct DiffedObject {
   std::vector<PatchedFunction> functions; // with the sympos the descriptors carry
 };
 
-void verify_against_image(const std::string &image, const std::vector<DiffedObject> &diffed,
-                          const Reporter &report) {
+// The target module's file under a /lib/modules/RELEASE tree: "<name>.ko", compressed or not,
+// its file name spelling '_' as '-' or not; "" if there is none.
+std::string find_module_file(const std::string &modules_dir, const std::string &modname) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(modules_dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    for (const char *ext : {".ko", ".ko.xz", ".ko.zst", ".ko.gz"}) {
+      std::string_view e(ext);
+      if (name.size() <= e.size() || name.compare(name.size() - e.size(), e.size(), e) != 0)
+        continue;
+      std::string base = name.substr(0, name.size() - e.size());
+      std::replace(base.begin(), base.end(), '-', '_');
+      if (base == modname)
+        return it->path().string();
+    }
+  }
+  return "";
+}
+
+void verify_against_image(const std::string &image, const std::string &modules_dir,
+                          const std::vector<DiffedObject> &diffed, const Reporter &report) {
   std::vector<ImageFunction> vmlinux_funcs;
   const TargetSymtab *vmlinux_symtab = nullptr;
-  size_t modules = 0;
+  size_t modules = 0, unchecked = 0;
   for (const DiffedObject &d : diffed) {
     const DiffSession *s = d.session.get();
     std::vector<ImageFunction> funcs;
@@ -242,6 +262,16 @@ void verify_against_image(const std::string &image, const std::vector<DiffedObje
     } else if (s->symtab->format() == TargetFormat::Elf) {
       verify_functions_match(s->symtab->source(), *s->symtab, funcs);
       modules += funcs.size();
+    } else if (!modules_dir.empty()) {
+      // A copy of kallsyms names the module's functions; its .ko holds their code.
+      std::string ko = find_module_file(modules_dir, s->symtab->objname());
+      if (ko.empty())
+        throw Error(modules_dir + ": no " + s->symtab->objname() + ".ko for the match proof of " +
+                    funcs.front().name + "; pass the target's /lib/modules/RELEASE");
+      verify_functions_match(ko, *s->symtab, funcs);
+      modules += funcs.size();
+    } else {
+      unchecked += funcs.size();
     }
   }
   if (vmlinux_symtab)
@@ -249,6 +279,9 @@ void verify_against_image(const std::string &image, const std::vector<DiffedObje
   report.info("the original build matches the target: " + std::to_string(vmlinux_funcs.size()) +
               " function(s) in " + image +
               (modules ? ", " + std::to_string(modules) + " in module files" : ""));
+  if (unchecked)
+    report.info("not checked: " + std::to_string(unchecked) +
+                " function(s) of modules (pass --modules with the target's /lib/modules/RELEASE)");
 }
 
 struct ExplainObject {
@@ -445,7 +478,7 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
 
   // Prove that the original objects are what the target runs.
   if (!opts.kernel_image.empty()) {
-    verify_against_image(opts.kernel_image, sessions, report);
+    verify_against_image(opts.kernel_image, opts.modules_dir, sessions, report);
     report.phase("verify", clock.lap());
   }
 

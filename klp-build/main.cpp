@@ -81,9 +81,15 @@ int main(int argc, char **argv) {
   app.add_option("-j,--jobs", o.jobs, "parallel compile jobs (default: number of CPUs)");
   app.add_flag("--no-replace", no_replace, "stack on earlier patches instead of replacing them");
   app.add_option("--compiler-launcher", o.compiler_launcher, "e.g. ccache, distcc, icecc");
-  app.add_option("--kernel-image", o.kernel_image,
-                 "the target's vmlinux or vmlinuz: prove the original build matches it")
-      ->check(CLI::ExistingFile);
+  CLI::Option *image =
+      app.add_option("--kernel-image", o.kernel_image,
+                     "the target's vmlinux or vmlinuz: prove the original build matches it")
+          ->check(CLI::ExistingFile);
+  app.add_option("--modules", o.modules_dir,
+                 "the target's /lib/modules/RELEASE: with --kernel-image, functions of modules "
+                 "are checked against their .ko there")
+      ->check(CLI::ExistingDirectory)
+      ->needs(image);
   app.add_option("--cache", o.cache_dir,
                  "where prepared trees and original objects are kept (default: "
                  "~/.cache/klp-build)");

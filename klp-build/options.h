@@ -20,6 +20,7 @@ struct BuildOptions {
   bool replace = true;          // atomic replace (--no-replace turns it off)
   std::string compiler_launcher;
   std::string kernel_image;     // vmlinux or vmlinuz of the target, for the match proof
+  std::string modules_dir;      // the target's /lib/modules/RELEASE: module .ko files for it
   std::string cache_dir;        // tree cache root (default: ~/.cache/klp-build), see tree_cache.h
   bool use_cache = true;        // --no-cache: prepare a throwaway tree in the work directory
   bool keep_tmp = false;

@@ -80,10 +80,9 @@ build_patch() {
   local tag=${logf##*/klp-build-}; tag=${tag%.log}
   local -a cmd=("$klp_build" --sourcedir "$DEBIAN_SRC" --config "$config"
     --kallsyms "$DEBIAN_KALLSYMS" --headers "$DEBIAN_HEADERS" -j "$jobs" -o "$out/modules")
-  # Pass the image when this klp-build knows the option.
-  if "$klp_build" --help 2>/dev/null | grep -q -- '--kernel-image'; then
-    cmd+=(--kernel-image "$DEBIAN_VMLINUZ")
-  fi
+  # The match proof: vmlinux functions against the stock vmlinuz, module functions against
+  # the stock .ko files.
+  cmd+=(--kernel-image "$DEBIAN_VMLINUZ" --modules "$DEBIAN_MODULES")
   cmd+=("$patch")
   log "klp-build $tag: ${cmd[*]}"
   echo "${cmd[*]}" >"$logf"
@@ -128,6 +127,20 @@ else
   check_build "$repo/testdata/patches/cmdline.patch" "$config"
 fi
 check_build "$repo/testdata/patches/debian-binfmt-misc.patch" "$config"
+
+# The match proof covered every replaced function: in the vmlinuz, and in binfmt_misc.ko.
+proof() { # proof NAME LOG WANT
+  if grep -qF "klp-build: the original build matches the target: $3" "$2"; then
+    pass "$1: original build matches the stock kernel ($3)"
+  else
+    fail "$1: no 'matches the target: $3' in $2: $(grep -F 'matches the target' "$2")"
+  fi
+}
+cmdline_log=$out/klp-build-cmdline.log
+[[ -f $cmdline_log ]] || cmdline_log=$boot_log
+proof cmdline "$cmdline_log" "1 function(s) in $DEBIAN_VMLINUZ"
+proof debian-binfmt-misc "$out/klp-build-debian-binfmt-misc.log" \
+  "0 function(s) in $DEBIAN_VMLINUZ, 1 in module files"
 
 # The modules as the kernel must see them.
 for name in "${!ko[@]}"; do
