@@ -33,20 +33,22 @@ bool updating() {
   return v && std::string(v) == "1";
 }
 
-// Compiles testdata/klp-diff/<name>/ into <dir>/orig.o and <dir>/patched.o. A case is either
-// orig.c and patched.c, or orig/ and patched/ trees holding <source> and an include/ directory.
+// Compiles testdata/klp-diff/<name>/ (or testdata/<name>/ when the name has a '/', to share the
+// differ's cases) into <dir>/orig.o and <dir>/patched.o. A case is either orig.c and patched.c,
+// or orig/ and patched/ trees holding <source> and an include/ directory.
 // Both builds compile the same path (<dir>/src/<source>), as a kernel tree built twice does.
 void build_case(const ScratchDir &dir, const std::string &name, const std::string &source) {
   std::string src = dir.file("src");
   std::string cwd = fs::current_path().string();
+  std::string base = name.find('/') == std::string::npos ? "klp-diff/" + name : name;
   for (const char *side : {"orig", "patched"}) {
     fs::remove_all(src);
     fs::create_directories(src + "/include");
-    fs::path tree = testdata("klp-diff/" + name + "/" + side);
+    fs::path tree = testdata(base + "/" + side);
     if (fs::is_directory(tree))
       fs::copy(tree, src, fs::copy_options::recursive);
     else
-      fs::copy_file(testdata("klp-diff/" + name + "/" + side + ".c"), src + "/" + source);
+      fs::copy_file(testdata(base + "/" + side + ".c"), src + "/" + source);
     // The last prefix map that matches wins: the sources' one comes last.
     compile(src + "/" + source, dir.file(std::string(side) + ".o"),
             "-g -I" + src + "/include -fdebug-prefix-map=" + cwd + "=. -ffile-prefix-map=" + src +
@@ -124,6 +126,17 @@ TEST(KlpDiff, EveryVerdictWithTargetSymbols) {
   // The same object twice: nothing to patch (exit 3, as create-diff-object).
   out = klp_diff(dir, "orig.o orig.o", &status);
   EXPECT_EQ(status, 3) << out;
+}
+
+// GCC's clones and split parts: the .cold part is explained as part of its parent (no klp_func
+// of its own), IPA clones by their clone names.
+TEST(KlpDiff, ColdPartsAndIpaClones) {
+  ScratchDir dir;
+  build_case(dir, "diff/cold_part", "cold_part.c");
+  expect_golden(dir, "cold_part.explain.txt", klp_diff(dir, "--explain orig.o patched.o"));
+  ScratchDir clones;
+  build_case(clones, "diff/ipa_clone", "ipa_clone.c");
+  expect_golden(clones, "ipa_clone.explain.txt", klp_diff(clones, "--explain orig.o patched.o"));
 }
 
 TEST(KlpDiff, RefusedDataChangeIsAVerdictBlock) {
