@@ -27,19 +27,21 @@ static std::vector<std::string> summarize(const Object &patched) {
   return lines;
 }
 
-// --debug: how each function and data symbol was paired, or that it has no twin (new).
+// --debug: how each function and data symbol was paired, or that it has no twin (new). These
+// lines start with "correlate: ", not "<patched>: <symbol>: ": klp-diff reads those as the
+// decisions behind a refusal.
 static void log_correlation(DiffContext &ctx) {
   if (!ctx.debug)
     return;
   for (const Symbol &p : ctx.patched.symbols) {
     if (!p.is_func() && !p.is_object())
       continue;
+    std::string line = "correlate: " + ctx.patched.path + ":" + p.name;
     if (!p.twin)
-      ctx.log(ctx.patched.path + ": " + p.name + ": no twin in " + ctx.orig.path);
-    else if (p.twin->name != p.name)
-      ctx.log(ctx.patched.path + ": " + p.name + ": correlated with " + p.twin->name);
+      ctx.log(line + " has no twin in " + ctx.orig.path + " (new)");
     else
-      ctx.log(ctx.patched.path + ": " + p.name + ": correlated by name");
+      ctx.log(line + " = " + ctx.orig.path + ":" + p.twin->name +
+              (p.twin->name == p.name ? " (by name)" : " (by correlation key)"));
   }
 }
 
