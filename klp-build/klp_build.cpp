@@ -168,6 +168,13 @@ std::string tree_cache_key(const BuildOptions &opts, const std::string &config_p
                    KLP_BUILD_VERSION);
 }
 
+// kbuild's record of `obj` ("fs/proc/.cmdline.o.cmd"), under `objtree` unless it is empty.
+std::string record_path(const std::string &objtree, const std::string &obj) {
+  fs::path p(obj);
+  fs::path rec = p.parent_path() / ("." + p.filename().string() + ".cmd");
+  return objtree.empty() ? rec.string() : (fs::path(objtree) / rec).string();
+}
+
 // While the patched objects are built in a cached tree, the tree holds patched files and
 // objects. This puts the user's files (as links) and the original objects back on every exit
 // path; the cache's dirty marker covers the paths this cannot (SIGKILL).
@@ -203,10 +210,7 @@ public:
   }
 
 private:
-  static std::string record_of(const std::string &obj) {
-    fs::path p(obj);
-    return (p.parent_path() / ("." + p.filename().string() + ".cmd")).string();
-  }
+  static std::string record_of(const std::string &obj) { return record_path("", obj); }
   TreeCache *cache_;
   std::string source_;
   const KbuildTree &tree_;
@@ -418,8 +422,16 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     throw NoChange("no translation unit of this config includes the patched headers");
   report.phase("prepare", clock.lap());
 
-  // Compile the original objects.
-  compile_objects(tree, objects);
+  // Compile the original objects. In a cached tree, one an earlier run compiled is there, with
+  // its record, as it was (PatchedScope puts originals back), and needs no make at all.
+  std::vector<std::string> to_compile;
+  for (const std::string &o : objects)
+    if (!cache || !exists(tree.objtree + "/" + o) || !exists(record_path(tree.objtree, o)))
+      to_compile.push_back(o);
+  compile_objects(tree, to_compile);
+  if (to_compile.size() < objects.size())
+    report.info(std::to_string(objects.size() - to_compile.size()) +
+                " original object(s) already compiled in the cached tree");
   std::map<std::string, ObjectRecord> orig_records;
   for (const std::string &o : objects) {
     fs::create_directories(parent_dir(work.sub("orig/" + o)));

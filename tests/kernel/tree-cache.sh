@@ -16,6 +16,8 @@ args=(--cache "$tmp/cache" --sourcedir "$kdir/src" --config "$kdir/boot/.config"
 "$kb" "${args[@]}" -o "$tmp/two" "$repo/testdata/patches/cmdline.patch" > "$tmp/two.log"
 cat "$tmp/two.log"
 grep -q "reusing the prepared tree" "$tmp/two.log" || fail "second run did not reuse the cache"
+grep -q "1 original object(s) already compiled in the cached tree" "$tmp/two.log" ||
+  fail "second run compiled the original object again"
 cmp "$tmp/one/livepatch-cmdline.ko" "$tmp/two/livepatch-cmdline.ko" || fail "modules differ"
 
 entry=$(ls -d "$tmp"/cache/trees/*)
