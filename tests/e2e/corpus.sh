@@ -91,24 +91,6 @@ exec 8>"$out/.lock"
 flock 8
 e2e_testkernel
 
-# The test kernel's .config records the pahole found when it was built
-# (CONFIG_PAHOLE_VERSION, 0 if none). If pahole was installed or changed
-# since (scripts/debian-kernel.sh installs dwarves), klp-build's olddefconfig
-# check refuses the config although without BTF the value changes no code:
-# use a copy with this machine's value, and say so.
-pahole_want=$(sed -n 's/^CONFIG_PAHOLE_VERSION=//p' "$E2E_CONFIG")
-pahole_have=$("$E2E_SRC/scripts/pahole-version.sh" pahole 2>/dev/null || true)
-if [[ -n $pahole_want && -n $pahole_have && $pahole_want != "$pahole_have" ]] &&
-   ! grep -q '^CONFIG_DEBUG_INFO_BTF=y' "$E2E_CONFIG"; then
-  e2e_log "note: $E2E_CONFIG has CONFIG_PAHOLE_VERSION=$pahole_want, this machine's pahole gives" \
-    "$pahole_have; using a copy with $pahole_have (no BTF: no code changes). Rebuild the test" \
-    "kernel (scripts/testkernel.sh --force) to drop this."
-  sed "s/^CONFIG_PAHOLE_VERSION=.*/CONFIG_PAHOLE_VERSION=$pahole_have/" "$E2E_CONFIG" >"$out/config.tmp"
-  cmp -s "$out/config.tmp" "$out/config" 2>/dev/null || mv "$out/config.tmp" "$out/config"
-  rm -f "$out/config.tmp"
-  E2E_CONFIG=$out/config
-fi
-
 # ------------------------------------------------------------- .expect --
 
 # expect_lines CASE KEYWORD: the arguments of every KEYWORD line before
@@ -158,10 +140,7 @@ result() {
   echo "$line" >>"$results"
 }
 
-cache_opts=()
-if "$klp_build" --help 2>&1 | grep -q -- '--cache '; then
-  cache_opts=(--cache "$out/klp-build-cache")
-fi
+cache_opts=(--cache "$out/klp-build-cache")
 
 build_case() {
   local c=$1 dir=$out/cases/$1 key
