@@ -10,7 +10,8 @@
 # For each: original behaviour before; enabled=1 and transition back to 0;
 # patched behaviour; disable -> original; rmmod. (b) is also loaded before
 # binfmt_misc itself (the patch is applied when the module comes). Finally no
-# "Call Trace", "WARNING:" or "BUG:" in dmesg.
+# "Call Trace", "WARNING:" or "BUG:" in dmesg. Also: the match proof covered every function,
+# and --check-reproducible holds with Debian's DEBUG_INFO config.
 #
 # Usage: tests/e2e/debian/run.sh [KLP_BUILD_BINARY]
 #   (default binary: <repo>/build/klp-build/klp-build)
@@ -141,6 +142,20 @@ cmdline_log=$out/klp-build-cmdline.log
 proof cmdline "$cmdline_log" "1 function(s) in $DEBIAN_VMLINUZ"
 proof debian-binfmt-misc "$out/klp-build-debian-binfmt-misc.log" \
   "0 function(s) in $DEBIAN_VMLINUZ, 1 in module files"
+
+# Reproducible with Debian's config, which has DEBUG_INFO: --check-reproducible builds again
+# from a fresh tree at other paths, with another -j, and compares the two modules.
+repro_log=$out/klp-build-reproducible.log
+mkdir -p "$out/repro"
+if "$klp_build" --sourcedir "$DEBIAN_SRC" --config "$config" --kallsyms "$DEBIAN_KALLSYMS" \
+     --headers "$DEBIAN_HEADERS" -j "$jobs" -o "$out/repro" --check-reproducible \
+     "$repo/testdata/patches/cmdline.patch" >"$repro_log" 2>&1 </dev/null &&
+   grep -q "reproducible: a second build is bit-identical" "$repro_log"; then
+  pass "cmdline: --check-reproducible: a second build is bit-identical"
+else
+  fail "cmdline: --check-reproducible (log: $repro_log):"
+  tail -n 12 "$repro_log" | sed 's/^/    /'
+fi
 
 # The modules as the kernel must see them.
 for name in "${!ko[@]}"; do
