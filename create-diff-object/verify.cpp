@@ -67,11 +67,12 @@ void refuse_unpatchable_changes(DiffContext &ctx) {
     for (const Section *m : sec.twin->group_members)
       b.push_back(correlation_key(m->name));
     if (a != b)
-      throw Unpatchable(ctx.patched.where(sec) + ": section group '" +
-                        (sec.group_signature ? sec.group_signature->name : sec.name) +
-                        "' changed its members; the running kernel holds one copy of a COMDAT group and "
-                        "livepatch cannot replace it: keep the group's sections as they are and "
-                        "make the change in a function outside the group");
+      throw Unpatchable(
+          ctx.patched.where(sec) + ": section group '" +
+          (sec.group_signature ? sec.group_signature->name : sec.name) +
+          "' changed its members; the running kernel holds one copy of a COMDAT group and "
+          "livepatch cannot replace it: keep the group's sections as they are and "
+          "make the change in a function outside the group");
   }
 }
 
