@@ -5,11 +5,7 @@
 // Exit codes: 0 module written, 1 error, 2 the patch cannot be live-patched, 3 no change.
 #include <CLI/CLI.hpp>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -19,6 +15,7 @@
 #include "klp_build.h"
 #include "module_compare.h"
 #include "process.h"
+#include "work_dir.h"
 
 using namespace klp;
 
@@ -27,28 +24,17 @@ using namespace klp;
 // its output in a scratch directory.
 static int check_reproducible(const BuildOptions &o, const BuildResult &first,
                               const Reporter &report) {
-  const char *tmpdir = std::getenv("TMPDIR");
-  std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/klp-build-repro.XXXXXX";
-  if (!mkdtemp(tmpl.data()))
-    throw Error(tmpl + ": cannot create a scratch directory for --check-reproducible: " +
-                std::strerror(errno));
+  WorkDir scratch(false); // removed on every exit path
   BuildOptions again = o;
-  again.output_dir = tmpl;
+  again.output_dir = scratch.path();
   again.explain = false;
   again.check_reproducible = false;
   again.use_cache = false;
   again.jobs = o.jobs == 1 ? 2 : 1;
   report.info("building again for --check-reproducible: fresh tree, -j" +
               std::to_string(again.jobs));
-  ModuleComparison c;
-  try {
-    BuildResult second = build_livepatch(again, report);
-    c = compare_modules(first.module_path, second.module_path);
-  } catch (...) {
-    std::filesystem::remove_all(tmpl);
-    throw;
-  }
-  std::filesystem::remove_all(tmpl);
+  BuildResult second = build_livepatch(again, report);
+  ModuleComparison c = compare_modules(first.module_path, second.module_path);
   if (c.identical()) {
     std::printf("klp-build: reproducible: a second build is bit-identical\n");
     return kExitOk;
