@@ -187,6 +187,11 @@ ObjectRecord read_object_record(const KbuildTree &tree, const std::string &objec
   return rec;
 }
 
+std::string module_name_of(std::string file_stem) {
+  std::replace(file_stem.begin(), file_stem.end(), '-', '_');
+  return file_stem;
+}
+
 std::string module_path_in(const std::string &objtree, const ObjectRecord &rec) {
   if (!rec.modfile.empty())
     return rec.modfile;
@@ -198,9 +203,7 @@ std::string module_path_in(const std::string &objtree, const ObjectRecord &rec) 
     fs::path p(line);
     if (p.extension() != ".ko" && p.extension() != ".o")
       continue;
-    std::string name = p.stem().string();
-    std::replace(name.begin(), name.end(), '-', '_');
-    if (name != rec.target)
+    if (module_name_of(p.stem().string()) != rec.target)
       continue;
     std::string path = (p.parent_path() / p.stem()).string();
     // Two modules of one name in different directories: the one beside the object.

@@ -44,6 +44,9 @@ struct ObjectRecord {
 // Reads kbuild's .<obj>.cmd record of a compiled object.
 ObjectRecord read_object_record(const KbuildTree &tree, const std::string &object);
 
+// The name the kernel knows a module file by: "livepatch-sample" -> "livepatch_sample".
+std::string module_name_of(std::string file_stem);
+
 // The path of the module `rec` belongs to, without .ko, relative to the built tree `objtree`
 // ("drivers/misc/klp_test_mod/klp_test_mod"), from its modules.order; "" if it is not there.
 std::string module_path_in(const std::string &objtree, const ObjectRecord &rec);

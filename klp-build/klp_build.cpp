@@ -56,15 +56,20 @@ std::string parent_dir(const std::string &path) {
 
 bool exists(const std::string &p) { return !p.empty() && fs::exists(p); }
 
+// `uname -r`: the running kernel's release, which names its /boot config and /lib/modules.
+std::string running_release() {
+  struct utsname u;
+  uname(&u);
+  return u.release;
+}
+
 // --config: DIR/.config, else the running kernel's /boot/config-$(uname -r).
 std::string resolve_config(const BuildOptions &o) {
   if (!o.config.empty())
     return o.config;
   if (exists(o.sourcedir + "/.config"))
     return o.sourcedir + "/.config";
-  struct utsname u;
-  uname(&u);
-  std::string boot = std::string("/boot/config-") + u.release;
+  std::string boot = "/boot/config-" + running_release();
   if (exists(boot))
     return boot;
   throw Error("no kernel config: " + o.sourcedir + "/.config and " + boot +
@@ -79,9 +84,7 @@ std::string resolve_kbuild_dir(const BuildOptions &o) {
     return parent_dir(fs::absolute(o.vmlinux).string());
   if (exists(o.sourcedir + "/Module.symvers"))
     return o.sourcedir;
-  struct utsname u;
-  uname(&u);
-  std::string build = std::string("/lib/modules/") + u.release + "/build";
+  std::string build = "/lib/modules/" + running_release() + "/build";
   if (exists(build + "/Module.symvers"))
     return build;
   throw Error("no kernel build tree to link the module against; pass --headers (e.g. "
@@ -236,9 +239,7 @@ std::string find_module_file(const std::string &modules_dir, const std::string &
       std::string_view e(ext);
       if (name.size() <= e.size() || name.compare(name.size() - e.size(), e.size(), e) != 0)
         continue;
-      std::string base = name.substr(0, name.size() - e.size());
-      std::replace(base.begin(), base.end(), '-', '_');
-      if (base == modname)
+      if (module_name_of(name.substr(0, name.size() - e.size())) == modname)
         return it->path().string();
     }
   }
@@ -369,9 +370,7 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
 
   // Check the config and the compiler before any build.
   std::string config_path = resolve_config(opts);
-  struct utsname uts;
-  uname(&uts);
-  opts.kallsyms = resolve_target_symbols(opts, config_path, uts.release);
+  opts.kallsyms = resolve_target_symbols(opts, config_path, running_release());
   KernelConfig config(config_path);
   std::string cc = kernel_compiler(config);
   check_config(config, cc);
