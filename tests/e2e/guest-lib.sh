@@ -62,37 +62,30 @@ e2e_run() {
 	fi
 }
 
+# e2e_poll SECONDS CMD...: run CMD every 0.1 s until it succeeds; status 1
+# once SECONDS have passed.
+e2e_poll() {
+	_i=0 _n=$(($1 * 10))
+	shift
+	until "$@"; do
+		_i=$((_i + 1))
+		[ $_i -le $_n ] || return 1
+		sleep 0.1
+	done
+}
+e2e_reads() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+e2e_absent() { [ ! -e "$1" ]; }
+# A patch's transition is over when its transition file reads 0, or when the
+# patch is gone (a disabled patch's directory goes away as its transition
+# ends, and with it the file).
+e2e_settled() { e2e_absent "$1" || e2e_reads "$1/transition" 0; }
+
 # e2e_wait_value FILE VALUE [SECONDS]: until FILE reads VALUE.
-e2e_wait_value() {
-	_i=0 _n=$((${3:-$E2E_TIMEOUT} * 10))
-	while [ "$(cat "$1" 2>/dev/null)" != "$2" ]; do
-		_i=$((_i + 1))
-		[ $_i -le $_n ] || return 1
-		sleep 0.1
-	done
-}
-
-# e2e_wait_settled PATCH_DIR [SECONDS]: until the patch's transition is over:
-# its transition file reads 0, or the patch is gone (a disabled patch's
-# directory goes away as its transition ends, and with it the file).
-e2e_wait_settled() {
-	_i=0 _n=$((${2:-$E2E_TIMEOUT} * 10))
-	while [ -e "$1" ] && [ "$(cat "$1/transition" 2>/dev/null)" != 0 ]; do
-		_i=$((_i + 1))
-		[ $_i -le $_n ] || return 1
-		sleep 0.1
-	done
-}
-
+e2e_wait_value() { e2e_poll "${3:-$E2E_TIMEOUT}" e2e_reads "$1" "$2"; }
+# e2e_wait_settled PATCH_DIR [SECONDS]: until the patch's transition is over.
+e2e_wait_settled() { e2e_poll "${2:-$E2E_TIMEOUT}" e2e_settled "$1"; }
 # e2e_wait_gone PATH [SECONDS]: until PATH no longer exists.
-e2e_wait_gone() {
-	_i=0 _n=$((${2:-$E2E_TIMEOUT} * 10))
-	while [ -e "$1" ]; do
-		_i=$((_i + 1))
-		[ $_i -le $_n ] || return 1
-		sleep 0.1
-	done
-}
+e2e_wait_gone() { e2e_poll "${2:-$E2E_TIMEOUT}" e2e_absent "$1"; }
 
 e2e_loaded() { grep -q "^$1 " /proc/modules; }
 
