@@ -128,10 +128,14 @@ double compile_objects(const KbuildTree &tree, const std::vector<std::string> &o
   return r.seconds;
 }
 
+std::string record_path(const std::string &objtree, const std::string &object) {
+  fs::path p(object);
+  fs::path rec = p.parent_path() / ("." + p.filename().string() + ".cmd");
+  return objtree.empty() ? rec.string() : (fs::path(objtree) / rec).string();
+}
+
 ObjectRecord read_object_record(const KbuildTree &tree, const std::string &object) {
-  fs::path obj(object);
-  std::string cmdfile =
-      tree.objtree + "/" + obj.parent_path().string() + "/." + obj.filename().string() + ".cmd";
+  std::string cmdfile = record_path(tree.objtree, object);
   std::string text = read_file(cmdfile);
   if (text.empty())
     throw Error(cmdfile + ": kbuild's record of " + object + " is missing");

@@ -41,6 +41,9 @@ struct ObjectRecord {
   std::map<std::string, uint32_t> crcs;
 };
 
+// kbuild's record of `object` ("fs/proc/.cmdline.o.cmd"), under `objtree` unless it is empty.
+std::string record_path(const std::string &objtree, const std::string &object);
+
 // Reads kbuild's .<obj>.cmd record of a compiled object.
 ObjectRecord read_object_record(const KbuildTree &tree, const std::string &object);
 

@@ -23,6 +23,7 @@
 #include "module_gen.h"
 #include "patch_set.h"
 #include "process.h"
+#include "replay.h"
 #include "shadow_tree.h"
 #include "tree_cache.h"
 #include "work_dir.h"
@@ -169,13 +170,6 @@ std::string tree_cache_key(const BuildOptions &opts, const std::string &config_p
   return cache_key(std::string(fp) + "\n" + fs::absolute(opts.sourcedir).string() + "\n" +
                    config.str() + "\n" + compiler_version_text(tree.cc) + "\n" + argv +
                    KLP_BUILD_VERSION);
-}
-
-// kbuild's record of `obj` ("fs/proc/.cmdline.o.cmd"), under `objtree` unless it is empty.
-std::string record_path(const std::string &objtree, const std::string &obj) {
-  fs::path p(obj);
-  fs::path rec = p.parent_path() / ("." + p.filename().string() + ".cmd");
-  return objtree.empty() ? rec.string() : (fs::path(objtree) / rec).string();
 }
 
 // While the patched objects are built in a cached tree, the tree holds patched files and
@@ -355,8 +349,10 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     patches.push_back(read_patch(p));
   std::vector<std::string> touched = touched_files(patches);
   std::vector<std::string> objects, headers;
+  bool only_units = true; // every touched file is a translation unit
   for (const std::string &f : touched) {
     std::string o = object_for_source(f);
+    only_units = only_units && !o.empty();
     if (!o.empty())
       objects.push_back(o);
     else if (f.size() > 2 && f.compare(f.size() - 2, 2, ".h") == 0)
@@ -447,7 +443,9 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     unshare_files(tree.srctree, touched);
     for (const PatchFile &p : patches)
       apply_patch(p, tree.srctree);
-    compile_objects(tree, objects);
+    // Patches to units alone change nothing make would redo but their compiles; a header (or
+    // Makefile, Kconfig) patch may change generated files and flags, so make decides.
+    compile_objects(tree, opts.replay && only_units ? replay_objects(tree, objects) : objects);
     for (const std::string &o : objects) {
       fs::create_directories(parent_dir(work.sub("patched/" + o)));
       fs::copy_file(tree.objtree + "/" + o, work.sub("patched/" + o));

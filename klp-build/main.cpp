@@ -20,8 +20,9 @@
 using namespace klp;
 
 // Builds a second time and compares the two modules (exit 1 if they differ). The second build
-// varies what must not matter: a fresh tree (no cache) at other absolute paths, another -j, and
-// its output in a scratch directory.
+// varies what must not matter: a fresh tree (no cache) at other absolute paths, another -j, make
+// instead of a replay of kbuild's commands for the patched units, and its output in a scratch
+// directory.
 static int check_reproducible(const BuildOptions &o, const BuildResult &first,
                               const Reporter &report) {
   WorkDir scratch(false); // removed on every exit path
@@ -31,8 +32,9 @@ static int check_reproducible(const BuildOptions &o, const BuildResult &first,
   again.check_reproducible = false;
   again.use_cache = false;
   again.jobs = o.jobs == 1 ? 2 : 1;
+  again.replay = false; // make compiles the patched units: a replay must give the same bytes
   report.info("building again for --check-reproducible: fresh tree, -j" +
-              std::to_string(again.jobs));
+              std::to_string(again.jobs) + ", patched units through make");
   BuildResult second = build_livepatch(again, report);
   ModuleComparison c = compare_modules(first.module_path, second.module_path);
   if (c.identical()) {

@@ -26,6 +26,9 @@ struct BuildOptions {
   bool keep_tmp = false;
   bool explain = false;
   bool check_reproducible = false;
+  // Recompile patched units by kbuild's recorded commands when the patches touch only units
+  // (replay.h); off: through make, as --check-reproducible's second build does.
+  bool replay = true;
   bool verbose = false;
 };
 

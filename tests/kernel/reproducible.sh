@@ -11,16 +11,31 @@ trap 'rm -rf "$tmp"' EXIT
 common=(--config "$kdir/boot/.config" --vmlinux "$kdir/boot/vmlinux")
 cmdline=$repo/testdata/patches/cmdline.patch
 
-# 1. The user's tree, the cache under A, -j2, and the check itself (a second, uncached build).
+# 1. The user's tree, the cache under A, -j2, and the check itself (a second, uncached build,
+# whose make compiles the patched unit that the first build compiled by kbuild's recorded
+# command: the two must give the same module).
 mkdir -p "$tmp/a/tmp"
-TMPDIR=$tmp/a/tmp "$kb" "${common[@]}" --sourcedir "$kdir/src" --cache "$tmp/a/cache" -j2 \
+TMPDIR=$tmp/a/tmp "$kb" "${common[@]}" --sourcedir "$kdir/src" --cache "$tmp/a/cache" -j2 -v \
   -o "$tmp/a/out" --check-reproducible "$cmdline" > "$tmp/a.log" 2>&1 || {
   cat "$tmp/a.log"
   fail "--check-reproducible failed"
 }
-cat "$tmp/a.log"
+grep -v '^+ ' "$tmp/a.log"
 grep -q "reproducible: a second build is bit-identical" "$tmp/a.log" ||
   fail "--check-reproducible did not report a bit-identical second build"
+# How each build compiled fs/proc/cmdline.o once the patch was applied.
+patched_compiles() { # patched_compiles first|second: "replay", "make" or "other", once each
+  awk -v want="$1" '/building again for --check-reproducible/ { second = 1 }
+    { mine = (want == "second") ? second : !second }
+    mine && /^\+ .* patch -p1 / { patched = 1 }
+    mine && patched && /^\+ / && /fs\/proc\/cmdline\.o/ {
+      print ($0 ~ /\/bin\/sh -c /) ? "replay" : ($0 ~ /^\+ make /) ? "make" : "other" }
+    /^klp-build: patched / { patched = 0 }' "$tmp/a.log" | sort -u | paste -sd' '
+}
+[[ $(patched_compiles first) == replay ]] ||
+  fail "first build: patched unit compiled by '$(patched_compiles first)', not by a replay"
+[[ $(patched_compiles second) == make ]] ||
+  fail "second build: patched unit compiled by '$(patched_compiles second)', not by make"
 [[ -z $(ls -A "$tmp/a/tmp") ]] || fail "--check-reproducible left $(ls "$tmp/a/tmp") behind"
 
 # 2. A copy of the tree elsewhere (hard links), another cache and TMPDIR, -j1, later.

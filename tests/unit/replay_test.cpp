@@ -1,0 +1,110 @@
+// Recompiling patched units by kbuild's recorded commands (klp-build/replay.h): what a record's
+// command is, which records a replay may use, and the replay itself on a small tree.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "error.h"
+#include "replay.h"
+#include "test_util.h"
+
+using namespace klp;
+using namespace klp::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The shape of a 6.1 record (fs/proc/.cmdline.o.cmd), shortened.
+const char *kRecord61 =
+    "cmd_fs/proc/cmdline.o := gcc-12 -Wp,-MMD,fs/proc/.cmdline.o.d -nostdinc -pg "
+    "-mrecord-mcount -mfentry -DKBUILD_MODNAME='\"proc\"' -c -o fs/proc/cmdline.o "
+    "/src/fs/proc/cmdline.c   ; ./tools/objtool/objtool --hacks=jump_label --orc --retpoline "
+    "fs/proc/cmdline.o\n"
+    "\n"
+    "source_fs/proc/cmdline.o := /src/fs/proc/cmdline.c\n"
+    "\n"
+    "deps_fs/proc/cmdline.o := \\\n"
+    "  /src/include/linux/kconfig.h \\\n"
+    "\n"
+    "fs/proc/cmdline.o: $(deps_fs/proc/cmdline.o)\n";
+
+// A build directory with a .config of a kernel without objtool.
+struct ReplayTree {
+  ScratchDir dir;
+  KbuildTree tree;
+  ReplayTree() {
+    tree.objtree = dir.file("build");
+    tree.jobs = 2;
+    fs::create_directories(tree.objtree + "/sub");
+    write_text(tree.objtree + "/.config", "CONFIG_LIVEPATCH=y\n");
+  }
+};
+
+} // namespace
+
+TEST(KlpBuildReplay, RecordedCommandUndoesMakesEscapes) {
+  EXPECT_EQ(recorded_command("cmd_a.o := gcc -DX='\"$$HOME\"' -DH=$(pound)1 -DD=$$$$ -c a.c\n"
+                             "\nsource_a.o := a.c\n",
+                             "a.o"),
+            "gcc -DX='\"$HOME\"' -DH=#1 -DD=$$ -c a.c");
+  // The line must be the object's own.
+  EXPECT_EQ(recorded_command("cmd_b.o := gcc -c b.c\n", "a.o"), "");
+  EXPECT_EQ(recorded_command("", "a.o"), "");
+}
+
+TEST(KlpBuildReplay, OnlyRecordsWhoseCommandIsTheWholeRule) {
+  std::string obj = "fs/proc/cmdline.o";
+  EXPECT_TRUE(is_replayable(kRecord61, obj, true));
+  // genksyms ran after the compile (the object exports symbols).
+  EXPECT_FALSE(is_replayable(std::string(kRecord61) + "#SYMVER saved_command_line 0x12345678\n",
+                             obj, true));
+  // Before 5.19 objtool was a step of its own: the command lacks it.
+  std::string no_objtool = "cmd_" + obj + " := gcc -pg -mrecord-mcount -c -o " + obj + " x.c\n";
+  EXPECT_FALSE(is_replayable(no_objtool, obj, true));
+  EXPECT_TRUE(is_replayable(no_objtool, obj, false));
+  // -pg without -mrecord-mcount: scripts/recordmcount runs after the compile; objtool --mcount
+  // in the command records them instead.
+  std::string pg = "cmd_" + obj + " := gcc -pg -c -o " + obj + " x.c";
+  EXPECT_FALSE(is_replayable(pg + "\n", obj, false));
+  EXPECT_TRUE(is_replayable(pg + " ; objtool --mcount " + obj + "\n", obj, true));
+  EXPECT_FALSE(is_replayable("", obj, false));
+}
+
+TEST(KlpBuildReplay, CompilesByTheRecordAndLeavesExportersToMake) {
+  ReplayTree t;
+  write_text(t.dir.file("a.c"), "int a(void) { return 1; }\n");
+  write_text(t.dir.file("exp.c"), "int x; int __ksymtab_x;\n");
+  // The record's "$(pound)" becomes '#', and the depfile is gone afterwards as after fixdep.
+  write_text(record_path(t.tree.objtree, "sub/a.o"),
+             "cmd_sub/a.o := gcc -Wp,-MMD,sub/.a.o.d -DH='\"$(pound)\"' -c -o sub/a.o " +
+                 t.dir.file("a.c") + "\n");
+  write_text(record_path(t.tree.objtree, "sub/exp.o"),
+             "cmd_sub/exp.o := gcc -c -o sub/exp.o " + t.dir.file("exp.c") + "\n");
+  write_text(record_path(t.tree.objtree, "sub/crc.o"),
+             "cmd_sub/crc.o := gcc -c -o sub/crc.o " + t.dir.file("a.c") +
+                 "\n#SYMVER a 0x1\n");
+  std::vector<std::string> rest = replay_objects(t.tree, {"sub/a.o", "sub/exp.o", "sub/crc.o"});
+  EXPECT_EQ(rest, (std::vector<std::string>{"sub/crc.o", "sub/exp.o"}));
+  EXPECT_TRUE(fs::exists(t.tree.objtree + "/sub/a.o"));
+  EXPECT_FALSE(exports_symbols(t.tree.objtree + "/sub/a.o"));
+  EXPECT_FALSE(fs::exists(t.tree.objtree + "/sub/.a.o.d"));
+  // The exporter is removed, so make builds it again with genksyms; the record with CRCs was
+  // never replayed.
+  EXPECT_FALSE(fs::exists(t.tree.objtree + "/sub/exp.o"));
+  EXPECT_FALSE(fs::exists(t.tree.objtree + "/sub/crc.o"));
+}
+
+TEST(KlpBuildReplay, AFailedCompileNamesTheObjectAndTheCommand) {
+  ReplayTree t;
+  write_text(t.dir.file("bad.c"), "int b(void) { return }\n");
+  write_text(record_path(t.tree.objtree, "sub/bad.o"),
+             "cmd_sub/bad.o := gcc -c -o sub/bad.o " + t.dir.file("bad.c") + "\n");
+  try {
+    replay_objects(t.tree, {"sub/bad.o"});
+    FAIL() << "a failing compile was not reported";
+  } catch (const Error &e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("compiling sub/bad.o failed"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("bad.c"), std::string::npos) << msg;
+  }
+}
