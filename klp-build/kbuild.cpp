@@ -26,6 +26,10 @@ std::vector<std::string> make_argv(const KbuildTree &tree,
                                        (tree.include_dir.empty() ? "" : " -I" + tree.include_dir),
                                    "CC=" + (tree.launcher.empty() ? "" : tree.launcher + " ") +
                                        tree.cc};
+  // make prepare builds objtool, fixdep, genksyms and modpost with the host compiler: the
+  // launcher (ccache) serves those compiles too. kbuild's default host compiler is gcc.
+  if (!tree.launcher.empty())
+    argv.push_back("HOSTCC=" + tree.launcher + " gcc");
   argv.insert(argv.end(), targets.begin(), targets.end());
   return argv;
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -171,6 +172,32 @@ std::string tree_cache_key(const BuildOptions &opts, const std::string &config_p
                    config.str() + "\n" + compiler_version_text(tree.cc) + "\n" + argv +
                    KLP_BUILD_VERSION);
 }
+
+// Work that runs beside the pipeline on another thread, waited for before its result is used
+// and on every exit path. A failure is dropped: the step that needs the result does the work
+// again and reports it in its context (the early module compile is only a head start).
+class Background {
+public:
+  Background() = default;
+  Background(const Background &) = delete;
+  Background &operator=(const Background &) = delete;
+  ~Background() { wait(); }
+  void start(std::function<void()> fn) {
+    thread_ = std::thread([fn = std::move(fn)] {
+      try {
+        fn();
+      } catch (const std::exception &) {
+      }
+    });
+  }
+  void wait() {
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+private:
+  std::thread thread_;
+};
 
 // While the patched objects are built in a cached tree, the tree holds patched files and
 // objects. This puts the user's files (as links) and the original objects back on every exit
@@ -380,6 +407,23 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   tree.include_dir = data_dir() + "/runtime/include";
   tree.jobs = opts.jobs > 0 ? opts.jobs : (int)std::max(1u, std::thread::hardware_concurrency());
 
+  // Start compiling the module's runtime and descriptors, which do not depend on the diff, on
+  // the core that the make of one object leaves idle.
+  ModuleSpec spec;
+  spec.name = result.module_name;
+  spec.replace = opts.replace;
+  spec.kbuild_dir = kbuild_dir;
+  spec.jobs = tree.jobs;
+  if (!tree.launcher.empty())
+    spec.compiler = tree.launcher + " " + tree.cc;
+  if (const char *sde = getenv("SOURCE_DATE_EPOCH"))
+    spec.source_date_epoch = sde;
+  std::string moddir = work.sub("module");
+  write_module_dir(spec, moddir);
+  Background runtime_objects;
+  if (tree.jobs > 1)
+    runtime_objects.start([&] { compile_runtime_objects(spec, moddir); });
+
   // Shadow the user's tree and prepare an out-of-tree build directory, or reuse the cached ones.
   std::unique_ptr<TreeCache> cache;
   if (opts.use_cache) {
@@ -492,15 +536,8 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   }
 
   // Link the module against the target's build tree and convert livepatch relocations.
-  ModuleSpec spec;
-  spec.name = result.module_name;
-  spec.replace = opts.replace;
+  runtime_objects.wait();
   spec.diff_objects = diff_objects;
-  spec.kbuild_dir = kbuild_dir;
-  spec.jobs = tree.jobs;
-  if (const char *sde = getenv("SOURCE_DATE_EPOCH"))
-    spec.source_date_epoch = sde;
-  std::string moddir = work.sub("module");
   write_module_dir(spec, moddir);
   std::string linked = link_module(spec, moddir);
   fs::create_directories(opts.output_dir);

@@ -53,7 +53,12 @@ std::string render_template(const std::string &path,
   return text;
 }
 
+// Writes `text` unless the file already holds it: make compares mtimes, and an object compiled
+// before the diff objects were known (compile_runtime_objects) must stay up to date.
 static void write_text(const std::string &path, const std::string &text) {
+  std::error_code ec;
+  if (fs::exists(path, ec) && slurp(path) == text)
+    return;
   std::ofstream out(path);
   out << text;
   if (!out)
@@ -64,7 +69,7 @@ void write_module_dir(const ModuleSpec &spec, const std::string &dir) {
   std::string data = spec.data_dir.empty() ? data_dir() : spec.data_dir;
   fs::create_directories(dir);
   for (const char *f : {"klp_runtime.c", "klp_build.h"})
-    fs::copy_file(data + "/runtime/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+    write_text(dir + "/" + f, slurp(data + "/runtime/" + f));
   std::string objs;
   for (size_t i = 0; i < spec.diff_objects.size(); i++) {
     char name[32];
@@ -87,11 +92,13 @@ void write_module_dir(const ModuleSpec &spec, const std::string &dir) {
                               {"REPLACE", spec.replace ? "true" : "false"},
                               {"DESCRIPTION", description},
                               {"VERSION", KLP_VERSION}}));
-  fs::copy_file(data + "/templates/klp_build.lds", dir + "/klp_build.lds",
-                fs::copy_options::overwrite_existing);
+  write_text(dir + "/klp_build.lds", slurp(data + "/templates/klp_build.lds"));
 }
 
-std::string link_module(const ModuleSpec &spec, const std::string &dir) {
+// `make M=dir TARGETS` in the target's build tree, the same for every call on one module so
+// that what one compiled the next finds up to date.
+static Command module_make(const ModuleSpec &spec, const std::string &dir,
+                           const std::vector<std::string> &targets) {
   std::string abs_dir = fs::absolute(dir).lexically_normal().string();
   // The module is compiled in a fresh temporary directory, and with DEBUG_INFO (distribution
   // configs) its path went into the debug line tables and __FILE__ strings: map it away, and
@@ -102,12 +109,24 @@ std::string link_module(const ModuleSpec &spec, const std::string &dir) {
                                 .string() +
                             "/=klp-build/";
   Command cmd{{"make", "-C", spec.kbuild_dir, "M=" + abs_dir, "-j" + std::to_string(spec.jobs),
-               "KBUILD_MODPOST_WARN=1", "KCFLAGS=" + prefix_maps, "modules"},
+               "KBUILD_MODPOST_WARN=1", "KCFLAGS=" + prefix_maps},
               "",
               {}};
+  if (!spec.compiler.empty())
+    cmd.argv.push_back("CC=" + spec.compiler);
+  cmd.argv.insert(cmd.argv.end(), targets.begin(), targets.end());
   if (!spec.source_date_epoch.empty())
     cmd.env["SOURCE_DATE_EPOCH"] = spec.source_date_epoch;
-  CommandResult r = run_checked(cmd, "linking the livepatch module");
+  return cmd;
+}
+
+void compile_runtime_objects(const ModuleSpec &spec, const std::string &dir) {
+  run_checked(module_make(spec, dir, {"klp_runtime.o", "klp_patch_info.o"}),
+              "compiling the livepatch runtime");
+}
+
+std::string link_module(const ModuleSpec &spec, const std::string &dir) {
+  CommandResult r = run_checked(module_make(spec, dir, {"modules"}), "linking the livepatch module");
   // modpost reports every unresolved symbol; livepatch symbols are resolved by the kernel.
   std::istringstream out(r.output);
   std::string line;

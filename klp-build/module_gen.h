@@ -15,14 +15,21 @@ struct ModuleSpec {
   std::string kbuild_dir;               // the target's build tree (headers or a built kernel)
   std::string data_dir;                 // where runtime/ and templates/ live
   std::string source_date_epoch;        // for reproducible builds ("" if unset)
+  std::string compiler;                 // CC for the module's compiles ("" : the tree's own),
+                                        // e.g. "ccache gcc-12" for --compiler-launcher
   int jobs = 1;
 };
 
 // Where runtime/ and templates/ are found: $KLP_DATA_DIR, else the compiled-in location.
 std::string data_dir();
 
-// Writes the module's kbuild directory into `dir`.
+// Writes the module's kbuild directory into `dir`. Files that already hold what they should
+// are left alone, so a second call (once the diff objects are known) keeps what was compiled.
 void write_module_dir(const ModuleSpec &spec, const std::string &dir);
+
+// Compiles the runtime and the patch descriptors in the module directory (they do not depend on
+// the diff objects), so that link_module() later finds them up to date.
+void compile_runtime_objects(const ModuleSpec &spec, const std::string &dir);
 
 // Builds it with kbuild and returns the path of the linked .ko. Unresolved symbols other than
 // livepatch symbols are an error.

@@ -4,6 +4,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "elf_writer.h"
@@ -223,6 +225,49 @@ TEST(KlpBuildTemplates, RendersAndRefusesUnfilledPlaceholders) {
   EXPECT_NE(read_text(dir.file("mod/Kbuild")).find("obj-m := livepatch-demo.o"), std::string::npos);
   EXPECT_NE(read_text(dir.file("mod/klp_patch_info.c")).find("\"livepatch_demo\""),
             std::string::npos);
+}
+
+// The runtime is compiled before the diff objects exist (compile_runtime_objects); writing the
+// directory again with them must not touch the files that object was compiled from, or make
+// would compile it again at the link.
+TEST(KlpBuildTemplates, RewritingTheModuleDirKeepsUnchangedFiles) {
+  ScratchDir dir;
+  ModuleSpec spec;
+  spec.name = "livepatch-demo";
+  spec.data_dir = KLP_SOURCE_DIR;
+  write_module_dir(spec, dir.file("mod"));
+  auto old_time = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const char *f : {"klp_runtime.c", "klp_build.h", "klp_patch_info.c", "Kbuild"})
+    fs::last_write_time(dir.file(std::string("mod/") + f), old_time);
+  write_text(dir.file("d.o"), "object");
+  spec.diff_objects = {dir.file("d.o")};
+  write_module_dir(spec, dir.file("mod"));
+  for (const char *f : {"klp_runtime.c", "klp_build.h", "klp_patch_info.c"})
+    EXPECT_EQ(fs::last_write_time(dir.file(std::string("mod/") + f)), old_time) << f;
+  EXPECT_NE(fs::last_write_time(dir.file("mod/Kbuild")), old_time);
+  EXPECT_NE(read_text(dir.file("mod/Kbuild")).find("diff-000.o"), std::string::npos);
+  EXPECT_EQ(read_text(dir.file("mod/diff-000.o")), "object");
+}
+
+// --compiler-launcher reaches the kernel's compiler and the host compiler that builds objtool
+// and the other prepare tools; without it, kbuild's defaults stay.
+TEST(KlpBuildKbuild, LauncherPrefixesTargetAndHostCompilers) {
+  KbuildTree tree;
+  tree.srctree = "/src";
+  tree.objtree = "/obj";
+  tree.cc = "gcc-12";
+  auto has = [](const std::vector<std::string> &argv, const std::string &a) {
+    return std::find(argv.begin(), argv.end(), a) != argv.end();
+  };
+  std::vector<std::string> plain = make_argv(tree, {"fs/proc/cmdline.o"});
+  EXPECT_TRUE(has(plain, "CC=gcc-12"));
+  EXPECT_FALSE(std::any_of(plain.begin(), plain.end(),
+                           [](const std::string &a) { return a.rfind("HOSTCC=", 0) == 0; }));
+  tree.launcher = "ccache";
+  std::vector<std::string> wrapped = make_argv(tree, {"fs/proc/cmdline.o"});
+  EXPECT_TRUE(has(wrapped, "CC=ccache gcc-12"));
+  EXPECT_TRUE(has(wrapped, "HOSTCC=ccache gcc"));
+  EXPECT_EQ(wrapped.back(), "fs/proc/cmdline.o");
 }
 
 TEST(KlpBuildConvert, MovesKlpRelocationsIntoLivepatchSections) {
