@@ -1,12 +1,19 @@
 #include "shadow_tree.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "error.h"
 #include "process.h"
@@ -73,22 +80,120 @@ static bool on_other_device(const std::string &a, const std::string &b) {
   return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev != sb.st_dev;
 }
 
-uint64_t fingerprint_tree(const std::string &source) {
-  check_kernel_tree(source);
-  uint64_t h = 1469598103934665603ull; // FNV-1a
-  auto mix = [&](const void *p, size_t n) {
+namespace {
+
+// FNV-1a, 64 bits.
+struct Fnv {
+  uint64_t h = 1469598103934665603ull;
+  void mix(const void *p, size_t n) {
     for (size_t i = 0; i < n; i++)
       h = (h ^ ((const uint8_t *)p)[i]) * 1099511628211ull;
-  };
-  walk_sources(source, [&](const fs::directory_entry &e, const std::string &rel) {
+  }
+};
+
+// A source entry: its path, and for anything but a directory its size and mtime. A directory's
+// mtime changes whenever a build writes an object into it (an in-tree build), which changes no
+// source; its entries' paths already say what it holds.
+void mix_entry(Fnv &f, const std::string &path, const struct stat &st) {
+  f.mix(path.data(), path.size() + 1);
+  if (S_ISDIR(st.st_mode))
+    return;
+  f.mix(&st.st_size, sizeof(st.st_size));
+  f.mix(&st.st_mtim, sizeof(st.st_mtim));
+}
+
+// The entries of the directory `fd` refers to, sorted by name (readdir's order depends on the
+// file system and the directory's history).
+std::vector<std::string> sorted_entries(int fd) {
+  std::vector<std::string> names;
+  DIR *d = fdopendir(dup(fd));
+  if (!d)
+    return names;
+  while (struct dirent *e = readdir(d))
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, ".."))
+      names.push_back(e->d_name);
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Mixes every source entry under the directory `fd` (at `rel/`, "" for the root) into `f`:
+// its path, size and modification time, the same walk as walk_sources() without build outputs.
+void fingerprint_dir(int fd, const std::string &rel, Fnv &f) {
+  for (const std::string &name : sorted_entries(fd)) {
+    if (interrupted())
+      throw Error("interrupted while walking the source tree");
+    std::string path = rel.empty() ? name : rel + "/" + name;
+    if (is_build_output(path))
+      continue;
     struct stat st;
-    if (lstat(e.path().c_str(), &st) != 0)
-      return;
-    mix(rel.data(), rel.size() + 1);
-    mix(&st.st_size, sizeof(st.st_size));
-    mix(&st.st_mtim, sizeof(st.st_mtim));
-  });
-  return h;
+    if (fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      continue;
+    mix_entry(f, path, st);
+    if (!S_ISDIR(st.st_mode))
+      continue;
+    int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0)
+      throw Error(path + ": cannot open: " + strerror(errno));
+    fingerprint_dir(sub, path, f);
+    close(sub);
+  }
+}
+
+} // namespace
+
+uint64_t fingerprint_tree(const std::string &source) {
+  check_kernel_tree(source);
+  int root = open(source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    throw Error(source + ": cannot open: " + strerror(errno));
+  // A kernel tree has ~80k entries: its top-level entries are hashed on several threads, each
+  // on its own, and their hashes combined in name order.
+  std::vector<std::string> top = sorted_entries(root);
+  std::vector<uint64_t> hashes(top.size());
+  std::atomic<size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex mu;
+  auto work = [&] {
+    for (size_t i; (i = next++) < top.size();) {
+      try {
+        Fnv f;
+        if (is_build_output(top[i]))
+          continue;
+        struct stat st;
+        if (fstatat(root, top[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+          continue;
+        mix_entry(f, top[i], st);
+        if (S_ISDIR(st.st_mode)) {
+          int sub = openat(root, top[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub < 0)
+            throw Error(source + "/" + top[i] + ": cannot open: " + strerror(errno));
+          fingerprint_dir(sub, top[i], f);
+          close(sub);
+        }
+        hashes[i] = f.h;
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!failure)
+          failure = std::current_exception();
+        next = top.size();
+      }
+    }
+  };
+  unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; i++)
+    threads.emplace_back(work);
+  work();
+  for (std::thread &t : threads)
+    t.join();
+  close(root);
+  if (failure)
+    std::rethrow_exception(failure);
+  Fnv all;
+  for (uint64_t h : hashes)
+    all.mix(&h, sizeof(h));
+  return all.h;
 }
 
 ShadowStats make_shadow_tree(const std::string &source, const std::string &shadow) {

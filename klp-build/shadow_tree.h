@@ -25,8 +25,8 @@ void unshare_files(const std::string &shadow, const std::vector<std::string> &pa
 // Whether a path (relative to the tree root) is a build output, not source.
 bool is_build_output(const std::string &rel_path);
 
-// A 64-bit fingerprint of the tree's source files: every path, size and modification time (not
-// the contents: reading a kernel tree takes longer than building one unit).
+// A 64-bit fingerprint of the tree's source files: every path, and each file's size and mtime
+// (not the contents: reading a kernel tree takes longer than building one unit).
 uint64_t fingerprint_tree(const std::string &source);
 
 // Puts the shadow's copies of `paths` back to links of the user's files (removing files the

@@ -133,6 +133,38 @@ TEST(KlpBuildShadow, LeavesBuildOutputsOutAndNeverWritesTheSource) {
   EXPECT_FALSE(fs::exists(src + "/include/new.h"));
 }
 
+// The tree cache's key: any change to a source file's path, size or mtime changes it; build
+// outputs and the order a file system lists a directory in do not.
+TEST(KlpBuildShadow, FingerprintFollowsSourcesOnly) {
+  ScratchDir dir;
+  std::string src = dir.file("src");
+  make_tree(src);
+  for (int i = 0; i < 40; i++)
+    write_text(src + "/fs/f" + std::to_string(i) + ".c", "int f" + std::to_string(i) + ";\n");
+  uint64_t base = fingerprint_tree(src);
+  EXPECT_EQ(fingerprint_tree(src), base);
+  // Build outputs come and go with every build.
+  write_text(src + "/fs/a.o", "another object");
+  write_text(src + "/fs/.f1.o.cmd", "cmd");
+  fs::create_directories(src + "/include/generated");
+  EXPECT_EQ(fingerprint_tree(src), base);
+  // A copy with the same times, whose directories list their entries in another order.
+  ASSERT_EQ(run("cp -a " + src + " " + dir.file("copy")).exit_code, 0);
+  EXPECT_EQ(fingerprint_tree(dir.file("copy")), base);
+  // An edit, even one that keeps the size.
+  auto t = fs::last_write_time(src + "/fs/f7.c");
+  fs::last_write_time(src + "/fs/f7.c", t + std::chrono::seconds(1));
+  uint64_t touched = fingerprint_tree(src);
+  EXPECT_NE(touched, base);
+  fs::last_write_time(src + "/fs/f7.c", t);
+  EXPECT_EQ(fingerprint_tree(src), base);
+  // A new source file (the directory's mtime is put back: the path alone must count).
+  auto dir_time = fs::last_write_time(src + "/fs");
+  write_text(src + "/fs/zz.h", "");
+  fs::last_write_time(src + "/fs", dir_time);
+  EXPECT_NE(fingerprint_tree(src), base);
+}
+
 TEST(KlpBuildShadow, RefusesSomethingThatIsNotAKernelTree) {
   ScratchDir dir;
   fs::create_directories(dir.file("notakernel"));
