@@ -22,6 +22,7 @@
 #include "kbuild.h"
 #include "kconfig.h"
 #include "module_gen.h"
+#include "module_relink.h"
 #include "patch_set.h"
 #include "process.h"
 #include "replay.h"
@@ -407,7 +408,7 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   tree.include_dir = data_dir() + "/runtime/include";
   tree.jobs = opts.jobs > 0 ? opts.jobs : (int)std::max(1u, std::thread::hardware_concurrency());
 
-  // Start compiling the module's runtime and descriptors, which do not depend on the diff, on
+  // Start building the module's runtime and descriptors, which do not depend on the diff, on
   // the core that the make of one object leaves idle.
   ModuleSpec spec;
   spec.name = result.module_name;
@@ -422,7 +423,7 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   write_module_dir(spec, moddir);
   Background runtime_objects;
   if (tree.jobs > 1)
-    runtime_objects.start([&] { compile_runtime_objects(spec, moddir); });
+    runtime_objects.start([&] { prelink_module(spec, moddir); });
 
   // Shadow the user's tree and prepare an out-of-tree build directory, or reuse the cached ones.
   std::unique_ptr<TreeCache> cache;
@@ -539,7 +540,9 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   runtime_objects.wait();
   spec.diff_objects = diff_objects;
   write_module_dir(spec, moddir);
-  std::string linked = link_module(spec, moddir);
+  std::string linked = opts.replay ? relink_module(spec, moddir) : "";
+  if (linked.empty())
+    linked = link_module(spec, moddir);
   fs::create_directories(opts.output_dir);
   result.module_path = (fs::path(opts.output_dir) / (spec.name + ".ko")).string();
   finish_module(linked, result.module_path);

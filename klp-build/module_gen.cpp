@@ -65,17 +65,27 @@ static void write_text(const std::string &path, const std::string &text) {
     throw Error(path + ": cannot write");
 }
 
+std::vector<std::string> module_objects(const ModuleSpec &spec) {
+  std::vector<std::string> names = {"klp_runtime.o", "klp_patch_info.o"};
+  for (size_t i = 0; i < spec.diff_objects.size(); i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "diff-%03zu.o", i);
+    names.push_back(name);
+  }
+  return names;
+}
+
 void write_module_dir(const ModuleSpec &spec, const std::string &dir) {
   std::string data = spec.data_dir.empty() ? data_dir() : spec.data_dir;
   fs::create_directories(dir);
   for (const char *f : {"klp_runtime.c", "klp_build.h"})
     write_text(dir + "/" + f, slurp(data + "/runtime/" + f));
   std::string objs;
+  std::vector<std::string> names = module_objects(spec);
   for (size_t i = 0; i < spec.diff_objects.size(); i++) {
-    char name[32];
-    snprintf(name, sizeof(name), "diff-%03zu.o", i);
+    const std::string &name = names[kRuntimeObjects + i];
     fs::copy_file(spec.diff_objects[i], dir + "/" + name, fs::copy_options::overwrite_existing);
-    objs += std::string(" ") + name;
+    objs += " " + name;
   }
   // The .ko keeps the name as given; the kernel (KBUILD_MODNAME, the livepatch's sysfs
   // directory) knows it with '-' turned into '_'.
@@ -120,15 +130,13 @@ static Command module_make(const ModuleSpec &spec, const std::string &dir,
   return cmd;
 }
 
-void compile_runtime_objects(const ModuleSpec &spec, const std::string &dir) {
-  run_checked(module_make(spec, dir, {"klp_runtime.o", "klp_patch_info.o"}),
-              "compiling the livepatch runtime");
+void prelink_module(const ModuleSpec &spec, const std::string &dir) {
+  run_checked(module_make(spec, dir, {"modules"}), "linking the livepatch runtime");
 }
 
-std::string link_module(const ModuleSpec &spec, const std::string &dir) {
-  CommandResult r = run_checked(module_make(spec, dir, {"modules"}), "linking the livepatch module");
+void check_modpost_output(const ModuleSpec &spec, const std::string &output) {
   // modpost reports every unresolved symbol; livepatch symbols are resolved by the kernel.
-  std::istringstream out(r.output);
+  std::istringstream out(output);
   std::string line;
   static const std::regex undef("\"([^\"]+)\" \\[.*\\] undefined!");
   std::smatch m;
@@ -136,6 +144,11 @@ std::string link_module(const ModuleSpec &spec, const std::string &dir) {
     if (std::regex_search(line, m, undef) && m[1].str().rfind(kKlpSymPrefix, 0) != 0)
       throw Error(spec.name + ".ko: symbol '" + m[1].str() +
                   "' is not exported by the target kernel (modpost: " + line + ")");
+}
+
+std::string link_module(const ModuleSpec &spec, const std::string &dir) {
+  CommandResult r = run_checked(module_make(spec, dir, {"modules"}), "linking the livepatch module");
+  check_modpost_output(spec, r.output);
   std::string ko = dir + "/" + spec.name + ".ko";
   if (!fs::exists(ko))
     throw Error(ko + ": kbuild did not produce the module:\n" + tail_lines(r.output, 20));

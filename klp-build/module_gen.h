@@ -23,17 +23,27 @@ struct ModuleSpec {
 // Where runtime/ and templates/ are found: $KLP_DATA_DIR, else the compiled-in location.
 std::string data_dir();
 
+// The module's objects in link order, as its Kbuild lists them: the runtime, the descriptors,
+// then "diff-000.o"... for the diff objects.
+std::vector<std::string> module_objects(const ModuleSpec &spec);
+constexpr size_t kRuntimeObjects = 2; // klp_runtime.o, klp_patch_info.o
+
 // Writes the module's kbuild directory into `dir`. Files that already hold what they should
 // are left alone, so a second call (once the diff objects are known) keeps what was compiled.
 void write_module_dir(const ModuleSpec &spec, const std::string &dir);
 
-// Compiles the runtime and the patch descriptors in the module directory (they do not depend on
-// the diff objects), so that link_module() later finds them up to date.
-void compile_runtime_objects(const ModuleSpec &spec, const std::string &dir);
+// Builds the module in `dir` before the diff objects are known: the runtime and the patch
+// descriptors, which do not depend on them, are compiled and linked, so that link_module()
+// finds them up to date and relink_module() (module_relink.h) has kbuild's link records.
+void prelink_module(const ModuleSpec &spec, const std::string &dir);
 
 // Builds it with kbuild and returns the path of the linked .ko. Unresolved symbols other than
 // livepatch symbols are an error.
 std::string link_module(const ModuleSpec &spec, const std::string &dir);
+
+// Throws if modpost's output names an undefined symbol that the kernel will not resolve (any
+// but the livepatch symbols).
+void check_modpost_output(const ModuleSpec &spec, const std::string &output);
 
 // Converts the livepatch relocations of the linked module and writes it to `out` atomically.
 // Returns the number of relocations converted.

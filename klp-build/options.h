@@ -27,7 +27,8 @@ struct BuildOptions {
   bool explain = false;
   bool check_reproducible = false;
   // Recompile patched units by kbuild's recorded commands when the patches touch only units
-  // (replay.h); off: through make, as --check-reproducible's second build does.
+  // (replay.h), and relink the module by them (module_relink.h); off: through make, as
+  // --check-reproducible's second build does.
   bool replay = true;
   bool verbose = false;
 };

@@ -12,8 +12,8 @@ common=(--config "$kdir/boot/.config" --vmlinux "$kdir/boot/vmlinux")
 cmdline=$repo/testdata/patches/cmdline.patch
 
 # 1. The user's tree, the cache under A, -j2, and the check itself (a second, uncached build,
-# whose make compiles the patched unit that the first build compiled by kbuild's recorded
-# command: the two must give the same module).
+# whose make compiles the patched unit and links the module, which the first build did by
+# kbuild's recorded commands: the two must give the same module).
 mkdir -p "$tmp/a/tmp"
 TMPDIR=$tmp/a/tmp "$kb" "${common[@]}" --sourcedir "$kdir/src" --cache "$tmp/a/cache" -j2 -v \
   -o "$tmp/a/out" --check-reproducible "$cmdline" > "$tmp/a.log" 2>&1 || {
@@ -32,6 +32,20 @@ patched_compiles() { # patched_compiles first|second: "replay", "make" or "other
       print ($0 ~ /\/bin\/sh -c /) ? "replay" : ($0 ~ /^\+ make /) ? "make" : "other" }
     /^klp-build: patched / { patched = 0 }' "$tmp/a.log" | sort -u | paste -sd' '
 }
+# How each build linked the module once the diff was done: the first by kbuild's recorded
+# link commands, the second by make M=.
+link_steps() { # link_steps first|second: "relink", "make" or "other", once each
+  awk -v want="$1" '/building again for --check-reproducible/ { second = 1 }
+    { mine = (want == "second") ? second : !second }
+    mine && /^klp-build: diff / { linking = 1 }
+    mine && linking && /^\+ / {
+      print ($0 ~ /\/bin\/sh -c /) ? "relink" : ($0 ~ /^\+ make .* M=.* modules/) ? "make" : "other" }
+    /^klp-build: link / { linking = 0 }' "$tmp/a.log" | sort -u | paste -sd' '
+}
+[[ $(link_steps first) == relink ]] ||
+  fail "first build: module linked by '$(link_steps first)', not by kbuild's recorded commands"
+[[ $(link_steps second) == make ]] ||
+  fail "second build: module linked by '$(link_steps second)', not by make"
 [[ $(patched_compiles first) == replay ]] ||
   fail "first build: patched unit compiled by '$(patched_compiles first)', not by a replay"
 [[ $(patched_compiles second) == make ]] ||

@@ -1,10 +1,12 @@
 // Recompiling patched units by kbuild's recorded commands (klp-build/replay.h): what a record's
-// command is, which records a replay may use, and the replay itself on a small tree.
+// command is, which records a replay may use, and the replay itself on a small tree; and when
+// the module's link may be replayed (module_relink.h).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "error.h"
+#include "module_relink.h"
 #include "replay.h"
 #include "test_util.h"
 
@@ -107,4 +109,21 @@ TEST(KlpBuildReplay, AFailedCompileNamesTheObjectAndTheCommand) {
     EXPECT_NE(msg.find("compiling sub/bad.o failed"), std::string::npos) << msg;
     EXPECT_NE(msg.find("bad.c"), std::string::npos) << msg;
   }
+}
+
+TEST(KlpBuildRelink, OnlyAPlainObjectListAndAllFourRecords) {
+  EXPECT_TRUE(is_mod_list("/m/a.o\n/m/b.o\n", {"/m/a.o", "/m/b.o"}));
+  // Before 6.0 the .mod file held the objects on one line and the undefined symbols on a second.
+  EXPECT_FALSE(is_mod_list("/m/a.o /m/b.o\n\n", {"/m/a.o", "/m/b.o"}));
+  EXPECT_FALSE(is_mod_list("/m/a.o\n", {"/m/a.o", "/m/b.o"}));
+
+  // A module directory make never linked (no records): the link goes to make.
+  ScratchDir dir;
+  ModuleSpec spec;
+  spec.name = "livepatch-x";
+  spec.data_dir = KLP_SOURCE_DIR;
+  spec.kbuild_dir = dir.file("kbuild");
+  fs::create_directories(spec.kbuild_dir);
+  write_module_dir(spec, dir.file("mod"));
+  EXPECT_EQ(relink_module(spec, dir.file("mod")), "");
 }
