@@ -34,7 +34,7 @@ std::vector<std::string> make_argv(const KbuildTree &tree,
   return argv;
 }
 
-static std::string read_file(const std::string &path) {
+std::string read_text_file(const std::string &path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -84,7 +84,7 @@ static bool is_distro_stripped_option(const std::string &name) {
 // derived from: distro-stripped options it does not set are left out here too.
 static std::string config_lines(const std::string &path, const std::string *absent_from = nullptr) {
   // Comments carry the generator's version; only settings matter.
-  std::istringstream in(read_file(path));
+  std::istringstream in(read_text_file(path));
   std::string line, out;
   while (std::getline(in, line)) {
     if ((line.rfind("CONFIG_", 0) != 0 && line.rfind("# CONFIG_", 0) != 0) ||
@@ -140,7 +140,7 @@ std::string record_path(const std::string &objtree, const std::string &object) {
 
 ObjectRecord read_object_record(const KbuildTree &tree, const std::string &object) {
   std::string cmdfile = record_path(tree.objtree, object);
-  std::string text = read_file(cmdfile);
+  std::string text = read_text_file(cmdfile);
   if (text.empty())
     throw Error(cmdfile + ": kbuild's record of " + object + " is missing");
   ObjectRecord rec;
@@ -204,7 +204,7 @@ std::string module_path_in(const std::string &objtree, const ObjectRecord &rec) 
   if (!rec.modfile.empty())
     return rec.modfile;
   // modules.order: one module a line, "drivers/misc/foo/foo-bar.ko" (".o" from 6.2 on).
-  std::istringstream in(read_file(objtree + "/modules.order"));
+  std::istringstream in(read_text_file(objtree + "/modules.order"));
   std::string line, found;
   std::string dir = fs::path(rec.object).parent_path().string();
   while (std::getline(in, line)) {

@@ -41,6 +41,9 @@ struct ObjectRecord {
   std::map<std::string, uint32_t> crcs;
 };
 
+// The contents of a text file kbuild wrote (a record, modules.order); "" if it cannot be read.
+std::string read_text_file(const std::string &path);
+
 // kbuild's record of `object` ("fs/proc/.cmdline.o.cmd"), under `objtree` unless it is empty.
 std::string record_path(const std::string &objtree, const std::string &object);
 

@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "error.h"
 #include "kconfig.h"
@@ -12,13 +11,6 @@
 namespace fs = std::filesystem;
 
 namespace klp {
-
-static std::string read_text(const std::string &path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 bool is_mod_list(const std::string &text, const std::vector<std::string> &objects) {
   std::string want;
@@ -54,7 +46,7 @@ std::string relink_module(const ModuleSpec &spec, const std::string &dir) {
   for (const std::string &target : steps) {
     fs::path t(target);
     std::string record =
-        read_text((t.parent_path() / ("." + t.filename().string() + ".cmd")).string());
+        read_text_file((t.parent_path() / ("." + t.filename().string() + ".cmd")).string());
     std::string command = recorded_command(record, target);
     if (command.empty())
       return "";
@@ -66,7 +58,7 @@ std::string relink_module(const ModuleSpec &spec, const std::string &dir) {
   ModuleSpec runtime_only = spec;
   runtime_only.diff_objects.clear();
   if (commands[0].find("@" + mod_list) == std::string::npos ||
-      !is_mod_list(read_text(mod_list), in_dir(module_objects(runtime_only))))
+      !is_mod_list(read_text_file(mod_list), in_dir(module_objects(runtime_only))))
     return "";
 
   // The list with the diff objects, and the empty records modpost reads their CRCs from (what

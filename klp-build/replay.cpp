@@ -1,28 +1,18 @@
 #include "replay.h"
 
-#include <atomic>
-#include <exception>
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "elf_file.h"
 #include "error.h"
 #include "kconfig.h"
+#include "parallel.h"
 #include "process.h"
 
 namespace fs = std::filesystem;
 
 namespace klp {
-
-static std::string read_text(const std::string &path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // kbuild's make-cmd escapes "$" as "$$" (so make leaves it alone when it reads the record back)
 // and then "#" as "$(pound)" (so it does not start a comment).
@@ -109,7 +99,7 @@ std::vector<std::string> replay_objects(const KbuildTree &tree,
   std::vector<std::string> replay, need_make;
   std::vector<std::string> commands;
   for (const std::string &o : objects) {
-    std::string text = read_text(record_path(tree.objtree, o));
+    std::string text = read_text_file(record_path(tree.objtree, o));
     if (is_replayable(text, o, objtool)) {
       replay.push_back(o);
       commands.push_back(recorded_command(text, o));
@@ -118,33 +108,11 @@ std::vector<std::string> replay_objects(const KbuildTree &tree,
     }
   }
 
-  // Workers take the next object; the first failure is rethrown once all have stopped.
-  std::atomic<size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex mu;
-  auto work = [&] {
-    for (size_t i; (i = next++) < replay.size();) {
-      try {
-        // The command is kbuild's own record of what make ran for this object.
-        run_checked({{"/bin/sh", "-c", commands[i]}, tree.objtree, {}}, "compiling " + replay[i]);
-        fs::remove(tree.objtree + "/" + depfile_of(replay[i]));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!failure)
-          failure = std::current_exception();
-        next = replay.size();
-      }
-    }
-  };
-  size_t n = std::min<size_t>(std::max(tree.jobs, 1), replay.size());
-  std::vector<std::thread> workers;
-  for (size_t i = 1; i < n; i++)
-    workers.emplace_back(work);
-  work();
-  for (std::thread &t : workers)
-    t.join();
-  if (failure)
-    std::rethrow_exception(failure);
+  parallel_for(replay.size(), (unsigned)std::max(tree.jobs, 1), [&](size_t i) {
+    // The command is kbuild's own record of what make ran for this object.
+    run_checked({{"/bin/sh", "-c", commands[i]}, tree.objtree, {}}, "compiling " + replay[i]);
+    fs::remove(tree.objtree + "/" + depfile_of(replay[i]));
+  });
 
   // An object that now exports symbols needs genksyms and kbuild's export checks: make must
   // build it again, which it does only without the object (its command has not changed).

@@ -6,16 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <filesystem>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "error.h"
+#include "parallel.h"
 #include "process.h"
 
 namespace fs = std::filesystem;
@@ -110,33 +108,43 @@ std::vector<std::string> sorted_entries(int fd) {
   if (!d)
     return names;
   while (struct dirent *e = readdir(d))
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, ".."))
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
       names.push_back(e->d_name);
   closedir(d);
   std::sort(names.begin(), names.end());
   return names;
 }
 
-// Mixes every source entry under the directory `fd` (at `rel/`, "" for the root) into `f`:
-// its path, size and modification time, the same walk as walk_sources() without build outputs.
+void fingerprint_dir(int fd, const std::string &rel, Fnv &f);
+
+// Mixes the entry `name` of the directory `fd` (at `path` in the tree) into `f`, and if it is a
+// directory, everything under it: the same entries as walk_sources() visits.
+void fingerprint_entry(int fd, const std::string &name, const std::string &path, Fnv &f) {
+  if (is_build_output(path))
+    return;
+  struct stat st;
+  if (fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return;
+  mix_entry(f, path, st);
+  if (!S_ISDIR(st.st_mode))
+    return;
+  int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (sub < 0)
+    throw Error(path + ": cannot open: " + strerror(errno));
+  try {
+    fingerprint_dir(sub, path, f);
+  } catch (...) {
+    close(sub);
+    throw;
+  }
+  close(sub);
+}
+
 void fingerprint_dir(int fd, const std::string &rel, Fnv &f) {
   for (const std::string &name : sorted_entries(fd)) {
     if (interrupted())
       throw Error("interrupted while walking the source tree");
-    std::string path = rel.empty() ? name : rel + "/" + name;
-    if (is_build_output(path))
-      continue;
-    struct stat st;
-    if (fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-      continue;
-    mix_entry(f, path, st);
-    if (!S_ISDIR(st.st_mode))
-      continue;
-    int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0)
-      throw Error(path + ": cannot open: " + strerror(errno));
-    fingerprint_dir(sub, path, f);
-    close(sub);
+    fingerprint_entry(fd, name, rel + "/" + name, f);
   }
 }
 
@@ -151,45 +159,18 @@ uint64_t fingerprint_tree(const std::string &source) {
   // on its own, and their hashes combined in name order.
   std::vector<std::string> top = sorted_entries(root);
   std::vector<uint64_t> hashes(top.size());
-  std::atomic<size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex mu;
-  auto work = [&] {
-    for (size_t i; (i = next++) < top.size();) {
-      try {
-        Fnv f;
-        if (is_build_output(top[i]))
-          continue;
-        struct stat st;
-        if (fstatat(root, top[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-          continue;
-        mix_entry(f, top[i], st);
-        if (S_ISDIR(st.st_mode)) {
-          int sub = openat(root, top[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (sub < 0)
-            throw Error(source + "/" + top[i] + ": cannot open: " + strerror(errno));
-          fingerprint_dir(sub, top[i], f);
-          close(sub);
-        }
-        hashes[i] = f.h;
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!failure)
-          failure = std::current_exception();
-        next = top.size();
-      }
-    }
-  };
-  unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; i++)
-    threads.emplace_back(work);
-  work();
-  for (std::thread &t : threads)
-    t.join();
+  try {
+    parallel_for(top.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u),
+                 [&](size_t i) {
+                   Fnv f;
+                   fingerprint_entry(root, top[i], top[i], f);
+                   hashes[i] = f.h;
+                 });
+  } catch (...) {
+    close(root);
+    throw;
+  }
   close(root);
-  if (failure)
-    std::rethrow_exception(failure);
   Fnv all;
   for (uint64_t h : hashes)
     all.mix(&h, sizeof(h));
