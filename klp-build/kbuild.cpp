@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "descend.h"
 #include "error.h"
 #include "process.h"
 
@@ -118,17 +119,22 @@ void prepare_tree(const KbuildTree &tree, const std::string &config) {
   run_checked({make_argv(tree, {"modules_prepare"}), "", {}}, "make modules_prepare");
 }
 
-double compile_objects(const KbuildTree &tree, const std::vector<std::string> &objects) {
+double compile_objects(const KbuildTree &tree, const std::vector<std::string> &objects,
+                       bool record_descent) {
   if (objects.empty())
     return 0;
-  CommandResult r = run_checked({make_argv(tree, objects), "", {}}, "compiling " +
-                                                                        objects.front() +
-                                                                        (objects.size() > 1
-                                                                             ? " and others"
-                                                                             : ""));
+  std::vector<std::string> argv = make_argv(tree, {});
+  if (record_descent)
+    for (const std::string &a : descend_capture_args())
+      argv.push_back(a);
+  argv.insert(argv.end(), objects.begin(), objects.end());
+  CommandResult r = run_checked({argv, "", {}}, "compiling " + objects.front() +
+                                                    (objects.size() > 1 ? " and others" : ""));
   for (const std::string &o : objects)
     if (!fs::exists(tree.objtree + "/" + o))
       throw Error(o + ": kbuild did not produce it; is the file built with this config?");
+  if (record_descent)
+    record_descend_env(tree);
   return r.seconds;
 }
 

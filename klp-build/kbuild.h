@@ -27,8 +27,11 @@ std::vector<std::string> make_argv(const KbuildTree &tree, const std::vector<std
 void prepare_tree(const KbuildTree &tree, const std::string &config);
 
 // Compiles the objects (paths relative to the tree, e.g. "fs/proc/cmdline.o") through kbuild's
-// single-object targets. Returns the seconds spent.
-double compile_objects(const KbuildTree &tree, const std::vector<std::string> &objects);
+// single-object targets. Returns the seconds spent. `record_descent`: the tree holds the user's
+// sources, and the make also records how kbuild descends to the objects (descend.h); never
+// while patches are applied, which may change Makefiles and so the recorded flags.
+double compile_objects(const KbuildTree &tree, const std::vector<std::string> &objects,
+                       bool record_descent = false);
 
 struct ObjectRecord {
   std::string object;           // "fs/ext4/inode.o"

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "descend.h"
 #include "diff.h"
 #include "header_deps.h"
 #include "image_match.h"
@@ -468,7 +469,9 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   for (const std::string &o : objects)
     if (!cache || !exists(tree.objtree + "/" + o) || !exists(record_path(tree.objtree, o)))
       to_compile.push_back(o);
-  compile_objects(tree, to_compile);
+  // The tree is prepared and unchanged since: kbuild's descent alone builds them.
+  if (!to_compile.empty() && !(opts.replay && descend_objects(tree, to_compile)))
+    compile_objects(tree, to_compile, /*record_descent=*/true);
   if (to_compile.size() < objects.size())
     report.info(std::to_string(objects.size() - to_compile.size()) +
                 " original object(s) already compiled in the cached tree");
@@ -490,7 +493,13 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
       apply_patch(p, tree.srctree);
     // Patches to units alone change nothing make would redo but their compiles; a header (or
     // Makefile, Kconfig) patch may change generated files and flags, so make decides.
-    compile_objects(tree, opts.replay && only_units ? replay_objects(tree, objects) : objects);
+    if (opts.replay && only_units) {
+      std::vector<std::string> rest = replay_objects(tree, objects);
+      if (!rest.empty() && !descend_objects(tree, rest))
+        compile_objects(tree, rest);
+    } else {
+      compile_objects(tree, objects);
+    }
     for (const std::string &o : objects) {
       fs::create_directories(parent_dir(work.sub("patched/" + o)));
       fs::copy_file(tree.objtree + "/" + o, work.sub("patched/" + o));

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -46,8 +47,11 @@ std::string Command::describe() const {
   std::string s;
   if (!cwd.empty())
     s += "cd " + quote(cwd) + " && ";
-  for (auto &[k, v] : env)
-    s += k + "=" + quote(v) + " ";
+  if (!env_from.empty())
+    s += "env <" + quote(env_from) + "> ";
+  else
+    for (auto &[k, v] : env)
+      s += k + "=" + quote(v) + " ";
   for (size_t i = 0; i < argv.size(); i++)
     s += (i ? " " : "") + quote(argv[i]);
   return s;
@@ -75,7 +79,8 @@ CommandResult run_command(const Command &cmd) {
   for (char **e = environ; *e; e++) {
     std::string kv = *e;
     std::string key = kv.substr(0, kv.find('='));
-    if (!cmd.env.count(key))
+    if (!cmd.env.count(key) &&
+        std::find(cmd.unset_env.begin(), cmd.unset_env.end(), key) == cmd.unset_env.end())
       envs.push_back(kv);
   }
   for (auto &[k, v] : cmd.env)

@@ -2,8 +2,9 @@
 # The tree cache: a second klp-build on the same tree reuses the prepared tree, and after each
 # run the cached tree is pristine again (the patched file is a link to the user's file, the
 # cached object is the original one), so the second module is bit-identical to the first and a
-# different patch afterwards still sees the original code, including a header patch whose units
-# an earlier run compiled.
+# different patch afterwards still sees the original code (built by kbuild's descent without the
+# top Makefile, as make builds it), including a header patch whose units an earlier run
+# compiled.
 source "$(dirname "$0")/lib.sh"
 kb=${1:?usage: tree-cache.sh KLP_BUILD}
 kdir=$(testkernel_dir)
@@ -28,7 +29,16 @@ cmp "$entry/build/fs/proc/cmdline.o" "$kdir/fsections/fs/proc/cmdline.o" \
   || fail "cached object is not the original one"
 # A header patch on a reused tree: meminfo.o was compiled there by the run before, so kbuild's
 # dry run no longer lists it; the header scan must still find it (and mm/util.o).
-"$kb" "${args[@]}" -o "$tmp/three" "$repo/testdata/patches/meminfo.patch" > "$tmp/three.log"
+"$kb" "${args[@]}" -v -o "$tmp/three" "$repo/testdata/patches/meminfo.patch" > "$tmp/three.log" 2>&1 ||
+  { cat "$tmp/three.log"; fail "meminfo on a reused tree failed"; }
+# Its original object was built by kbuild's descent with the environment the first run's make
+# recorded, not by the top Makefile, and is what make built in the test kernel's tree.
+grep -q "^+ cd .*/build && env <.*/.klp-build-descend> make .*Makefile.build obj=\. .*\./fs/proc/meminfo\.o" \
+  "$tmp/three.log" || { cat "$tmp/three.log"; fail "meminfo.o was not built by kbuild's descent"; }
+! grep -q "^+ make .* fs/proc/meminfo\.o" "$tmp/three.log" ||
+  fail "meminfo.o went through the top Makefile too"
+cmp "$entry/build/fs/proc/meminfo.o" "$kdir/fsections/fs/proc/meminfo.o" ||
+  fail "the descent built another meminfo.o than make"
 "$kb" "${args[@]}" -o "$tmp/four" "$repo/testdata/patches/header-inline.patch" > "$tmp/four.log" ||
   { cat "$tmp/four.log"; fail "header patch on a reused tree failed"; }
 cat "$tmp/four.log"
