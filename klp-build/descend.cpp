@@ -1,6 +1,6 @@
 #include "descend.h"
 
-#include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,18 +27,24 @@ constexpr const char *kDescendEnv = ".klp-build-descend";
 constexpr const char *kDescendRecipe =
     "$(Q)$(MAKE) $(build)=$@ need-builtin=1 need-modorder=1 $(single-goals)";
 
+// The entries of `env -0` output and of the recorded difference.
+std::vector<std::string> split_nul(const std::string &text) {
+  std::vector<std::string> entries;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = std::min(text.find('\0', pos), text.size());
+    if (end > pos)
+      entries.push_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return entries;
+}
+
 std::map<std::string, std::string> parse_env(const std::string &nul_separated) {
   std::map<std::string, std::string> env;
-  size_t pos = 0;
-  while (pos < nul_separated.size()) {
-    size_t end = nul_separated.find('\0', pos);
-    if (end == std::string::npos)
-      end = nul_separated.size();
-    std::string entry = nul_separated.substr(pos, end - pos);
+  for (const std::string &entry : split_nul(nul_separated)) {
     size_t eq = entry.find('=');
     if (eq != std::string::npos && eq > 0)
       env[entry.substr(0, eq)] = entry.substr(eq + 1);
-    pos = end + 1;
   }
   return env;
 }
@@ -137,18 +143,12 @@ bool descend_objects(const KbuildTree &tree, const std::vector<std::string> &obj
               {}};
   for (const std::string &o : objects)
     cmd.argv.push_back("./" + o);
-  size_t pos = 0;
-  while (pos < delta.size()) {
-    size_t end = delta.find('\0', pos);
-    if (end == std::string::npos)
-      end = delta.size();
-    std::string entry = delta.substr(pos, end - pos);
+  for (const std::string &entry : split_nul(delta)) {
     size_t eq = entry.find('=');
     if (entry[0] == '+' && eq != std::string::npos)
       cmd.env[entry.substr(1, eq - 1)] = entry.substr(eq + 1);
     else if (entry[0] == '-')
       cmd.unset_env.push_back(entry.substr(1));
-    pos = end + 1;
   }
   cmd.env_from = recorded;
   run_checked(cmd, "compiling " + objects.front() + (objects.size() > 1 ? " and others" : ""));
