@@ -201,6 +201,23 @@ private:
   std::thread thread_;
 };
 
+// The modification times of the files make generates in prepare (include/generated, the
+// kconfig outputs in include/config, arch/*/include/generated) under `objtree`.
+std::map<std::string, fs::file_time_type> generated_stamps(const std::string &objtree) {
+  std::map<std::string, fs::file_time_type> stamps;
+  std::vector<fs::path> roots = {fs::path(objtree) / "include"};
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(fs::path(objtree) / "arch", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec))
+    roots.push_back(it->path() / "include");
+  for (const fs::path &root : roots)
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+      if (it->is_regular_file(ec))
+        stamps[it->path().string()] = it->last_write_time(ec);
+  return stamps;
+}
+
 // While the patched objects are built in a cached tree, the tree holds patched files and
 // objects. This puts the user's files (as links) and the original objects back on every exit
 // path; the cache's dirty marker covers the paths this cannot (SIGKILL).
@@ -218,6 +235,7 @@ public:
         fs::create_directories(parent_dir(saved_ + "/" + f));
         fs::copy_file(tree_.objtree + "/" + f, saved_ + "/" + f);
       }
+    generated_ = generated_stamps(tree_.objtree);
     cache_->set_dirty(true);
   }
   ~PatchedScope() {
@@ -229,7 +247,12 @@ public:
         for (const std::string &f : {o, record_of(o)})
           fs::copy_file(saved_ + "/" + f, tree_.objtree + "/" + f,
                         fs::copy_options::overwrite_existing);
-      cache_->set_dirty(false);
+      // A patched header or Makefile can make prepare regenerate a header (asm-offsets.h,
+      // utsrelease.h) from the patched sources; the restored sources keep their old mtimes,
+      // so make would never regenerate it again, and every later unit would see it. Such an
+      // entry keeps the dirty marker and the next run rebuilds it.
+      if (generated_stamps(tree_.objtree) == generated_)
+        cache_->set_dirty(false);
     } catch (const std::exception &) {
       // The dirty marker stays: the next run rebuilds the entry.
     }
@@ -242,6 +265,7 @@ private:
   const KbuildTree &tree_;
   std::vector<std::string> touched_, objects_;
   std::string saved_;
+  std::map<std::string, fs::file_time_type> generated_;
 };
 
 // Every function the patch replaces in vmlinux is compared with the target's image; functions

@@ -8,7 +8,8 @@
 // serialise. The patched build happens in the entry too: the touched files are unshared and
 // patched, and afterwards put back together with the original objects (see PatchedScope);
 // while that is under way a marker says so, and an entry found with the marker (a run that
-// was killed) is rebuilt from scratch.
+// was killed, or one whose patched Makefile or header made prepare regenerate a header) is
+// rebuilt from scratch.
 #pragma once
 
 #include <string>

@@ -46,4 +46,33 @@ for f in "fs/proc/meminfo.o (vmlinux): patched meminfo_proc_show" \
          "mm/util.o (vmlinux): patched vm_commit_limit"; do
   grep -qF "klp-build: $f" "$tmp/four.log" || fail "header patch on a reused tree: no '$f'"
 done
+# A patch that also changes the top Makefile makes prepare regenerate utsrelease.h from it. The
+# restored Makefile keeps its old mtime, so make would never regenerate the header again: the
+# entry must not be reused as clean.
+cat > "$tmp/uts.patch" <<'PATCH'
+--- a/Makefile
++++ b/Makefile
+@@ -2,7 +2,7 @@
+ VERSION = 6
+ PATCHLEVEL = 1
+ SUBLEVEL = 192
+-EXTRAVERSION =
++EXTRAVERSION = -klptest
+ NAME = Curry Ramen
+ 
+ # *DOCUMENTATION*
+PATCH
+cat "$repo/testdata/patches/cmdline.patch" >> "$tmp/uts.patch"
+uts=$entry/build/include/generated/utsrelease.h
+grep -q '"6.1.192"' "$uts" || fail "utsrelease.h before: $(cat "$uts")"
+"$kb" "${args[@]}" -o "$tmp/five" "$tmp/uts.patch" > "$tmp/five.log" 2>&1 ||
+  { cat "$tmp/five.log"; fail "Makefile patch failed"; }
+"$kb" "${args[@]}" -o "$tmp/six" "$repo/testdata/patches/cmdline.patch" > "$tmp/six.log" 2>&1 ||
+  { cat "$tmp/six.log"; fail "run after the Makefile patch failed"; }
+! grep -q "reusing the prepared tree" "$tmp/six.log" ||
+  fail "the entry whose utsrelease.h the Makefile patch regenerated was reused"
+grep -q '"6.1.192"' "$entry/build/include/generated/utsrelease.h" ||
+  fail "utsrelease.h after: $(cat "$entry/build/include/generated/utsrelease.h")"
+cmp "$tmp/one/livepatch-cmdline.ko" "$tmp/six/livepatch-cmdline.ko" ||
+  fail "the rebuilt entry gives another module"
 echo "tree-cache: ok"
