@@ -175,19 +175,24 @@ std::string tree_cache_key(const BuildOptions &opts, const std::string &config_p
                    KLP_BUILD_VERSION);
 }
 
-// Work that runs beside the pipeline on another thread, waited for before its result is used
-// and on every exit path. A failure is dropped: the step that needs the result does the work
-// again and reports it in its context (the early module compile is only a head start).
+// Work that runs beside the pipeline on another thread, waited for before its result is used.
+// A failure is dropped: the step that needs the result does the work again and reports it in
+// its context (the early module build is only a head start). A pipeline that fails before it
+// waits cancels the work (through the flag its commands watch), not to wait for it.
 class Background {
 public:
   Background() = default;
   Background(const Background &) = delete;
   Background &operator=(const Background &) = delete;
-  ~Background() { wait(); }
-  void start(std::function<void()> fn) {
-    thread_ = std::thread([fn = std::move(fn)] {
+  ~Background() {
+    cancel_ = true;
+    wait();
+  }
+  // Runs fn(cancel flag).
+  void start(std::function<void(const std::atomic<bool> *)> fn) {
+    thread_ = std::thread([this, fn = std::move(fn)] {
       try {
-        fn();
+        fn(&cancel_);
       } catch (const std::exception &) {
       }
     });
@@ -198,6 +203,7 @@ public:
   }
 
 private:
+  std::atomic<bool> cancel_{false};
   std::thread thread_;
 };
 
@@ -448,7 +454,8 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   write_module_dir(spec, moddir);
   Background runtime_objects;
   if (tree.jobs > 1)
-    runtime_objects.start([&] { prelink_module(spec, moddir); });
+    runtime_objects.start(
+        [&](const std::atomic<bool> *cancel) { prelink_module(spec, moddir, cancel); });
 
   // Shadow the user's tree and prepare an out-of-tree build directory, or reuse the cached ones.
   std::unique_ptr<TreeCache> cache;

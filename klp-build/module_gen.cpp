@@ -130,8 +130,11 @@ static Command module_make(const ModuleSpec &spec, const std::string &dir,
   return cmd;
 }
 
-void prelink_module(const ModuleSpec &spec, const std::string &dir) {
-  run_checked(module_make(spec, dir, {"modules"}), "linking the livepatch runtime");
+void prelink_module(const ModuleSpec &spec, const std::string &dir,
+                    const std::atomic<bool> *cancel) {
+  Command cmd = module_make(spec, dir, {"modules"});
+  cmd.cancel = cancel;
+  run_checked(cmd, "linking the livepatch runtime");
 }
 
 void check_modpost_output(const ModuleSpec &spec, const std::string &output) {

@@ -3,6 +3,7 @@
 // the kernel's livepatch ELF format (klp_reloc.h).
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,9 @@ void write_module_dir(const ModuleSpec &spec, const std::string &dir);
 // Builds the module in `dir` before the diff objects are known: the runtime and the patch
 // descriptors, which do not depend on them, are compiled and linked, so that link_module()
 // finds them up to date and relink_module() (module_relink.h) has kbuild's link records.
-void prelink_module(const ModuleSpec &spec, const std::string &dir);
+// Stops early when `cancel` turns true.
+void prelink_module(const ModuleSpec &spec, const std::string &dir,
+                    const std::atomic<bool> *cancel = nullptr);
 
 // Builds it with kbuild and returns the path of the linked .ko. Unresolved symbols other than
 // livepatch symbols are an error.

@@ -122,7 +122,7 @@ CommandResult run_command(const Command &cmd) {
   for (;;) {
     struct pollfd p {pipefd[0], POLLIN, 0};
     int pr = poll(&p, 1, 200);
-    if (interrupted() && !killed) {
+    if ((interrupted() || (cmd.cancel && *cmd.cancel)) && !killed) {
       kill(-pid, SIGTERM);
       killed = true;
     }
@@ -144,6 +144,8 @@ CommandResult run_command(const Command &cmd) {
   res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (interrupted())
     throw Error("interrupted while running " + cmd.argv[0]);
+  if (killed)
+    throw Error("cancelled while running " + cmd.argv[0]);
   return res;
 }
 

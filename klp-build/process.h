@@ -2,6 +2,7 @@
 // user input), optional working directory and environment, output captured for error reports.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@ struct Command {
   std::map<std::string, std::string> env;   // added to the environment
   std::vector<std::string> unset_env = {};  // removed from it
   std::string env_from = {}; // what describe() names instead of listing `env` (a recorded file)
+  const std::atomic<bool> *cancel = nullptr; // when it turns true, the command is stopped
   std::string describe() const;             // "cd DIR && VAR=x argv..." for -v and errors
 };
 

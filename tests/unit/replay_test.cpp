@@ -1,12 +1,17 @@
 // Recompiling patched units by kbuild's recorded commands (klp-build/replay.h): what a record's
 // command is, which records a replay may use, and the replay itself on a small tree; and when
-// the module's link may be replayed (module_relink.h).
+// the module's link may be replayed (module_relink.h), and the cancelling of the early module
+// build that runs beside them.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "error.h"
 #include "module_relink.h"
+#include "process.h"
 #include "replay.h"
 #include "test_util.h"
 
@@ -126,4 +131,29 @@ TEST(KlpBuildRelink, OnlyAPlainObjectListAndAllFourRecords) {
   fs::create_directories(spec.kbuild_dir);
   write_module_dir(spec, dir.file("mod"));
   EXPECT_EQ(relink_module(spec, dir.file("mod")), "");
+}
+
+// The early module build runs on another thread; a pipeline that fails first cancels it
+// instead of waiting for it (process.h: Command::cancel).
+TEST(KlpBuildProcess, ACancelledCommandStopsAtOnce) {
+  std::atomic<bool> cancel{false};
+  Command cmd{{"sh", "-c", "sleep 20"}, "", {}};
+  cmd.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    cancel = true;
+  });
+  try {
+    run_command(cmd);
+    ADD_FAILURE() << "a cancelled command returned normally";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("cancelled while running sh"), std::string::npos)
+        << e.what();
+  }
+  canceller.join();
+  // Without the flag set, the same command runs to its end.
+  std::atomic<bool> never{false};
+  Command quick{{"sh", "-c", "exit 3"}, "", {}};
+  quick.cancel = &never;
+  EXPECT_EQ(run_command(quick).exit_code, 3);
 }
