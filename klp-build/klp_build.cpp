@@ -1,5 +1,6 @@
 #include "klp_build.h"
 
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -222,6 +224,23 @@ std::map<std::string, fs::file_time_type> generated_stamps(const std::string &ob
       if (it->is_regular_file(ec))
         stamps[it->path().string()] = it->last_write_time(ec);
   return stamps;
+}
+
+// Where the link template (module_relink.h) for the target of `spec` is kept: keyed by the
+// target's build tree (its path and the files that decide how modules are built), the
+// compiler, klp-build's data directory and version.
+std::string link_template_path(const std::string &cache_root, const ModuleSpec &spec) {
+  std::string inputs = fs::absolute(spec.kbuild_dir).lexically_normal().string() + "\n";
+  for (const char *f : {"Makefile", ".config", "Module.symvers", "scripts/mod/modpost",
+                        "include/config/auto.conf"}) {
+    struct stat st {};
+    stat((spec.kbuild_dir + "/" + f).c_str(), &st);
+    inputs += std::string(f) + " " + std::to_string(st.st_size) + " " +
+              std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
+  }
+  inputs += spec.compiler + "\n" + (spec.data_dir.empty() ? data_dir() : spec.data_dir) + "\n" +
+            KLP_BUILD_VERSION;
+  return cache_root + "/links/" + cache_key(inputs);
 }
 
 // While the patched objects are built in a cached tree, the tree holds patched files and
@@ -452,15 +471,26 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     spec.source_date_epoch = sde;
   std::string moddir = work.sub("module");
   write_module_dir(spec, moddir);
+  // An earlier module for this target left its build commands: the runtime compiles by them,
+  // without make. Else make builds it with the runtime alone, for the link steps' records.
+  std::string root = opts.cache_dir.empty() ? default_cache_root() : opts.cache_dir;
+  std::string template_path = opts.use_cache && opts.replay ? link_template_path(root, spec) : "";
+  std::optional<LinkTemplate> link;
+  if (auto saved = load_link_template(template_path))
+    link = instantiate(*saved, spec, moddir);
   Background runtime_objects;
-  if (tree.jobs > 1)
+  std::atomic<bool> runtime_compiled{false};
+  if (link)
+    runtime_objects.start([&](const std::atomic<bool> *cancel) {
+      runtime_compiled = compile_runtime(*link, spec, moddir, cancel);
+    });
+  else if (tree.jobs > 1)
     runtime_objects.start(
         [&](const std::atomic<bool> *cancel) { prelink_module(spec, moddir, cancel); });
 
   // Shadow the user's tree and prepare an out-of-tree build directory, or reuse the cached ones.
   std::unique_ptr<TreeCache> cache;
   if (opts.use_cache) {
-    std::string root = opts.cache_dir.empty() ? default_cache_root() : opts.cache_dir;
     cache = std::make_unique<TreeCache>(root, tree_cache_key(opts, config_path, tree));
     tree.srctree = cache->src();
     tree.objtree = cache->build();
@@ -580,7 +610,19 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   runtime_objects.wait();
   spec.diff_objects = diff_objects;
   write_module_dir(spec, moddir);
-  std::string linked = opts.replay ? relink_module(spec, moddir) : "";
+  std::string linked;
+  if (link && runtime_compiled) {
+    linked = link_by_template(*link, spec);
+  } else if (opts.replay) {
+    // make built the runtime here: its records are the template for the next module.
+    ModuleSpec runtime_only = spec;
+    runtime_only.diff_objects.clear();
+    if (std::optional<LinkTemplate> t = read_link_template(runtime_only, moddir)) {
+      linked = link_by_template(*t, spec);
+      if (!template_path.empty())
+        save_link_template(*t, template_path);
+    }
+  }
   if (linked.empty())
     linked = link_module(spec, moddir);
   fs::create_directories(opts.output_dir);

@@ -34,7 +34,7 @@ static int check_reproducible(const BuildOptions &o, const BuildResult &first,
   again.jobs = o.jobs == 1 ? 2 : 1;
   again.replay = false; // make compiles the patched units: a replay must give the same bytes
   report.info("building again for --check-reproducible: fresh tree, -j" +
-              std::to_string(again.jobs) + ", patched units through make");
+              std::to_string(again.jobs) + ", make throughout");
   BuildResult second = build_livepatch(again, report);
   ModuleComparison c = compare_modules(first.module_path, second.module_path);
   if (c.identical()) {

@@ -1,10 +1,17 @@
 #include "module_relink.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include "error.h"
+#include "kbuild.h"
 #include "kconfig.h"
+#include "parallel.h"
 #include "process.h"
 #include "replay.h"
 
@@ -27,62 +34,186 @@ static bool generates_btf(const std::string &kbuild_dir) {
          KernelConfig(kbuild_dir + "/.config").enabled("DEBUG_INFO_BTF_MODULES");
 }
 
-std::string relink_module(const ModuleSpec &spec, const std::string &dir) {
-  if (generates_btf(spec.kbuild_dir))
-    return "";
-  std::string abs_dir = fs::absolute(dir).lexically_normal().string();
-  std::string base = abs_dir + "/" + spec.name;
-  auto in_dir = [&](const std::vector<std::string> &names) {
-    std::vector<std::string> paths;
-    for (const std::string &n : names)
-      paths.push_back(abs_dir + "/" + n);
-    return paths;
-  };
+// The runtime's compiles must be the whole of kbuild's rule (no CRCs: the runtime exports
+// nothing, and modpost reads its empty record).
+static bool runtime_replayable(const std::string &record, const std::string &object,
+                               const std::string &kbuild_dir) {
+  std::error_code ec;
+  bool objtool = fs::exists(kbuild_dir + "/.config", ec) &&
+                 (KernelConfig(kbuild_dir + "/.config").enabled("OBJTOOL") ||
+                  KernelConfig(kbuild_dir + "/.config").enabled("STACK_VALIDATION"));
+  return is_replayable(record, object, objtool);
+}
 
-  // The prelinked module's records, in the order make ran them.
-  std::vector<std::string> steps = {base + ".o", abs_dir + "/Module.symvers", base + ".mod.o",
-                                    base + ".ko"};
-  std::vector<std::string> commands;
-  for (const std::string &target : steps) {
-    fs::path t(target);
+std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std::string &dir) {
+  if (generates_btf(spec.kbuild_dir))
+    return std::nullopt;
+  LinkTemplate t;
+  t.dir = fs::absolute(dir).lexically_normal().string();
+  t.name = spec.name;
+  std::string base = t.dir + "/" + spec.name;
+  // The runtime's compiles, then the link steps, in the order make ran them.
+  std::vector<std::string> targets = {t.dir + "/klp_runtime.o", t.dir + "/klp_patch_info.o",
+                                      base + ".o", t.dir + "/Module.symvers", base + ".mod.o",
+                                      base + ".ko"};
+  for (size_t i = 0; i < targets.size(); i++) {
+    fs::path p(targets[i]);
     std::string record =
-        read_text_file((t.parent_path() / ("." + t.filename().string() + ".cmd")).string());
-    std::string command = recorded_command(record, target);
+        read_text_file((p.parent_path() / ("." + p.filename().string() + ".cmd")).string());
+    if (i < kRuntimeObjects && !runtime_replayable(record, targets[i], spec.kbuild_dir))
+      return std::nullopt;
+    std::string command = recorded_command(record, targets[i]);
     if (command.empty())
-      return "";
-    commands.push_back(command);
+      return std::nullopt;
+    t.commands.push_back(command);
   }
   // The composite object must take its objects from the .mod list, which must be the plain
   // list of the runtime's objects that make wrote.
-  std::string mod_list = base + ".mod";
   ModuleSpec runtime_only = spec;
   runtime_only.diff_objects.clear();
-  if (commands[0].find("@" + mod_list) == std::string::npos ||
-      !is_mod_list(read_text_file(mod_list), in_dir(module_objects(runtime_only))))
-    return "";
+  std::vector<std::string> listed;
+  for (const std::string &o : module_objects(runtime_only))
+    listed.push_back(t.dir + "/" + o);
+  if (t.commands[2].find("@" + base + ".mod") == std::string::npos ||
+      !is_mod_list(read_text_file(base + ".mod"), listed))
+    return std::nullopt;
+  return t;
+}
 
-  // The list with the diff objects, and the empty records modpost reads their CRCs from (what
-  // the Kbuild's $(shell touch) does when make reads it).
-  std::vector<std::string> objects = module_objects(spec);
-  std::string list;
-  for (const std::string &o : in_dir(objects))
-    list += o + "\n";
-  std::ofstream(mod_list) << list;
-  for (size_t i = kRuntimeObjects; i < objects.size(); i++)
-    std::ofstream(abs_dir + "/." + objects[i] + ".cmd", std::ios::app);
+void save_link_template(const LinkTemplate &t, const std::string &path) {
+  std::string text = "klp-build-link-template 1\ndir " + t.dir + "\nname " + t.name + "\n";
+  for (const std::string &c : t.commands)
+    text += "cmd " + c + "\n";
+  fs::create_directories(fs::path(path).parent_path());
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp);
+    out << text;
+    if (!out)
+      throw Error(tmp + ": cannot write");
+  }
+  fs::rename(tmp, path);
+}
 
+std::optional<LinkTemplate> load_link_template(const std::string &path) {
+  std::istringstream in(read_text_file(path));
+  std::string line;
+  if (!std::getline(in, line) || line != "klp-build-link-template 1")
+    return std::nullopt;
+  LinkTemplate t;
+  while (std::getline(in, line)) {
+    if (line.rfind("dir ", 0) == 0)
+      t.dir = line.substr(4);
+    else if (line.rfind("name ", 0) == 0)
+      t.name = line.substr(5);
+    else if (line.rfind("cmd ", 0) == 0)
+      t.commands.push_back(line.substr(4));
+  }
+  if (t.dir.empty() || t.name.empty() || t.commands.size() != 6)
+    return std::nullopt;
+  return t;
+}
+
+// Replaces every `from` in `s` with `to`; `then` (if given) must follow each match, else that
+// match stays.
+static void replace_all(std::string &s, const std::string &from, const std::string &to,
+                        std::string_view then_any = "") {
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos)) {
+    size_t end = pos + from.size();
+    if (!then_any.empty() && end < s.size() && then_any.find(s[end]) == std::string_view::npos) {
+      pos = end;
+      continue;
+    }
+    s.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+}
+
+std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec &spec,
+                                        const std::string &dir) {
+  LinkTemplate out;
+  out.dir = fs::absolute(dir).lexically_normal().string();
+  out.name = spec.name;
+  std::string old_kname = module_name_of(t.name), new_kname = module_name_of(spec.name);
+  // Where kbuild puts the module's directory and names: file paths in the directory (and its
+  // dot-files), and the KBUILD_MODNAME, __KBUILD_MODNAME and KBUILD_BASENAME macros. Each is marked first, then
+  // nothing of the old names may be left, then the marks become the new ones.
+  const std::vector<std::pair<std::string, std::string>> forms = {
+      {t.dir + "/" + t.name + ".", out.dir + "/" + spec.name + "."},
+      {t.dir + "/." + t.name + ".", out.dir + "/." + spec.name + "."}, // depfiles
+      {"'\"" + old_kname + "\"'", "'\"" + new_kname + "\"'"},
+      {"'\"" + old_kname + ".mod\"'", "'\"" + new_kname + ".mod\"'"},
+      {"kmod_" + old_kname, "kmod_" + new_kname},
+      {t.dir + "/", out.dir + "/"},
+  };
+  for (std::string c : t.commands) {
+    for (size_t i = 0; i < forms.size(); i++)
+      replace_all(c, forms[i].first, "\x01" + std::to_string(i) + "\x01",
+                  forms[i].first.rfind("kmod_", 0) == 0 ? " \t;" : "");
+    if (c.find(t.dir) != std::string::npos || c.find(t.name) != std::string::npos ||
+        c.find(old_kname) != std::string::npos)
+      return std::nullopt;
+    for (size_t i = 0; i < forms.size(); i++)
+      replace_all(c, "\x01" + std::to_string(i) + "\x01", forms[i].second);
+    out.commands.push_back(c);
+  }
+  return out;
+}
+
+static std::map<std::string, std::string> step_env(const ModuleSpec &spec) {
   std::map<std::string, std::string> env;
   if (!spec.source_date_epoch.empty())
     env["SOURCE_DATE_EPOCH"] = spec.source_date_epoch;
-  for (size_t i = 0; i < steps.size(); i++) {
+  return env;
+}
+
+bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::string &dir,
+                     const std::atomic<bool> *cancel) {
+  try {
+    parallel_for(kRuntimeObjects, (unsigned)std::max(spec.jobs, 1), [&](size_t i) {
+      // The command is kbuild's own record of how it compiled this file for the target.
+      Command cmd{{"/bin/sh", "-c", t.commands[i]}, spec.kbuild_dir, step_env(spec)};
+      cmd.cancel = cancel;
+      run_checked(cmd, "compiling the livepatch runtime");
+    });
+  } catch (const Error &) {
+    return false;
+  }
+  // modpost reads each object's record for the CRCs of what it exports: nothing.
+  for (const char *o : {"klp_runtime.o", "klp_patch_info.o"})
+    std::ofstream(dir + "/." + o + ".cmd", std::ios::trunc);
+  return true;
+}
+
+std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec) {
+  std::string base = t.dir + "/" + spec.name;
+  // The list with the diff objects, the empty records modpost reads their CRCs from (what the
+  // Kbuild's $(shell touch) does when make reads it), and the module list modpost reads.
+  std::vector<std::string> objects = module_objects(spec);
+  std::string list;
+  for (const std::string &o : objects)
+    list += t.dir + "/" + o + "\n";
+  std::ofstream(base + ".mod") << list;
+  for (size_t i = kRuntimeObjects; i < objects.size(); i++)
+    std::ofstream(t.dir + "/." + objects[i] + ".cmd", std::ios::app);
+  std::ofstream(t.dir + "/modules.order") << base + ".ko\n";
+
+  static const char *kSteps[] = {"composite object", "modpost", ".mod.o", ".ko"};
+  for (size_t i = kRuntimeObjects; i < t.commands.size(); i++) {
     // The command is kbuild's own record of what make ran for this step.
-    CommandResult r = run_checked({{"/bin/sh", "-c", commands[i]}, spec.kbuild_dir, env},
-                                  "linking the livepatch module (" +
-                                      fs::path(steps[i]).filename().string() + ")");
-    if (i == 1)
+    CommandResult r = run_checked({{"/bin/sh", "-c", t.commands[i]}, spec.kbuild_dir,
+                                   step_env(spec)},
+                                  std::string("linking the livepatch module (") +
+                                      kSteps[i - kRuntimeObjects] + ")");
+    if (i == kRuntimeObjects + 1)
       check_modpost_output(spec, r.output);
   }
   return base + ".ko";
+}
+
+std::string relink_module(const ModuleSpec &spec, const std::string &dir) {
+  std::optional<LinkTemplate> t = read_link_template(spec, dir);
+  return t ? link_by_template(*t, spec) : "";
 }
 
 } // namespace klp

@@ -1,9 +1,10 @@
-// Relinking the livepatch module without make.
+// Building and linking the livepatch module without make.
 //
 // `make M=` spends about half a second in the top Makefile of a distribution's headers before it
-// links anything. So the module is built by make once early, with the runtime alone
+// compiles anything, and the module's runtime (klp_runtime.c, the descriptors) is the longest
+// compile of a small patch. So the module is built by make once early, with the runtime alone
 // (prelink_module(), on another thread while the units compile), and once the diff objects
-// exist, the four steps kbuild recorded for that link run again in its build directory:
+// exist, the four link steps kbuild recorded for it run again in its build directory:
 //
 //   <name>.o         ld -r of the objects the <name>.mod file lists (written anew with the diff
 //                    objects in it)
@@ -11,24 +12,61 @@
 //   <name>.mod.o     the compile of <name>.mod.c
 //   <name>.ko        the final ld -r
 //
-// Each is the command in kbuild's record (replay.h). A link whose records do not have that
+// Those four and the runtime's two compiles are also kept, per target build tree, as a link
+// template: the next module for that tree (another patch, another name) runs them all, with
+// its own directory and name put in, and make is not needed at all. A template is used only if
+// the old directory and names occur in its commands in nothing but the forms that are put back.
+//
+// Each is a command from kbuild's records (replay.h). A link whose records do not have that
 // shape (kernels before the .mod list file, a composite object that names its objects itself)
 // or that would also generate BTF goes through make; so does --check-reproducible's second
 // build, which proves the two give the same module.
 #pragma once
 
+#include <atomic>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "module_gen.h"
 
 namespace klp {
 
+// The commands that build one module, as kbuild recorded them for the module `name` in `dir`:
+// the runtime's two compiles, then the four link steps. Run in the target's build tree.
+struct LinkTemplate {
+  std::string dir, name;
+  std::vector<std::string> commands;
+};
+
 // Whether `text`, a <name>.mod file, lists exactly `objects`, one path a line.
 bool is_mod_list(const std::string &text, const std::vector<std::string> &objects);
 
+// The template in the records of the module that prelink_module() built in `dir`; nullopt if
+// the records are not what it needs (see above).
+std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std::string &dir);
+
+// Saves a template (atomically) and loads one; nullopt if there is none or it is unreadable.
+void save_link_template(const LinkTemplate &t, const std::string &path);
+std::optional<LinkTemplate> load_link_template(const std::string &path);
+
+// The template for the module of `spec` in `dir`; nullopt if the template's directory or names
+// occur in a form that would not be replaced.
+std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec &spec,
+                                        const std::string &dir);
+
+// Compiles the runtime by the template's first two commands (in parallel); false if one failed
+// or `cancel` turned true.
+bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::string &dir,
+                     const std::atomic<bool> *cancel);
+
+// Links the module in the template's directory by its link steps, with the diff objects of
+// `spec`. Returns the .ko's path.
+std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec);
+
 // Links the module in `dir`, which prelink_module() built and write_module_dir() has since
-// given the diff objects, by kbuild's recorded commands. Returns the .ko's path, or "" when the
-// records are not what it needs (then link_module() must do it).
+// given the diff objects, by its own records. Returns the .ko's path, or "" when the records
+// are not what it needs (then link_module() must do it).
 std::string relink_module(const ModuleSpec &spec, const std::string &dir);
 
 } // namespace klp

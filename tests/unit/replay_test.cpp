@@ -157,3 +157,56 @@ TEST(KlpBuildProcess, ACancelledCommandStopsAtOnce) {
   quick.cancel = &never;
   EXPECT_EQ(run_command(quick).exit_code, 3);
 }
+
+// A link template from one module serves the next: its directory and both spellings of its
+// name are put in everywhere kbuild writes them, and a template whose old names occur in any
+// other form is not used.
+TEST(KlpBuildRelink, TemplateTakesTheNewDirectoryAndName) {
+  LinkTemplate t;
+  t.dir = "/tmp/a/module";
+  t.name = "livepatch-fix";
+  t.commands = {
+      "gcc -Wp,-MMD,/tmp/a/module/.klp_runtime.o.d -ffile-prefix-map=/tmp/a/module/= "
+      "-DKBUILD_MODNAME='\"livepatch_fix\"' -D__KBUILD_MODNAME=kmod_livepatch_fix -c -o "
+      "/tmp/a/module/klp_runtime.o /tmp/a/module/klp_runtime.c",
+      "gcc -c -o /tmp/a/module/klp_patch_info.o /tmp/a/module/klp_patch_info.c",
+      "ld -r -o /tmp/a/module/livepatch-fix.o @/tmp/a/module/livepatch-fix.mod",
+      "sed 's/ko$/o/' /tmp/a/module/modules.order | scripts/mod/modpost -o "
+      "/tmp/a/module/Module.symvers",
+      "gcc -Wp,-MMD,/tmp/a/module/.livepatch-fix.mod.o.d "
+      "-DKBUILD_BASENAME='\"livepatch_fix.mod\"' -DKBUILD_MODNAME='\"livepatch_fix\"' "
+      "-D__KBUILD_MODNAME=kmod_livepatch_fix -c -o /tmp/a/module/livepatch-fix.mod.o "
+      "/tmp/a/module/livepatch-fix.mod.c",
+      "ld -r -o /tmp/a/module/livepatch-fix.ko /tmp/a/module/livepatch-fix.o "
+      "/tmp/a/module/livepatch-fix.mod.o;  true"};
+  ScratchDir dir;
+  save_link_template(t, dir.file("links/key"));
+  std::optional<LinkTemplate> loaded = load_link_template(dir.file("links/key"));
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->commands, t.commands);
+  EXPECT_FALSE(load_link_template(dir.file("links/none")));
+
+  ModuleSpec spec;
+  spec.name = "livepatch-fix-v2";
+  std::optional<LinkTemplate> next = instantiate(*loaded, spec, "/work/b");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->commands[0],
+            "gcc -Wp,-MMD,/work/b/.klp_runtime.o.d -ffile-prefix-map=/work/b/= "
+            "-DKBUILD_MODNAME='\"livepatch_fix_v2\"' -D__KBUILD_MODNAME=kmod_livepatch_fix_v2 "
+            "-c -o /work/b/klp_runtime.o /work/b/klp_runtime.c");
+  EXPECT_EQ(next->commands[4],
+            "gcc -Wp,-MMD,/work/b/.livepatch-fix-v2.mod.o.d "
+            "-DKBUILD_BASENAME='\"livepatch_fix_v2.mod\"' "
+            "-DKBUILD_MODNAME='\"livepatch_fix_v2\"' -D__KBUILD_MODNAME=kmod_livepatch_fix_v2 "
+            "-c -o /work/b/livepatch-fix-v2.mod.o /work/b/livepatch-fix-v2.mod.c");
+  EXPECT_EQ(next->commands[5], "ld -r -o /work/b/livepatch-fix-v2.ko /work/b/livepatch-fix-v2.o "
+                               "/work/b/livepatch-fix-v2.mod.o;  true");
+
+  // The old name somewhere kbuild is not known to put it: no template.
+  LinkTemplate odd = t;
+  odd.commands[1] += " -DEXTRA=livepatch_fix";
+  EXPECT_FALSE(instantiate(odd, spec, "/work/b"));
+  odd = t;
+  odd.commands[3] += " /elsewhere/livepatch-fix.ko";
+  EXPECT_FALSE(instantiate(odd, spec, "/work/b"));
+}
