@@ -35,7 +35,7 @@ run() { # run LABEL
     > "$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
   end=$(date +%s%N)
   local total
-  total=$(echo "scale=1; ($end - $start) / 1000000000" | bc)
+  total=$(echo "scale=3; ($end - $start) / 1000000000" | bc | xargs printf "%.1f")
   local cc sum
   # Busy time: the union of the invocations' [start, end) intervals.
   cc=$(sort -n "$KLP_CC_TIMER_LOG" | awk '
