@@ -226,6 +226,58 @@ std::map<std::string, fs::file_time_type> generated_stamps(const std::string &ob
   return stamps;
 }
 
+// The livepatch module, built beside the pipeline: its runtime starts compiling at once (by the
+// commands of an earlier module for this target, else by make with the runtime alone), and
+// link() adds the diff objects and links it by kbuild's recorded commands, or by make.
+class ModuleBuild {
+public:
+  // `template_path`: where this target's link template is kept ("" for none); `replay`: use
+  // kbuild's recorded commands at all.
+  ModuleBuild(const ModuleSpec &spec, std::string dir, std::string template_path, bool replay)
+      : spec_(spec), dir_(std::move(dir)), template_path_(std::move(template_path)),
+        replay_(replay) {
+    write_module_dir(spec_, dir_);
+    if (auto saved = load_link_template(template_path_))
+      template_ = instantiate(*saved, spec_, dir_);
+    if (template_)
+      runtime_.start([this](const std::atomic<bool> *cancel) {
+        runtime_compiled_ = compile_runtime(*template_, spec_, dir_, cancel);
+      });
+    else if (spec_.jobs > 1)
+      runtime_.start(
+          [this](const std::atomic<bool> *cancel) { prelink_module(spec_, dir_, cancel); });
+  }
+
+  // Returns the linked .ko.
+  std::string link(const std::vector<std::string> &diff_objects) {
+    runtime_.wait();
+    spec_.diff_objects = diff_objects;
+    write_module_dir(spec_, dir_);
+    if (template_ && runtime_compiled_)
+      return link_by_template(*template_, spec_);
+    if (replay_) {
+      // make built the runtime here: its records are the template for the next module.
+      ModuleSpec runtime_only = spec_;
+      runtime_only.diff_objects.clear();
+      if (std::optional<LinkTemplate> t = read_link_template(runtime_only, dir_)) {
+        std::string ko = link_by_template(*t, spec_);
+        if (!template_path_.empty())
+          save_link_template(*t, template_path_);
+        return ko;
+      }
+    }
+    return link_module(spec_, dir_);
+  }
+
+private:
+  ModuleSpec spec_;
+  std::string dir_, template_path_;
+  bool replay_;
+  std::optional<LinkTemplate> template_;
+  std::atomic<bool> runtime_compiled_{false};
+  Background runtime_; // last: cancelled and joined before the members it uses go
+};
+
 // Where the link template (module_relink.h) for the target of `spec` is kept: keyed by the
 // target's build tree (its path and the files that decide how modules are built), the
 // compiler, klp-build's data directory and version.
@@ -469,24 +521,10 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     spec.compiler = tree.launcher + " " + tree.cc;
   if (const char *sde = getenv("SOURCE_DATE_EPOCH"))
     spec.source_date_epoch = sde;
-  std::string moddir = work.sub("module");
-  write_module_dir(spec, moddir);
-  // An earlier module for this target left its build commands: the runtime compiles by them,
-  // without make. Else make builds it with the runtime alone, for the link steps' records.
   std::string root = opts.cache_dir.empty() ? default_cache_root() : opts.cache_dir;
-  std::string template_path = opts.use_cache && opts.replay ? link_template_path(root, spec) : "";
-  std::optional<LinkTemplate> link;
-  if (auto saved = load_link_template(template_path))
-    link = instantiate(*saved, spec, moddir);
-  Background runtime_objects;
-  std::atomic<bool> runtime_compiled{false};
-  if (link)
-    runtime_objects.start([&](const std::atomic<bool> *cancel) {
-      runtime_compiled = compile_runtime(*link, spec, moddir, cancel);
-    });
-  else if (tree.jobs > 1)
-    runtime_objects.start(
-        [&](const std::atomic<bool> *cancel) { prelink_module(spec, moddir, cancel); });
+  ModuleBuild module(spec, work.sub("module"),
+                     opts.use_cache && opts.replay ? link_template_path(root, spec) : "",
+                     opts.replay);
 
   // Shadow the user's tree and prepare an out-of-tree build directory, or reuse the cached ones.
   std::unique_ptr<TreeCache> cache;
@@ -607,24 +645,7 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   }
 
   // Link the module against the target's build tree and convert livepatch relocations.
-  runtime_objects.wait();
-  spec.diff_objects = diff_objects;
-  write_module_dir(spec, moddir);
-  std::string linked;
-  if (link && runtime_compiled) {
-    linked = link_by_template(*link, spec);
-  } else if (opts.replay) {
-    // make built the runtime here: its records are the template for the next module.
-    ModuleSpec runtime_only = spec;
-    runtime_only.diff_objects.clear();
-    if (std::optional<LinkTemplate> t = read_link_template(runtime_only, moddir)) {
-      linked = link_by_template(*t, spec);
-      if (!template_path.empty())
-        save_link_template(*t, template_path);
-    }
-  }
-  if (linked.empty())
-    linked = link_module(spec, moddir);
+  std::string linked = module.link(diff_objects);
   fs::create_directories(opts.output_dir);
   result.module_path = (fs::path(opts.output_dir) / (spec.name + ".ko")).string();
   finish_module(linked, result.module_path);

@@ -7,6 +7,7 @@
 
 #include "elf_writer.h"
 #include "error.h"
+#include "kbuild.h"
 #include "klp_reloc.h"
 #include "object.h"
 #include "process.h"
@@ -89,10 +90,7 @@ void write_module_dir(const ModuleSpec &spec, const std::string &dir) {
   }
   // The .ko keeps the name as given; the kernel (KBUILD_MODNAME, the livepatch's sysfs
   // directory) knows it with '-' turned into '_'.
-  std::string kernel_name = spec.name;
-  for (char &c : kernel_name)
-    if (c == '-')
-      c = '_';
+  std::string kernel_name = module_name_of(spec.name);
   std::string description = "livepatch " + kernel_name + " built by klp-build";
   write_text(dir + "/Kbuild", render_template(data + "/templates/Kbuild.in",
                                               {{"MODNAME", spec.name}, {"DIFF_OBJECTS", objs}}));
@@ -150,7 +148,8 @@ void check_modpost_output(const ModuleSpec &spec, const std::string &output) {
 }
 
 std::string link_module(const ModuleSpec &spec, const std::string &dir) {
-  CommandResult r = run_checked(module_make(spec, dir, {"modules"}), "linking the livepatch module");
+  CommandResult r =
+      run_checked(module_make(spec, dir, {"modules"}), "linking the livepatch module");
   check_modpost_output(spec, r.output);
   std::string ko = dir + "/" + spec.name + ".ko";
   if (!fs::exists(ko))

@@ -136,8 +136,9 @@ std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec 
   out.name = spec.name;
   std::string old_kname = module_name_of(t.name), new_kname = module_name_of(spec.name);
   // Where kbuild puts the module's directory and names: file paths in the directory (and its
-  // dot-files), and the KBUILD_MODNAME, __KBUILD_MODNAME and KBUILD_BASENAME macros. Each is marked first, then
-  // nothing of the old names may be left, then the marks become the new ones.
+  // dot-files), and the KBUILD_MODNAME, __KBUILD_MODNAME and KBUILD_BASENAME macros. Each is
+  // marked first, then nothing of the old names may be left, then the marks become the new
+  // ones.
   const std::vector<std::pair<std::string, std::string>> forms = {
       {t.dir + "/" + t.name + ".", out.dir + "/" + spec.name + "."},
       {t.dir + "/." + t.name + ".", out.dir + "/." + spec.name + "."}, // depfiles
