@@ -239,11 +239,14 @@ public:
     write_module_dir(spec_, dir_);
     if (auto saved = load_link_template(template_path_))
       template_ = instantiate(*saved, spec_, dir_);
+    // -j1: one command at a time, so the runtime waits for the link.
+    if (spec_.jobs < 2)
+      return;
     if (template_)
       runtime_.start([this](const std::atomic<bool> *cancel) {
         runtime_compiled_ = compile_runtime(*template_, spec_, dir_, cancel);
       });
-    else if (spec_.jobs > 1)
+    else
       runtime_.start(
           [this](const std::atomic<bool> *cancel) { prelink_module(spec_, dir_, cancel); });
   }
@@ -251,6 +254,8 @@ public:
   // Returns the linked .ko.
   std::string link(const std::vector<std::string> &diff_objects) {
     runtime_.wait();
+    if (template_ && spec_.jobs < 2)
+      runtime_compiled_ = compile_runtime(*template_, spec_, dir_, nullptr);
     spec_.diff_objects = diff_objects;
     write_module_dir(spec_, dir_);
     if (template_ && runtime_compiled_)
@@ -266,7 +271,12 @@ public:
         return ko;
       }
     }
-    return link_module(spec_, dir_);
+    std::string ko = link_module(spec_, dir_);
+    // Its records, now with the diff objects in the list, serve the next module as well.
+    if (replay_ && !template_path_.empty())
+      if (std::optional<LinkTemplate> t = read_link_template(spec_, dir_))
+        save_link_template(*t, template_path_);
+    return ko;
   }
 
 private:

@@ -68,11 +68,9 @@ std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std
     t.commands.push_back(command);
   }
   // The composite object must take its objects from the .mod list, which must be the plain
-  // list of the runtime's objects that make wrote.
-  ModuleSpec runtime_only = spec;
-  runtime_only.diff_objects.clear();
+  // list of the module's objects that make wrote.
   std::vector<std::string> listed;
-  for (const std::string &o : module_objects(runtime_only))
+  for (const std::string &o : module_objects(spec))
     listed.push_back(t.dir + "/" + o);
   if (t.commands[2].find("@" + base + ".mod") == std::string::npos ||
       !is_mod_list(read_text_file(base + ".mod"), listed))

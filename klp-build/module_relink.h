@@ -42,8 +42,9 @@ struct LinkTemplate {
 // Whether `text`, a <name>.mod file, lists exactly `objects`, one path a line.
 bool is_mod_list(const std::string &text, const std::vector<std::string> &objects);
 
-// The template in the records of the module that prelink_module() built in `dir`; nullopt if
-// the records are not what it needs (see above).
+// The template in the records of the module make built in `dir` with the objects of `spec`
+// (prelink_module(), or link_module()); nullopt if the records are not what it needs (see
+// above).
 std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std::string &dir);
 
 // Saves a template (atomically) and loads one; nullopt if there is none or it is unreadable.

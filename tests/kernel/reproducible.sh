@@ -60,6 +60,14 @@ TMPDIR=$tmp/b/tmp \
   -o "$tmp/b/out" "$cmdline" > "$tmp/b.log" 2>&1 || { cat "$tmp/b.log"; fail "second build failed"; }
 cmp "$tmp/a/out/livepatch-cmdline.ko" "$tmp/b/out/livepatch-cmdline.ko" ||
   fail "the module depends on the tree's path, the cache, TMPDIR or -j"
+# With -j1 make linked the module (nothing was built beside the units); its records, diff
+# objects and all, became the cache's link template, by which a second -j1 run builds it.
+"$kb" "${common[@]}" --sourcedir "$tmp/b-tree" --cache "$tmp/b/cache" -j1 -v \
+  -o "$tmp/b/again" "$cmdline" > "$tmp/b-again.log" 2>&1 ||
+  { cat "$tmp/b-again.log"; fail "third build failed"; }
+! grep -q "^+ make .* M=" "$tmp/b-again.log" || fail "-j1: the link template was not used"
+cmp "$tmp/a/out/livepatch-cmdline.ko" "$tmp/b/again/livepatch-cmdline.ko" ||
+  fail "-j1: the module built by the link template differs"
 
 # 3. Two patches, one module: named after the first, patching both functions.
 "$kb" "${common[@]}" --sourcedir "$kdir/src" --cache "$tmp/a/cache" -o "$tmp/c" \
