@@ -106,20 +106,21 @@ void Symvers::parse(std::string_view text) {
     lineno++;
     if (line.ends_with('\r')) line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    std::string loc = source_ + ":" + std::to_string(lineno);
+    // Built only for an error: a Module.symvers has ~30k lines.
+    auto loc = [&] { return source_ + ":" + std::to_string(lineno); };
     std::vector<std::string_view> f = split_tabs(line);
     if (f.size() < 4 || f.size() > 5)
-      throw Error(loc + ": malformed line (expected tab-separated 'crc symbol module export_type "
+      throw Error(loc() + ": malformed line (expected tab-separated 'crc symbol module export_type "
                         "[namespace]')");
     Export e;
     e.line = lineno;
-    if (!parse_crc(f[0], e.crc)) throw Error(loc + ": bad crc '" + std::string(f[0]) + "'");
+    if (!parse_crc(f[0], e.crc)) throw Error(loc() + ": bad crc '" + std::string(f[0]) + "'");
     e.name = std::string(f[1]);
     std::optional<ExportType> type;
     if (f.size() == 4) {
       e.module = std::string(f[2]);
       type = parse_export_type(f[3]);
-      if (!type) throw Error(loc + ": unknown export type '" + std::string(f[3]) + "'");
+      if (!type) throw Error(loc() + ": unknown export type '" + std::string(f[3]) + "'");
     } else if ((type = parse_export_type(f[3]))) {
       e.module = std::string(f[2]);
       e.ns = std::string(f[4]);
@@ -127,16 +128,16 @@ void Symvers::parse(std::string_view text) {
       e.ns = std::string(f[2]);
       e.module = std::string(f[3]);
     } else {
-      throw Error(loc + ": unknown export type '" + std::string(f[3]) + "'");
+      throw Error(loc() + ": unknown export type '" + std::string(f[3]) + "'");
     }
     e.type = *type;
-    if (e.name.empty()) throw Error(loc + ": empty symbol name");
-    if (e.module.empty()) throw Error(loc + ": empty module name");
+    if (e.name.empty()) throw Error(loc() + ": empty symbol name");
+    if (e.module.empty()) throw Error(loc() + ": empty module name");
     auto [it, inserted] = by_name_.try_emplace(e.name, exports_.size());
     if (!inserted) {
       const Export &prev = exports_[it->second];
       if (prev.module != e.module)
-        throw Error(loc + ": '" + e.name + "' is exported by both " + prev.module + " (line " +
+        throw Error(loc() + ": '" + e.name + "' is exported by both " + prev.module + " (line " +
                     std::to_string(prev.line) + ") and " + e.module);
       continue; // the same export listed twice
     }

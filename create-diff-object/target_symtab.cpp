@@ -417,16 +417,17 @@ struct TargetSymtab::Loader {
       lineno++;
       std::vector<Token> toks = tokenize(line);
       if (toks.empty()) continue;
-      std::string loc = t.source_ + ":" + std::to_string(lineno);
+      // Built only for an error: a kallsyms copy has ~100k lines.
+      auto loc = [&] { return t.source_ + ":" + std::to_string(lineno); };
       uint64_t addr = 0;
       if (toks.size() < 3 || toks.size() > 4 || !parse_hex(toks[0].text, addr) ||
           toks[0].text.starts_with("0x") || toks[1].text.size() != 1)
-        throw Error(loc + ": malformed line (expected 'address type name [module]')");
+        throw Error(loc() + ": malformed line (expected 'address type name [module]')");
       std::string_view module;
       if (toks.size() == 4) {
         std::string_view tag = toks[3].text;
         if (tag.size() < 3 || tag.front() != '[' || tag.back() != ']')
-          throw Error(loc + ": malformed module tag '" + std::string(tag) + "'");
+          throw Error(loc() + ": malformed module tag '" + std::string(tag) + "'");
         module = tag.substr(1, tag.size() - 2);
       }
       if (t.is_vmlinux() ? !module.empty() : kallsyms_module_name(module) != t.objname_) continue;
@@ -512,6 +513,7 @@ void TargetSymtab::finish(bool sort_by_address) {
         symbols_.begin(), symbols_.end(),
         [](const TargetSymbol &a, const TargetSymbol &b) { return a.address < b.address; });
   has_addresses_ = false;
+  by_name_.reserve(symbols_.size());
   for (size_t i = 0; i < symbols_.size(); i++) {
     symbols_[i].order = i;
     has_addresses_ |= symbols_[i].address != 0;
