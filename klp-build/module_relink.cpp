@@ -34,17 +34,6 @@ static bool generates_btf(const std::string &kbuild_dir) {
          KernelConfig(kbuild_dir + "/.config").enabled("DEBUG_INFO_BTF_MODULES");
 }
 
-// The runtime's compiles must be the whole of kbuild's rule (no CRCs: the runtime exports
-// nothing, and modpost reads its empty record).
-static bool runtime_replayable(const std::string &record, const std::string &object,
-                               const std::string &kbuild_dir) {
-  std::error_code ec;
-  bool objtool = fs::exists(kbuild_dir + "/.config", ec) &&
-                 (KernelConfig(kbuild_dir + "/.config").enabled("OBJTOOL") ||
-                  KernelConfig(kbuild_dir + "/.config").enabled("STACK_VALIDATION"));
-  return is_replayable(record, object, objtool);
-}
-
 std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std::string &dir) {
   if (generates_btf(spec.kbuild_dir))
     return std::nullopt;
@@ -56,11 +45,14 @@ std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std
   std::vector<std::string> targets = {t.dir + "/klp_runtime.o", t.dir + "/klp_patch_info.o",
                                       base + ".o", t.dir + "/Module.symvers", base + ".mod.o",
                                       base + ".ko"};
+  std::error_code ec;
+  bool objtool = fs::exists(spec.kbuild_dir + "/.config", ec) &&
+                 config_runs_objtool(KernelConfig(spec.kbuild_dir + "/.config"));
   for (size_t i = 0; i < targets.size(); i++) {
-    fs::path p(targets[i]);
-    std::string record =
-        read_text_file((p.parent_path() / ("." + p.filename().string() + ".cmd")).string());
-    if (i < kRuntimeObjects && !runtime_replayable(record, targets[i], spec.kbuild_dir))
+    std::string record = read_text_file(record_path("", targets[i]));
+    // The runtime's compiles must be the whole of kbuild's rule (no CRCs: the runtime exports
+    // nothing, and modpost reads its empty record).
+    if (i < kRuntimeObjects && !is_replayable(record, targets[i], objtool))
       return std::nullopt;
     std::string command = recorded_command(record, targets[i]);
     if (command.empty())

@@ -88,14 +88,13 @@ static std::string depfile_of(const std::string &object) {
   return (p.parent_path() / ("." + p.filename().string() + ".d")).string();
 }
 
-static bool objtool_configured(const KbuildTree &tree) {
-  KernelConfig config(tree.objtree + "/.config");
+bool config_runs_objtool(const KernelConfig &config) {
   return config.enabled("OBJTOOL") || config.enabled("STACK_VALIDATION");
 }
 
 std::vector<std::string> replay_objects(const KbuildTree &tree,
                                         const std::vector<std::string> &objects) {
-  bool objtool = objtool_configured(tree);
+  bool objtool = config_runs_objtool(KernelConfig(tree.objtree + "/.config"));
   std::vector<std::string> replay, need_make;
   std::vector<std::string> commands;
   for (const std::string &o : objects) {

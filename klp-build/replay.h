@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kbuild.h"
+#include "kconfig.h"
 
 namespace klp {
 
@@ -28,9 +29,13 @@ std::string recorded_command(const std::string &record_text, const std::string &
 
 // Whether the recorded command alone is kbuild's whole rule for the object: no "#SYMVER"
 // line (genksyms ran), mcount sites recorded by the compiler or objtool, and objtool in the
-// command when the config runs it (`objtool_config`: CONFIG_OBJTOOL or STACK_VALIDATION).
+// command when the config runs it (`objtool_config`, see config_runs_objtool()).
 bool is_replayable(const std::string &record_text, const std::string &object,
                    bool objtool_config);
+
+// Whether the kernel of `config` (a .config) runs objtool on every object: CONFIG_OBJTOOL
+// (6.0+) or CONFIG_STACK_VALIDATION before it.
+bool config_runs_objtool(const KernelConfig &config);
 
 // Whether the object at `path` exports symbols (kbuild's own test: a "__ksymtab" symbol).
 bool exports_symbols(const std::string &path);
