@@ -39,15 +39,7 @@ trap 'rm -rf "$work"' EXIT
 
 # The guest's /init. Every check prints a "BOOT-TEST:" line; the host checks
 # them (and the real /proc output) in the serial log.
-cat >"$work/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
-/bin/busybox --install -s
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-# Keep kernel messages off the console so they do not split our lines.
-dmesg -n 1
+{ cat "$repo/scripts/guest-init-preamble.sh"; cat <<'EOF'; } >"$work/init"
 
 fail() {
   echo "BOOT-TEST: FAIL: $*"

@@ -67,16 +67,8 @@ e2e_initramfs() {
   shift 2
   local work
   work=$(mktemp -d "${TMPDIR:-/tmp}/klp-e2e-initramfs.XXXXXX")
-  cat >"$work/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
-/bin/busybox --install -s
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-# Kernel messages stay off the console (they would split result lines); each
-# case prints its own part of the log.
-dmesg -n 1
+  # Each case prints its own part of the kernel log.
+  { cat "$E2E_LIB_DIR/../../scripts/guest-init-preamble.sh"; cat <<'EOF'; } >"$work/init"
 . /e2e/guest-lib.sh
 echo "E2E-BEGIN $(uname -r)"
 dmesg -c >/tmp/e2e-log.boot

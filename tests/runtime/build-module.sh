@@ -146,14 +146,7 @@ check_callback_layout() {
 # /init of the QEMU test.  Every result is an "RT:" line; the host checks
 # them and the kernel log, which is printed at the end.
 write_guest_init() {
-  cat >"$1" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
-/bin/busybox --install -s
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-dmesg -n 1
+  { cat "$repo/scripts/guest-init-preamble.sh"; cat <<'EOF'; } >"$1"
 dmesg -c >/dev/null
 M=/lib/modules
 L=/sys/kernel/livepatch
