@@ -22,11 +22,16 @@ struct DiffContext {
   Object &patched;
   std::ostream *debug = nullptr; // --debug: one line per decision
   std::map<const Symbol *, Decision> decisions; // keyed by the patched symbol
+  std::vector<std::string> warnings;            // shown by the CLIs, one line each
 
   void note(const Symbol &sym, const std::string &reason) {
     decisions[&sym].reasons.push_back(reason);
     if (debug)
       *debug << patched.path << ": " << sym.name << ": " << reason << "\n";
+  }
+  void warn(const std::string &line) {
+    warnings.push_back(line);
+    log("warning: " + line);
   }
   void log(const std::string &line) {
     if (debug)

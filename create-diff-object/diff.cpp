@@ -54,7 +54,7 @@ std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
     s->symvers = std::make_unique<Symvers>(opts.symvers_path);
   if (!opts.symtab_path.empty())
     s->symtab = std::make_unique<TargetSymtab>(opts.symtab_path, opts.target);
-  s->ctx = std::make_unique<DiffContext>(DiffContext{*s->orig, *s->patched, opts.debug, {}});
+  s->ctx = std::make_unique<DiffContext>(DiffContext{*s->orig, *s->patched, opts.debug, {}, {}});
   DiffContext &ctx = *s->ctx;
 
   // Bundle sections with their symbols and name relocation targets by symbol.
@@ -100,7 +100,8 @@ std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
 }
 
 Output write_patch(DiffSession &s, const DiffOptions &opts, const std::string &path) {
-  ReferenceResolver resolver(opts.target, s.symvers.get(), s.symtab.get(), *s.orig);
+  ReferenceResolver resolver(opts.target, s.symvers.get(), s.symtab.get(), *s.orig,
+                             &opts.link_scope, [&](const std::string &l) { s.ctx->log(l); });
   Output out = build_output(*s.ctx, resolver, path);
   write_object(*out.object, path);
   return out;

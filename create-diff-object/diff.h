@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "context.h"
+#include "klp_reloc.h"
 #include "output.h"
 #include "symvers.h"
 #include "target_symtab.h"
@@ -21,6 +22,7 @@ struct DiffOptions {
   std::string symtab_path;         // the target's symbols (ELF, readelf dump, kallsyms)
   std::string symvers_path;        // Module.symvers
   std::string patch_name;
+  LinkScope link_scope; // globals the patch module defines or leaves to the linker
   std::ostream *debug = nullptr;
 };
 

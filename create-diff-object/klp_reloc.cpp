@@ -7,9 +7,11 @@
 namespace klp {
 
 ReferenceResolver::ReferenceResolver(std::string target, const Symvers *symvers,
-                                     const TargetSymtab *symtab, const Object &orig)
-    : target_(kallsyms_module_name(target)), symvers_(symvers), symtab_(symtab),
-      file_(orig.source_file()) {
+                                     const TargetSymtab *symtab, const Object &orig,
+                                     const LinkScope *scope,
+                                     std::function<void(const std::string &)> log)
+    : target_(kallsyms_module_name(target)), scope_(scope), log_(std::move(log)),
+      symvers_(symvers), symtab_(symtab), file_(orig.source_file()) {
   if (target == "vmlinux")
     target_ = "vmlinux";
   for (const Symbol &s : orig.symbols)
@@ -38,19 +40,36 @@ std::optional<unsigned long> ReferenceResolver::sympos(const Symbol &sym) const 
   return symtab_->sympos(sym.name, hint_for(sym));
 }
 
+bool ReferenceResolver::defined_by_module(const Symbol &sym) const {
+  return scope_ && !sym.is_local() && sym.is_undefined() && scope_->module_globals.count(sym.name);
+}
+
+bool ReferenceResolver::left_to_linker(const Symbol &sym) const {
+  return scope_ && scope_->assume_linked && !sym.is_local() && sym.is_undefined();
+}
+
 std::string ReferenceResolver::name_for(const Symbol &sym) const {
   if (const Export *e = symvers_ ? symvers_->find(sym.name) : nullptr) {
     // A module's own exports cannot be linked against: the module may load after the patch.
     if (target_ == "vmlinux" || e->objname() != target_)
       return sym.name;
   }
-  std::optional<unsigned long> pos = sympos(sym);
-  if (!pos)
-    throw Error("'" + sym.name + "' is neither exported (" +
-                (symvers_ ? symvers_->source() : std::string("no Module.symvers given")) +
-                ") nor in the symbol table of " + target_ + " (" + symtab_->source() +
-                "); is that table from the kernel being patched?");
-  return std::string(kKlpSymPrefix) + target_ + "." + sym.name + "," + std::to_string(*pos);
+  if (defined_by_module(sym)) {
+    log("reference: '" + sym.name + "' is defined by another object of the patch module");
+    return sym.name;
+  }
+  std::optional<unsigned long> pos = symtab_ || !left_to_linker(sym) ? sympos(sym) : std::nullopt;
+  if (pos)
+    return std::string(kKlpSymPrefix) + target_ + "." + sym.name + "," + std::to_string(*pos);
+  if (left_to_linker(sym)) {
+    log("reference: '" + sym.name + "' is neither exported nor in the symbol table of " +
+        target_ + "; left to the linker and the module loader");
+    return sym.name;
+  }
+  throw Error("'" + sym.name + "' is neither exported (" +
+              (symvers_ ? symvers_->source() : std::string("no Module.symvers given")) +
+              ") nor in the symbol table of " + target_ + " (" + symtab_->source() +
+              "); is that table from the kernel being patched?");
 }
 
 unsigned long ReferenceResolver::sympos_of_function(const Symbol &orig_fn) const {

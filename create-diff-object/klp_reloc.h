@@ -14,8 +14,10 @@
 // loads; the linker and modpost never see the final form, which they do not understand.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "object.h"
@@ -27,12 +29,25 @@ namespace klp {
 constexpr std::string_view kKlpSymPrefix = ".klp.sym.";
 constexpr std::string_view kKlpRelaPrefix = ".klp.rela.";
 
+// Where globals that neither Module.symvers nor the target's symbol table knows are defined.
+struct LinkScope {
+  // Globals that other objects of the same patch module define (klp-build diffs every object of
+  // the patch, so a new global function defined in one and called from another is an ordinary
+  // symbol of the module).
+  std::unordered_set<std::string> module_globals;
+  // kpatch's positional form sees one object at a time: like kpatch, it takes any such global to
+  // live in another object of the patch module or to be resolved when the module loads, and
+  // leaves a normal relocation (the linker and the module loader have the last word).
+  bool assume_linked = false;
+};
+
 class ReferenceResolver {
 public:
   // `target`: "vmlinux" or the module name. `orig` supplies the file name and neighbours used to
   // tell same-named statics apart. `symtab` may be null when every reference is exported.
   ReferenceResolver(std::string target, const Symvers *symvers, const TargetSymtab *symtab,
-                    const Object &orig);
+                    const Object &orig, const LinkScope *scope = nullptr,
+                    std::function<void(const std::string &)> log = {});
 
   // The name the patch uses for `sym` (a symbol of the original object, or an undefined one).
   std::string name_for(const Symbol &sym) const;
@@ -45,8 +60,19 @@ public:
 private:
   SymbolHint hint_for(const Symbol &sym) const;
   std::optional<unsigned long> sympos(const Symbol &sym) const;
+  void log(const std::string &line) const {
+    if (log_)
+      log_(line);
+  }
+
+  // LinkScope: `sym` is a global another object of the patch module defines.
+  bool defined_by_module(const Symbol &sym) const;
+  // LinkScope: `sym`, found nowhere, is left to the linker and the module loader.
+  bool left_to_linker(const Symbol &sym) const;
 
   std::string target_;
+  const LinkScope *scope_;
+  std::function<void(const std::string &)> log_;
   const Symvers *symvers_;
   const TargetSymtab *symtab_;
   std::string file_;

@@ -57,6 +57,8 @@ int main(int argc, char **argv) {
     opts.symvers_path = positional[4];
     opts.patch_name = positional[5];
     output = positional[6];
+    // Like kpatch, which diffs one object at a time: a global found nowhere is another object's.
+    opts.link_scope.assume_linked = true;
   }
   if (opts.orig_path.empty() || opts.patched_path.empty() || output.empty()) {
     std::cerr << "create-diff-object: --orig, --patched and -o are required (see --help)\n";
@@ -68,6 +70,8 @@ int main(int argc, char **argv) {
   try {
     // Correlate, compare and choose what the patch needs.
     auto session = analyze(opts);
+    for (const std::string &w : session->ctx->warnings)
+      std::cerr << "create-diff-object: warning: " << w << "\n";
     for (const std::string &line : session->summary)
       std::cout << opts.patched_path << ": " << line << "\n";
     // Nothing to patch: say so and write nothing.

@@ -621,6 +621,8 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   std::vector<std::string> diff_objects;
   std::vector<ExplainObject> explain_objects;
   std::vector<DiffedObject> sessions; // kept for the image match
+  std::vector<std::pair<DiffOptions, const ObjectRecord *>> changed;
+  LinkScope scope; // the new globals each object of the module defines
   for (const ObjectRecord &rec : records) {
     DiffOptions d;
     d.orig_path = work.sub("orig/" + rec.object);
@@ -633,16 +635,29 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     auto session = analyze(d);
     if (!session->has_changes)
       continue;
-    std::string out = work.sub("diff/" + rec.object);
+    for (const std::string &w : session->ctx->warnings)
+      report.info("warning: " + w);
+    for (const Symbol &sym : session->patched->symbols)
+      if (sym.included && sym.status == Status::New && !sym.is_local() && sym.sec)
+        scope.module_globals.insert(sym.name);
+    changed.emplace_back(std::move(d), &rec);
+    sessions.push_back({std::move(session), {}});
+  }
+  // Write each object's part; a new global defined in one object is the module's own symbol
+  // in the others.
+  for (size_t i = 0; i < changed.size(); i++) {
+    auto &[d, rec] = changed[i];
+    d.link_scope = scope;
+    std::string out = work.sub("diff/" + rec->object);
     fs::create_directories(parent_dir(out));
-    Output o = write_patch(*session, d, out);
-    PatchedObject po{rec.object, rec.target, {}, o.new_functions};
+    Output o = write_patch(*sessions[i].session, d, out);
+    PatchedObject po{rec->object, rec->target, {}, o.new_functions};
     for (const PatchedFunction &f : o.functions)
       po.changed_functions.push_back(f.name);
-    check_export_crcs(orig_records.at(rec.object), rec, po, report);
+    check_export_crcs(orig_records.at(rec->object), *rec, po, report);
     result.objects.push_back(po);
     diff_objects.push_back(out);
-    sessions.push_back({std::move(session), o.functions});
+    sessions[i].functions = o.functions;
   }
   if (diff_objects.empty())
     throw NoChange("the patches change nothing that needs a livepatch");
