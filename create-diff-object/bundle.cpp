@@ -81,6 +81,15 @@ static Symbol *symbol_covering(const std::vector<Symbol *> &syms, int64_t offset
   return found;
 }
 
+// GCC names string literals with local labels (.LC0, .LC1, ...) in mergeable string sections.
+// The assembler normally spells a reference to one as section + offset, but keeps the label as a
+// symbol of its own in some objects: the file name of a WARN_ON()'s __bug_table entry in
+// kernel/exit.o (gcc 12, 6.1) is `.LC3 + 0`. Both spellings mean the same bytes, and only the
+// section form compares strings by content (compare.h).
+static bool is_string_label(const Symbol &sym) {
+  return sym.is_local() && sym.type == STT_NOTYPE && sym.sec && sym.sec->is_string();
+}
+
 void replace_section_symbols(Object &obj) {
   std::unordered_map<const Section *, std::vector<Symbol *>> named;
   for (Symbol &sym : obj.symbols)
@@ -91,6 +100,11 @@ void replace_section_symbols(Object &obj) {
     if (!rela.is_rela() || !rela.base)
       continue;
     for (Relocation &r : rela.relocs) {
+      if (is_string_label(*r.sym)) {
+        r.addend += (int64_t)r.sym->value;
+        r.sym = &obj.section_symbol(*r.sym->sec);
+        continue;
+      }
       if (!r.sym->is_section())
         continue;
       Section *target = r.sym->sec;

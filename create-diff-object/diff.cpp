@@ -89,6 +89,7 @@ std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
     return e ? e->objname() : opts.target;
   };
   special.log = [&](const std::string &line) { ctx.log(line); };
+  special.warn = [&](const std::string &line) { ctx.warn(line); };
   include_special_sections(*s->patched, special);
   include_references(ctx);
   // Refuse functions ftrace cannot redirect.

@@ -94,7 +94,7 @@ std::optional<uint64_t> DwarfStructSizes::size_of(std::string_view name) {
   return it->second;
 }
 
-// ---- inference ------------------------------------------------------------------------------
+// ---- fitting and inference ------------------------------------------------------------------
 
 namespace {
 
@@ -102,25 +102,45 @@ namespace {
 bool targets_code(const Relocation &r) { return r.sym->sec && r.sym->sec->is_text(); }
 
 using PatternItem = std::tuple<uint64_t, uint32_t, bool>; // offset in entry, type, code?
+using Pattern = std::vector<PatternItem>;
 
-bool pattern_repeats(const Section &sec, uint64_t s) {
-  const std::vector<Relocation> &relocs = sec.relocations();
-  std::vector<std::vector<PatternItem>> entries(sec.size() / s);
-  for (const Relocation &r : relocs) {
-    uint64_t in = r.offset % s;
-    if (in + reloc_width(r.type, sec.name) > s)
-      return false; // a field would straddle two entries
-    entries[r.offset / s].emplace_back(in, r.type, targets_code(r));
+// The relocation pattern of every entry of `size` bytes (the last one possibly short); nullopt
+// when a relocated field straddles two entries or the end of the section.
+std::optional<std::vector<Pattern>> patterns(const Section &sec, uint64_t size,
+                                             std::string *why) {
+  std::vector<Pattern> entries((sec.size() + size - 1) / size);
+  for (const Relocation &r : sec.relocations()) {
+    uint64_t in = r.offset % size, width = reloc_width(r.type, sec.name);
+    if (r.offset >= sec.size() || in + width > size || r.offset + width > sec.size()) {
+      if (why)
+        *why = "the relocated field at " + hex(r.offset) + " would straddle two entries";
+      return std::nullopt;
+    }
+    entries[r.offset / size].emplace_back(in, r.type, targets_code(r));
   }
-  for (auto &e : entries)
+  for (Pattern &e : entries)
     std::sort(e.begin(), e.end());
-  return std::all_of(entries.begin(), entries.end(),
-                     [&](const std::vector<PatternItem> &e) { return e == entries.front(); });
+  return entries;
 }
 
 constexpr uint64_t kMaxInferredSize = 64;
 
 } // namespace
+
+bool fits_entries(const Section &sec, uint64_t size, std::string *why) {
+  if (size == 0)
+    return false;
+  std::optional<std::vector<Pattern>> p = patterns(sec, size, why);
+  if (!p)
+    return false;
+  if (sec.size() % size != 0 && !p->empty() && p->back() != p->front()) {
+    if (why)
+      *why = "section size " + hex(sec.size()) + " is not a multiple of " + std::to_string(size) +
+             " and its last entry is not a whole one";
+    return false;
+  }
+  return true;
+}
 
 std::optional<uint64_t> infer_entry_size(const Section &sec, uint64_t min_size) {
   const std::vector<Relocation> &relocs = sec.relocations();
@@ -132,9 +152,11 @@ std::optional<uint64_t> infer_entry_size(const Section &sec, uint64_t min_size) 
       return std::nullopt;
     lo = std::max<uint64_t>(lo, reloc_width(r.type, sec.name));
   }
-  for (uint64_t s = lo; s <= std::min(sec.size(), kMaxInferredSize); s++)
-    if (sec.size() % s == 0 && pattern_repeats(sec, s))
+  for (uint64_t s = lo; s <= std::min(sec.size(), kMaxInferredSize); s++) {
+    std::optional<std::vector<Pattern>> p = patterns(sec, s, nullptr);
+    if (p && std::all_of(p->begin(), p->end(), [&](const Pattern &e) { return e == p->front(); }))
       return s;
+  }
   return std::nullopt;
 }
 
@@ -153,51 +175,83 @@ uint64_t parse_override(const Object &obj, const Section &sec, const char *var, 
   return v;
 }
 
-void check_divides(const Object &obj, const Section &sec, uint64_t size, const std::string &from,
-                   const EntrySizeRule &rule) {
-  if (sec.size() % size == 0)
+std::string fix_for(const EntrySizeRule &rule) {
+  return rule.env_var ? std::string("; set ") + rule.env_var : std::string();
+}
+
+void check_fits(const Object &obj, const Section &sec, uint64_t size, const std::string &from,
+                const EntrySizeRule &rule) {
+  std::string why;
+  if (fits_entries(sec, size, &why))
     return;
-  std::string fix = rule.env_var ? std::string("; set ") + rule.env_var : std::string();
-  throw Error(obj.where(sec) + ": section size " + hex(sec.size()) + " is not a multiple of the " +
-              "entry size " + std::to_string(size) + " from " + from + fix);
+  throw Error(obj.where(sec) + ": entries of " + std::to_string(size) + " bytes (from " + from +
+              ") do not fit: " + why + fix_for(rule));
+}
+
+// What the object shows about its entry size, by methods 2-6 of the header.
+std::optional<EntrySize> from_object(const Object &obj, const Section &sec,
+                                     const EntrySizeRule &rule, DwarfStructSizes &dwarf,
+                                     std::optional<uint64_t> paired_count) {
+  if (sec.shdr.sh_entsize != 0) {
+    check_fits(obj, sec, sec.shdr.sh_entsize, "sh_entsize", rule);
+    return EntrySize{sec.shdr.sh_entsize, SizeMethod::Entsize};
+  }
+  if (rule.dwarf_struct) {
+    if (auto v = dwarf.size_of(rule.dwarf_struct); v && *v > 0) {
+      check_fits(obj, sec, *v, std::string("the dwarf of struct ") + rule.dwarf_struct, rule);
+      return EntrySize{*v, SizeMethod::Dwarf};
+    }
+  }
+  if (rule.fixed) {
+    check_fits(obj, sec, rule.fixed, "its fixed layout", rule);
+    return EntrySize{rule.fixed, SizeMethod::Fixed};
+  }
+  if (paired_count) {
+    if (*paired_count == 0 || sec.size() % *paired_count != 0)
+      throw Error(obj.where(sec) + ": section size " + hex(sec.size()) + " does not hold " +
+                  std::to_string(*paired_count) + " entries like its paired section");
+    return EntrySize{sec.size() / *paired_count, SizeMethod::Paired};
+  }
+  if (auto v = infer_entry_size(sec, rule.min_size))
+    return EntrySize{*v, SizeMethod::Inferred};
+  return std::nullopt;
 }
 
 } // namespace
 
 EntrySize entry_size(const Object &obj, const Section &sec, const EntrySizeRule &rule,
                      const GetEnvFn &getenv, DwarfStructSizes &dwarf,
-                     std::optional<uint64_t> paired_count) {
-  if (rule.env_var && getenv) {
-    if (const char *val = getenv(rule.env_var)) {
-      uint64_t v = parse_override(obj, sec, rule.env_var, val);
-      check_divides(obj, sec, v, rule.env_var, rule);
-      return {v, SizeMethod::Environment};
-    }
+                     std::optional<uint64_t> paired_count,
+                     const std::function<void(const std::string &)> &warn) {
+  const char *val = rule.env_var && getenv ? getenv(rule.env_var) : nullptr;
+  if (!val) {
+    if (auto v = from_object(obj, sec, rule, dwarf, paired_count))
+      return *v;
+    throw Error(obj.where(sec) + ": cannot determine the entry size" + fix_for(rule));
   }
-  if (sec.shdr.sh_entsize != 0) {
-    check_divides(obj, sec, sec.shdr.sh_entsize, "sh_entsize", rule);
-    return {sec.shdr.sh_entsize, SizeMethod::Entsize};
-  }
-  if (rule.dwarf_struct) {
-    if (auto v = dwarf.size_of(rule.dwarf_struct); v && *v > 0) {
-      check_divides(obj, sec, *v, std::string("the dwarf of struct ") + rule.dwarf_struct, rule);
-      return {*v, SizeMethod::Dwarf};
-    }
-  }
-  if (rule.fixed) {
-    check_divides(obj, sec, rule.fixed, "its fixed layout", rule);
-    return {rule.fixed, SizeMethod::Fixed};
-  }
-  if (paired_count) {
-    if (*paired_count == 0 || sec.size() % *paired_count != 0)
-      throw Error(obj.where(sec) + ": section size " + hex(sec.size()) + " does not hold " +
-                  std::to_string(*paired_count) + " entries like its paired section");
-    return {sec.size() / *paired_count, SizeMethod::Paired};
-  }
-  if (auto v = infer_entry_size(sec, rule.min_size))
-    return {*v, SizeMethod::Inferred};
-  std::string fix = rule.env_var ? std::string("; set ") + rule.env_var : std::string();
-  throw Error(obj.where(sec) + ": cannot determine the entry size" + fix);
+  uint64_t v = parse_override(obj, sec, rule.env_var, val);
+  // The object contradicts the variable when it says otherwise itself, or cannot hold such
+  // entries.
+  std::string why;
+  std::optional<uint64_t> shown;
+  if (sec.shdr.sh_entsize != 0)
+    shown = sec.shdr.sh_entsize;
+  else if (rule.dwarf_struct)
+    shown = dwarf.size_of(rule.dwarf_struct);
+  if (shown && *shown != v)
+    why = "the object says " + std::to_string(*shown);
+  else if (fits_entries(sec, v, &why))
+    return {v, SizeMethod::Environment};
+  std::string var = std::string(rule.env_var) + "=" + std::to_string(v);
+  std::optional<EntrySize> object = from_object(obj, sec, rule, dwarf, paired_count);
+  if (!object)
+    throw Error(obj.where(sec) + ": " + var + " does not fit the section (" + why +
+                ") and the object shows no entry size of its own; set " + rule.env_var +
+                " for this object's kernel");
+  if (warn)
+    warn(obj.where(sec) + ": " + var + " does not fit the section (" + why + "); using " +
+         std::to_string(object->size) + " (" + size_method_name(object->method) + ") instead");
+  return *object;
 }
 
 } // namespace klp

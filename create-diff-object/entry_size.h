@@ -16,8 +16,16 @@
 //   5. Paired: .orc_unwind has no relocations; it holds as many entries as .orc_unwind_ip.
 //   6. Inferred: from the relocation pattern (see infer_entry_size()).
 //
-// Nothing else is guessed: when no method answers the caller gets a klp::Error that names the
-// variable to set.
+// A variable is believed unless the object contradicts it: sh_entsize or the DWARF struct says
+// otherwise, or the section cannot be an array of entries of that size (fits_entries()).
+// Recipes set the variables once per kernel version, and one meant for another kernel is a
+// mistake the object corrects: what it shows (2-6) wins, with a warning; an error only when
+// nothing else answers.
+//
+// The last entry may be short. Tables written by assembler macros (.parainstructions'
+// `_ASM_ALIGN; _ASM_PTR 661b; .byte ...`) align each entry at its start, so the padding of the
+// last one is never emitted: 8 entries of 16 bytes make a 124-byte section. A short last entry
+// must carry the same relocations as a whole one (its fields are there; only padding is not).
 #pragma once
 
 #include <cstdint>
@@ -69,16 +77,22 @@ private:
   std::map<std::string, uint64_t, std::less<>> sizes_;
 };
 
-// The entry size of `sec` by the methods above, in that order. `paired_count` is the number of
-// entries of the section's partner (.orc_unwind_ip for .orc_unwind), if it has one. Throws
-// klp::Error for a malformed override, a size that does not divide the section, or when no
-// method answers.
+// The entry size of `sec` by the methods above. `paired_count` is the number of entries of the
+// section's partner (.orc_unwind_ip for .orc_unwind), if it has one. `warn` hears of a variable
+// that was overruled. Throws klp::Error for a malformed override, a size the section cannot hold,
+// or when no method answers.
 EntrySize entry_size(const Object &obj, const Section &sec, const EntrySizeRule &rule,
                      const GetEnvFn &getenv, DwarfStructSizes &dwarf,
-                     std::optional<uint64_t> paired_count = std::nullopt);
+                     std::optional<uint64_t> paired_count = std::nullopt,
+                     const std::function<void(const std::string &)> &warn = {});
 
-// The smallest size s >= max(min_size, widest relocation) that divides the section size and
-// under which every entry carries the same relocations: the same (offset in entry, type, target
+// Whether `sec` can be an array of `size`-byte entries: no relocated field straddles two entries
+// and, when the size does not divide the section, the short last entry carries the same
+// relocations as the first (see the essay above). When it cannot, `why` says what is wrong.
+bool fits_entries(const Section &sec, uint64_t size, std::string *why = nullptr);
+
+// The smallest size s >= max(min_size, widest relocation) that fits the section (fits_entries())
+// and under which every entry carries the same relocations: the same (offset in entry, type, target
 // kind) triples. The target kind (code: a symbol in an executable section; other: data,
 // strings, undefined symbols) is part of the pattern because the type and offset alone are
 // periodic at a fraction of the real size whenever consecutive fields use the same relocation

@@ -63,7 +63,9 @@ const TableSpec kTables[] = {
     {kOrcUnwindIp, {nullptr, nullptr, 4, 4}},
     {kOrcUnwind, {"ORC_STRUCT_SIZE", "orc_entry", 0, 6}, Layout::OrcUnwind},
     // Pointers to pi_entry, not pi_entry itself: __printk_index_emit() puts `_entry_ptr` there.
-    {".printk_index", {"PRINTK_INDEX_STRUCT_SIZE", nullptr, 8, 8}, Layout::PrintkIndex},
+    // kpatch's PRINTK_INDEX_STRUCT_SIZE is sizeof(struct pi_entry) (44), each pi_entry being a
+    // symbol of its own here, so the variable says nothing about this section.
+    {".printk_index", {nullptr, nullptr, 8, 8}, Layout::PrintkIndex},
     {".ibt_endbr_seal", {nullptr, nullptr, 4, 4}, Layout::DropAll},
 };
 
@@ -177,6 +179,7 @@ struct Entry {
 struct Table {
   Section *sec = nullptr;
   const TableSpec *spec = nullptr;
+  bool unneeded = false; // no entry can be kept: dropped whole, its size never asked for
   EntrySize size;
   std::vector<Entry> entries;
 };
@@ -219,6 +222,8 @@ private:
   }
 
   void find_tables();
+  bool may_keep_entries(const Table &t, bool alternatives_kept) const;
+  bool island_referenced_by_included_code(const Section &island) const;
   void split_entries(Table &t);
   const Relocation *reloc_at(const Table &t, const Entry &e, uint64_t field) const;
   Owner owner_of(const Place &p) const;
@@ -255,16 +260,20 @@ void SpecialFilter::find_tables() {
     special_.push_back(&sec);
     if (const TableSpec *spec = table_spec(sec.name)) {
       if (sec.size() > 0)
-        tables_.push_back({&sec, spec, {}, {}});
+        tables_.push_back({&sec, spec, false, {}, {}});
     } else {
       pieces_[&sec];
     }
   }
-  // Sizes; .orc_unwind last, as it counts .orc_unwind_ip's entries.
-  std::stable_sort(tables_.begin(), tables_.end(), [](const Table &a, const Table &b) {
-    return a.spec->layout != Layout::OrcUnwind && b.spec->layout == Layout::OrcUnwind;
-  });
+  // .altinstructions first (whether it keeps anything decides whether .altinstr_replacement
+  // can), .orc_unwind last (it counts .orc_unwind_ip's entries).
+  auto rank = [](const Table &t) {
+    return t.spec->name == kAltInstructions ? 0 : t.spec->layout == Layout::OrcUnwind ? 2 : 1;
+  };
+  std::stable_sort(tables_.begin(), tables_.end(),
+                   [&](const Table &a, const Table &b) { return rank(a) < rank(b); });
   const Table *orc_ip = nullptr;
+  bool alternatives_kept = false;
   for (Table &t : tables_) {
     std::optional<uint64_t> paired;
     if (t.spec->name == kOrcUnwindIp) {
@@ -273,14 +282,21 @@ void SpecialFilter::find_tables() {
                     " section");
       orc_ip = &t;
     }
-    if (t.spec->layout == Layout::OrcUnwind) {
-      if (!orc_ip)
-        throw Error(obj_.where(*t.sec) + ": has no " + std::string(kOrcUnwindIp) +
-                    " section to pair with");
-      paired = orc_ip->sec->size() / orc_ip->size.size;
+    if (t.spec->layout == Layout::OrcUnwind && !orc_ip)
+      throw Error(obj_.where(*t.sec) + ": has no " + std::string(kOrcUnwindIp) +
+                  " section to pair with");
+    t.unneeded = t.spec->layout == Layout::OrcUnwind ? orc_ip->unneeded
+                                                     : !may_keep_entries(t, alternatives_kept);
+    if (t.spec->name == kAltInstructions)
+      alternatives_kept = !t.unneeded;
+    if (t.unneeded) {
+      log(obj_.where(*t.sec) + ": no entry can belong to included code; dropped whole");
+      continue;
     }
+    if (t.spec->layout == Layout::OrcUnwind)
+      paired = orc_ip->entries.size();
     t.size = entry_size(obj_, *t.sec, t.spec->size, [this](const char *n) { return env(n); },
-                        dwarf_, paired);
+                        dwarf_, paired, opts_.warn);
     log(obj_.where(*t.sec) + ": entry size " + std::to_string(t.size.size) + " (" +
         size_method_name(t.size.method) + ")");
     uint64_t need = std::max(t.spec->anchor, t.spec->key_offset) + 4;
@@ -288,12 +304,11 @@ void SpecialFilter::find_tables() {
       throw Error(obj_.where(*t.sec) + ": entry size " + std::to_string(t.size.size) +
                   " is too small for its fields" +
                   (t.spec->size.env_var ? std::string("; check ") + t.spec->size.env_var : ""));
-    if (t.spec->layout == Layout::OrcUnwind &&
-        t.sec->size() / t.size.size != orc_ip->sec->size() / orc_ip->size.size)
-      throw Error(obj_.where(*t.sec) + ": holds " + std::to_string(t.sec->size() / t.size.size) +
-                  " entries but " + std::string(kOrcUnwindIp) + " holds " +
-                  std::to_string(orc_ip->sec->size() / orc_ip->size.size));
     split_entries(t);
+    if (t.spec->layout == Layout::OrcUnwind && t.entries.size() != orc_ip->entries.size())
+      throw Error(obj_.where(*t.sec) + ": holds " + std::to_string(t.entries.size()) +
+                  " entries but " + std::string(kOrcUnwindIp) + " holds " +
+                  std::to_string(orc_ip->entries.size()));
   }
   bool has_orc = std::any_of(tables_.begin(), tables_.end(),
                              [](const Table &t) { return t.spec->layout == Layout::OrcUnwind; });
@@ -302,8 +317,50 @@ void SpecialFilter::find_tables() {
                 " section to pair with");
 }
 
+// Whether some entry of `t` may be kept, decided before its entry size is known: some
+// relocation of the table reaches code of an included function (or included code outside any
+// function), or a sliced section that kept code may reach (.altinstr_replacement when
+// .altinstructions keeps entries; a code island that included code refers to). A table no
+// included code needs is dropped whole, so a *_STRUCT_SIZE meant for another kernel (kpatch's
+// recipes set every variable for every object) cannot fail a patch that does not carry it.
+bool SpecialFilter::may_keep_entries(const Table &t, bool alternatives_kept) const {
+  if (drops_every_entry(*t.spec))
+    return false;
+  if (t.spec->layout == Layout::PrintkIndex)
+    return true; // its owners are found through the code's format strings, later
+  for (const Relocation &r : t.sec->relocations()) {
+    std::optional<Place> to = reloc_place(*t.sec, r);
+    if (!to || !to->sec->is_text())
+      continue;
+    if (to->sec->name == kAltReplacement) {
+      if (alternatives_kept && t.spec->name != kAltInstructions)
+        return true;
+    } else if (is_code_island(to->sec->name)) {
+      if (island_referenced_by_included_code(*to->sec))
+        return true;
+    } else if (owner_of(*to).kept) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SpecialFilter::island_referenced_by_included_code(const Section &island) const {
+  for (Section &sec : obj_.sections) {
+    if (!sec.is_text() || sec.is_rela() || is_special_section(sec))
+      continue;
+    for (const Relocation &r : sec.relocations()) {
+      std::optional<Place> to = reloc_place(sec, r);
+      if (to && to->sec == &island && owner_of({&sec, r.offset}).kept)
+        return true;
+    }
+  }
+  return false;
+}
+
+// The last entry may be short (entry_size.h): it ends with the section.
 void SpecialFilter::split_entries(Table &t) {
-  uint64_t n = t.sec->size() / t.size.size;
+  uint64_t n = (t.sec->size() + t.size.size - 1) / t.size.size;
   t.entries.resize(n);
   for (uint64_t i = 0; i < n; i++)
     t.entries[i].offset = i * t.size.size;
@@ -593,7 +650,10 @@ void SpecialFilter::rewrite_table(Table &t, SpecialResult &res) {
       continue;
     }
     uint64_t at = data.size();
-    data.insert(data.end(), sec.data.begin() + e.offset, sec.data.begin() + e.offset + es);
+    // A short last entry gets the padding the assembler did not emit (entry_size.h).
+    data.insert(data.end(), sec.data.begin() + e.offset,
+                sec.data.begin() + std::min<uint64_t>(e.offset + es, sec.data.size()));
+    data.resize(at + es, 0);
     for (size_t i : e.relocs) {
       Relocation r = sec.relocations()[i];
       r.offset = at + (r.offset - e.offset);
@@ -704,9 +764,10 @@ SpecialResult SpecialFilter::run() {
   SpecialResult res;
   find_tables();
   for (Table &t : tables_)
-    res.sizes.push_back({t.sec->name, t.size});
+    if (!t.unneeded)
+      res.sizes.push_back({t.sec->name, t.size});
   for (Table &t : tables_)
-    if (t.spec->name == kAltInstructions)
+    if (t.spec->name == kAltInstructions && !t.unneeded)
       decide_alternatives(t);
   collect_code_refs();
   cut_islands();

@@ -80,6 +80,8 @@ struct SpecialSectionOptions {
   std::function<std::string(const Symbol &key)> key_module_name;
   // Source of the *_STRUCT_SIZE overrides; ::getenv by default.
   GetEnvFn getenv;
+  // A variable overruled by what the object shows (entry_size.h); shown to the user.
+  std::function<void(const std::string &line)> warn;
   // One line per decision (entry sizes and how they were found, entries dropped), for --debug.
   std::function<void(const std::string &line)> log;
 };

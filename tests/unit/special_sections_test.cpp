@@ -117,6 +117,12 @@ std::string error_of(Object &obj, const SpecialSectionOptions &o) {
   return "(no error)";
 }
 
+// Every function of tables.S: each table then has entries to keep, so each is sized.
+void include_all(Object &obj) {
+  for (const char *f : {"f_a", "f_b", "f_c"})
+    include_function(obj, f);
+}
+
 const std::vector<std::string> kTables = {
     "__bug_table",  "__jump_table",   ".altinstructions", "__ex_table",   ".parainstructions",
     ".static_call_sites", ".smp_locks", ".return_sites", "__mcount_loc", ".orc_unwind_ip",
@@ -141,6 +147,7 @@ TEST(SpecialSections, RecognisesTheKernelsSectionsOnly) {
 TEST(SpecialSections, SizesFromLayout) {
   ScratchDir dir;
   auto obj = build(dir, "tables.S");
+  include_all(*obj);
   std::vector<std::string> log;
   SpecialSectionOptions o = no_env();
   o.log = [&](const std::string &l) { log.push_back(l); };
@@ -193,8 +200,8 @@ TEST(SpecialSections, KeepsTheEntriesOfIncludedFunctions) {
   // __bug_table: f_b's entry (0xc) and f_b.cold's (0x18), 12 bytes each.
   EXPECT_EQ(sec("__bug_table").data, slices(before["__bug_table"], {{0xc, 12}, {0x18, 12}}));
   EXPECT_EQ(relocs_of(*obj, "__bug_table"),
-            (std::vector<std::string>{"0x0 PC32 f_b+0x0", "0x10 PC32 .Lfile+0x0",
-                                      "0x4 PC32 .Lfile+0x0", "0xc PC32 f_b.cold+0x0"}));
+            (std::vector<std::string>{"0x0 PC32 f_b+0x0", "0x10 PC32 .rodata.str1.1+0x0",
+                                      "0x4 PC32 .rodata.str1.1+0x0", "0xc PC32 f_b.cold+0x0"}));
   // __jump_table: code, target and key of f_b's entry.
   EXPECT_EQ(sec("__jump_table").data, slices(before["__jump_table"], {{0x10, 16}}));
   EXPECT_EQ(relocs_of(*obj, "__jump_table"),
@@ -283,7 +290,8 @@ TEST(SpecialSections, SlicesCodeIslands) {
             (std::vector<std::string>{"0x2 PC32 boot_cpu_data-0x2", "0x9 PC32 f_c+0x1c",
                                       "0xe PC32 f_c+0x20"}));
   EXPECT_EQ(relocs_of(*obj, ".text.f_c"),
-            (std::vector<std::string>{"0x17 PC32 .Lf_c_fmt-0x4", "0x1c PC32 .altinstr_aux-0x4",
+            (std::vector<std::string>{"0x17 PC32 .rodata.str1.1+0x19",
+                                      "0x1c PC32 .altinstr_aux-0x4",
                                       "0xb PLT32 __SCT__my_call-0x4"}));
   EXPECT_EQ(obj->find_section(".fixup")->data, slices(before[".fixup"], {{0x14, 10}}));
   EXPECT_EQ(relocs_of(*obj, "__ex_table"),
@@ -291,7 +299,7 @@ TEST(SpecialSections, SlicesCodeIslands) {
   EXPECT_EQ(relocs_of(*obj, ".fixup"), (std::vector<std::string>{"0x6 PC32 f_c+0x20"}));
   // Functions that were not included keep their relocations untouched.
   EXPECT_EQ(relocs_of(*obj, ".text.f_a"),
-            (std::vector<std::string>{"0x17 PC32 .Lf_a_fmt-0x4", "0x1c PC32 .altinstr_aux-0x4",
+            (std::vector<std::string>{"0x17 PC32 .rodata.str1.1+0x5", "0x1c PC32 .altinstr_aux-0x4",
                                       "0xb PLT32 __SCT__my_call-0x4"}));
 }
 
@@ -399,6 +407,7 @@ TEST(SpecialSections, EnvironmentOverridesTheLayout) {
 TEST(SpecialSections, ProcessEnvironmentIsReadByDefault) {
   ScratchDir dir;
   auto obj = build(dir, "tables.S");
+  include_all(*obj);
   ASSERT_EQ(setenv("ALT_STRUCT_SIZE", "12", 1), 0);
   SpecialResult res;
   try {
@@ -415,6 +424,7 @@ TEST(SpecialSections, MalformedEnvironmentIsAnError) {
   ScratchDir dir;
   for (const char *bad : {"12abc", "0", "-12", "", "99999"}) {
     auto obj = build(dir, "tables.S");
+    include_all(*obj);
     EXPECT_EQ(error_of(*obj, with_env({{"BUG_STRUCT_SIZE", bad}})),
               obj->path + ":(__bug_table): invalid BUG_STRUCT_SIZE='" + bad +
                   "': expected the entry size in bytes (a positive decimal number)")
@@ -422,14 +432,69 @@ TEST(SpecialSections, MalformedEnvironmentIsAnError) {
     // Nothing changed.
     EXPECT_EQ(obj->find_section("__bug_table")->data.size(), 48u);
   }
-  auto obj = build(dir, "tables.S");
-  EXPECT_EQ(error_of(*obj, with_env({{"JUMP_STRUCT_SIZE", "32"}})),
-            obj->path + ":(__jump_table): section size 0x30 is not a multiple of the entry " +
-                "size 32 from JUMP_STRUCT_SIZE; set JUMP_STRUCT_SIZE");
-  // 12 divides 48, but the 8-byte key field at 8 would straddle two entries.
-  EXPECT_EQ(error_of(*obj, with_env({{"JUMP_STRUCT_SIZE", "12"}})),
-            obj->path + ":(__jump_table)+0x8: relocation straddles two entries; the entry " +
-                "size 12 (environment) is wrong");
+}
+
+// A variable the layout contradicts gives way to what the object shows, with a warning: kpatch's
+// recipes set every variable for every object, and one meant for another kernel is a mistake.
+TEST(SpecialSections, ContradictedEnvironmentGivesWay) {
+  ScratchDir dir;
+  struct Case {
+    const char *value, *why;
+  };
+  for (Case c : {Case{"32", "section size 0x30 is not a multiple of 32 and its last entry is not "
+                            "a whole one"},
+                 // 12 divides 48, but the 8-byte key field at 8 would straddle two entries.
+                 Case{"12", "the relocated field at 0x8 would straddle two entries"}}) {
+    auto obj = build(dir, "tables.S");
+    include_function(*obj, "f_b");
+    auto before = save_special(*obj);
+    SpecialSectionOptions o = with_env({{"JUMP_STRUCT_SIZE", c.value}});
+    std::vector<std::string> warnings;
+    o.warn = [&](const std::string &w) { warnings.push_back(w); };
+    SpecialResult res = include_special_sections(*obj, o);
+    EXPECT_EQ(sizes_by_name(res)["__jump_table"].size, 16u) << c.value;
+    EXPECT_EQ(sizes_by_name(res)["__jump_table"].method, SizeMethod::Inferred) << c.value;
+    EXPECT_EQ(obj->find_section("__jump_table")->data,
+              slices(before["__jump_table"], {{0x10, 16}}));
+    EXPECT_EQ(warnings, std::vector<std::string>{obj->path + ":(__jump_table): JUMP_STRUCT_SIZE=" +
+                                                 c.value + " does not fit the section (" + c.why +
+                                                 "); using 16 (inferred) instead"});
+  }
+}
+
+// Tables written by assembler macros align each entry at its start, so the last one's padding
+// is never emitted: 8 16-byte .parainstructions entries make 124 bytes. A kept short entry gets
+// its padding back.
+TEST(SpecialSections, ShortLastEntry) {
+  ScratchDir dir;
+  auto obj = build(dir, "short_tail.S");
+  include_function(*obj, "s_b");
+  auto before = save_special(*obj);
+  SpecialResult res = include_special_sections(*obj, with_env({{"PARA_STRUCT_SIZE", "16"}}));
+  EXPECT_EQ(sizes_by_name(res)[".parainstructions"].size, 16u);
+  EXPECT_EQ(sizes_by_name(res)[".parainstructions"].method, SizeMethod::Environment);
+  std::vector<uint8_t> expect = slices(before[".parainstructions"], {{0x10, 12}});
+  expect.resize(16, 0);
+  EXPECT_EQ(obj->find_section(".parainstructions")->data, expect);
+  EXPECT_EQ(relocs_of(*obj, ".parainstructions"), std::vector<std::string>{"0x0 64 s_b+0x1"});
+  // Inference finds the same size from the short section alone.
+  auto again = build(dir, "short_tail.S");
+  include_function(*again, "s_b");
+  res = include_special_sections(*again, no_env());
+  EXPECT_EQ(sizes_by_name(res)[".parainstructions"].size, 16u);
+  EXPECT_EQ(sizes_by_name(res)[".parainstructions"].method, SizeMethod::Inferred);
+}
+
+// A table no included function needs is dropped whole, whatever its size: a wrong variable for
+// a table the patch does not carry is no error.
+TEST(SpecialSections, UnneededTableIgnoresItsSize) {
+  ScratchDir dir;
+  auto obj2 = build(dir, "short_tail.S");
+  include_function(*obj2, "s_none");
+  SpecialResult res = include_special_sections(*obj2, with_env({{"PARA_STRUCT_SIZE", "24"}}));
+  EXPECT_EQ(sizes_by_name(res).count(".parainstructions"), 0u);
+  EXPECT_FALSE(obj2->find_section(".parainstructions")->included);
+  EXPECT_TRUE(obj2->find_section(".parainstructions")->data.empty());
 }
 
 TEST(SpecialSections, EntsizeBeatsInference) {
@@ -456,6 +521,7 @@ TEST(SpecialSections, DwarfBeatsInference) {
 
   ScratchDir dir2;
   auto without = build(dir2, "jump_dwarf.c");
+  include_function(*without, "dw_b");
   res = include_special_sections(*without, no_env());
   EXPECT_EQ(sizes_by_name(res)["__jump_table"].method, SizeMethod::Inferred);
   EXPECT_EQ(sizes_by_name(res)["__jump_table"].size, 16u);
@@ -477,9 +543,11 @@ TEST(SpecialSections, DwarfStructSizes) {
 TEST(SpecialSections, UndeterminableSizeNamesTheVariable) {
   ScratchDir dir;
   auto obj = build(dir, "no_anchor.S");
+  include_function(*obj, "n1");
   EXPECT_EQ(error_of(*obj, no_env()),
             obj->path + ":(__bug_table): cannot determine the entry size; set BUG_STRUCT_SIZE");
   obj = build(dir, "no_anchor.S");
+  include_function(*obj, "n1");
   EXPECT_EQ(error_of(*obj, with_env({{"BUG_STRUCT_SIZE", "12"}})),
             obj->path + ":(__bug_table)+0x3c: entry has no relocation at its anchor field (+0)");
 }
