@@ -53,6 +53,10 @@ bool same_target(const Section &osite, const Relocation &o, const Section &psite
       return reloc_target_offset(osite, o) - o.addend == reloc_target_offset(psite, p) - p.addend &&
              string_at(*os.sec, reloc_target_offset(osite, o)) ==
                  string_at(*ps.sec, reloc_target_offset(psite, p));
+    // UBSAN's data is per call site (names.h): the same kind of datum compares equal.
+    if (is_ubsan_data_section(ps.sec->name) && is_ubsan_data_section(os.sec->name))
+      return ubsan_data_kind(ps.sec->name) == ubsan_data_kind(os.sec->name) &&
+             o.addend == p.addend;
     return ps.sec->twin == os.sec && o.addend == p.addend && ps.sec->status != Status::Changed;
   }
   if (o.addend != p.addend)

@@ -143,7 +143,7 @@ static void correlate_sections(Object &orig, Object &patched) {
     if (!o.twin && !o.is_rela())
       orig_by_key[correlation_key(o.name)].push_back(&o);
   for (Section &p : patched.sections) {
-    if (p.twin || p.is_rela() || p.bundled)
+    if (p.twin || p.is_rela() || p.bundled || is_ubsan_data_section(p.name))
       continue;
     Section *o = orig.find_section(p.name);
     if (o && !o->twin && !o->bundled && o->type() == p.type()) {

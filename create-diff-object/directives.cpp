@@ -1,32 +1,68 @@
 #include "directives.h"
 
+#include <cstring>
+
 #include "names.h"
 
 namespace klp {
 
-static constexpr std::string_view kIgnoreSection = "__klp_ignore_functions";
+static constexpr std::string_view kIgnoreFunctionSections[] = {"__klp_ignore_functions",
+                                                               ".kpatch.ignore.functions"};
+static constexpr std::string_view kIgnoreSectionSections[] = {"__klp_ignore_sections",
+                                                              ".kpatch.ignore.sections"};
 
 bool is_directive_section(std::string_view name) {
   return starts_with(name, kCallbackSectionPrefix) || name == "__klp_states";
 }
 
-void apply_ignore_directives(DiffContext &ctx) {
-  Section *sec = ctx.patched.find_section(kIgnoreSection);
-  if (!sec)
-    return;
-  for (const Relocation &r : sec->relocations()) {
+static void apply_ignore_functions(DiffContext &ctx, const Section &sec) {
+  for (const Relocation &r : sec.relocations()) {
     Symbol &fn = *r.sym;
     if (!fn.is_func())
-      throw Error(ctx.patched.where(*sec, r.offset) + ": KLP_IGNORE_FUNCTION names '" + fn.name +
+      throw Error(ctx.patched.where(sec, r.offset) + ": KLP_IGNORE_FUNCTION names '" + fn.name +
                   "', which is not a function");
     if (fn.status == Status::New)
-      throw Error(ctx.patched.where(*sec, r.offset) + ": KLP_IGNORE_FUNCTION names new function '" +
+      throw Error(ctx.patched.where(sec, r.offset) + ": KLP_IGNORE_FUNCTION names new function '" +
                   fn.name + "'; only existing functions can be left unpatched");
     fn.status = Status::Same;
     ctx.note(fn, "unchanged: KLP_IGNORE_FUNCTION");
     for (Symbol *child : fn.children)
       child->status = Status::Same;
   }
+}
+
+// Each entry points at a section name in a string section.
+static void apply_ignore_section_names(DiffContext &ctx, const Section &sec) {
+  for (const Relocation &r : sec.relocations()) {
+    const Section *strings = r.sym->sec;
+    int64_t off = (r.sym->is_section() ? 0 : (int64_t)r.sym->value) + r.addend;
+    if (!strings || off < 0 || (uint64_t)off >= strings->data.size())
+      throw Error(ctx.patched.where(sec, r.offset) +
+                  ": KPATCH_IGNORE_SECTION entry does not point at a section name");
+    const char *p = reinterpret_cast<const char *>(strings->data.data()) + off;
+    std::string name(p, strnlen(p, strings->data.size() - off));
+    Section *target = ctx.patched.find_section(name);
+    if (!target) {
+      ctx.log(ctx.patched.where(sec, r.offset) + ": ignored section " + name + " does not exist");
+      continue;
+    }
+    target->status = Status::Same;
+    for (Symbol &sym : ctx.patched.symbols) {
+      if (sym.sec != target || sym.status != Status::Changed)
+        continue;
+      sym.status = Status::Same;
+      ctx.note(sym, "unchanged: in " + name + ", which KPATCH_IGNORE_SECTION ignores");
+    }
+  }
+}
+
+void apply_ignore_directives(DiffContext &ctx) {
+  for (std::string_view name : kIgnoreFunctionSections)
+    if (Section *sec = ctx.patched.find_section(name))
+      apply_ignore_functions(ctx, *sec);
+  for (std::string_view name : kIgnoreSectionSections)
+    if (Section *sec = ctx.patched.find_section(name))
+      apply_ignore_section_names(ctx, *sec);
 }
 
 void include_directive_sections(DiffContext &ctx) {

@@ -7,6 +7,11 @@
 //                                               (the object being patched is only known here)
 //   __klp_states                                16-byte entries { id, version }
 //   __klp_ignore_functions                      8-byte pointers to functions not to patch
+//   .kpatch.ignore.functions                    the same, from objects built with kpatch's own
+//                                               kpatch-macros.h (KPATCH_IGNORE_FUNCTION)
+//   __klp_ignore_sections,                      8-byte pointers to section names whose changes
+//   .kpatch.ignore.sections                     are not to be patched (KPATCH_IGNORE_SECTION,
+//                                               e.g. ".init.text", which the kernel discarded)
 #pragma once
 
 #include "context.h"
@@ -20,7 +25,8 @@ constexpr size_t kCallbackObjnameOffset = 8;
 // Sections that go into the patch whole, with the functions they point at.
 bool is_directive_section(std::string_view name);
 
-// Marks the functions named by __klp_ignore_functions unchanged (after compare()).
+// Marks the functions named by the ignore directives, and everything in the sections they name,
+// unchanged (after compare()).
 void apply_ignore_directives(DiffContext &ctx);
 
 // Includes callback and state sections (before the closure pulls in their functions).

@@ -106,8 +106,21 @@ bool is_special_static_name(std::string_view name) {
   return false;
 }
 
+bool is_ubsan_data_section(std::string_view section_name) {
+  return starts_with(section_name, ".data..Lubsan_data") ||
+         starts_with(section_name, ".data..Lubsan_type");
+}
+
+std::string_view ubsan_data_kind(std::string_view section_name) {
+  size_t end = section_name.size();
+  while (end > 0 && is_digit(section_name[end - 1]))
+    end--;
+  return section_name.substr(0, end);
+}
+
 bool is_special_static_section(std::string_view section_name) {
-  return section_name == ".data.once" || section_name == ".data..once";
+  return section_name == ".data.once" || section_name == ".data..once" ||
+         section_name == "__dyndbg" || section_name == "__verbose";
 }
 
 } // namespace klp

@@ -32,8 +32,23 @@ std::string_view child_parent_name(std::string_view name);
 //   __already_done (DO_ONCE_LITE, printk_once), __print_once (old printk_once), __func__,
 //   _rs (ratelimit state of printk_ratelimited), CSWTCH (GCC switch-conversion tables).
 bool is_special_static_name(std::string_view name);
-// Sections whose contents are per-call-site flags of the same kind (DO_ONCE_LITE's .data.once).
+// Sections whose contents are per-call-site statics of the same kind: DO_ONCE_LITE's flags
+// (.data.once) and the dynamic debug descriptors of pr_debug()/dev_dbg() (`__dyndbg`, named
+// `__UNIQUE_ID_ddebug1522.48` since 5.x; `__verbose`, named `descriptor.68456`, before 4.x-5.0).
+// A descriptor records its call site's __LINE__, so a patch that shifts lines "changes" it; the
+// patch carries a fresh descriptor with each function that uses one (the module loader registers
+// it with dynamic debug, and a jump label keyed by it is keyed by the patch's own copy).
 bool is_special_static_section(std::string_view section_name);
+
+// UBSAN's anonymous data (CONFIG_UBSAN): GCC emits each check's source location as
+// `.Lubsan_data<N>` and each type descriptor as `.Lubsan_type<N>`, which -fdata-sections puts in
+// sections `.data..Lubsan_data118`, `.data..Lubsan_type7`. A source location carries __LINE__ and
+// the handler's "reported" flag: like the per-call-site statics above, each build's copies are
+// its own, a patch carries fresh ones, and references to them compare by kind (the name without
+// GCC's number, ubsan_data_kind()).
+bool is_ubsan_data_section(std::string_view section_name);
+// ".data..Lubsan_data118" -> ".data..Lubsan_data".
+std::string_view ubsan_data_kind(std::string_view section_name);
 
 // The numeric suffix of a function-local static: "counter.12" -> "counter"; "" if not numbered.
 std::string_view static_local_base(std::string_view name);

@@ -2,6 +2,7 @@
 
 #include "correlate.h"
 #include "names.h"
+#include "special_sections.h"
 
 namespace klp {
 
@@ -20,11 +21,15 @@ static bool is_init_or_exit_section(std::string_view name) {
          starts_with(name, ".ref.text") || starts_with(name, ".meminit.");
 }
 
-// Sections whose data is kernel bookkeeping, not program state, and may differ freely.
-static bool is_bookkeeping_section(std::string_view name) {
+// Sections whose data is kernel bookkeeping, not program state, and may differ freely. The
+// kernel's tables (special_sections.h) are among them: their entries follow the functions they
+// describe, e.g. the `_entry_ptr.14` pointers of .printk_index change whenever their pi_entry's
+// line does.
+static bool is_bookkeeping_section(const Section &sec) {
+  std::string_view name = sec.name;
   return starts_with(name, ".discard") || starts_with(name, "__ksymtab") ||
          starts_with(name, "__kcrctab") || name == ".modinfo" || starts_with(name, ".comment") ||
-         starts_with(name, ".note") || starts_with(name, ".debug_");
+         starts_with(name, ".note") || starts_with(name, ".debug_") || is_special_section(sec);
 }
 
 // The functions whose relocations point at `sym`, for the refusal message.
@@ -44,7 +49,7 @@ static std::string users_of(const Object &obj, const Symbol &sym) {
 
 void refuse_unpatchable_changes(DiffContext &ctx) {
   for (Symbol &sym : ctx.patched.symbols) {
-    if (sym.status != Status::Changed || !sym.sec || is_bookkeeping_section(sym.sec->name))
+    if (sym.status != Status::Changed || !sym.sec || is_bookkeeping_section(*sym.sec))
       continue;
     if (sym.is_object() && !is_special_static(sym) && !is_read_only_data(sym)) {
       bool resized = sym.twin && sym.twin->size != sym.size;

@@ -18,17 +18,12 @@
  *	kpatch, one callback of each kind per file; also at most one per
  *	kernel object (a load-time error otherwise).
  *   KPATCH_IGNORE_FUNCTION(fn)		-> KLP_IGNORE_FUNCTION(fn)
- *   KPATCH_IGNORE_SECTION(sec)		no-op (see below)
+ *   KPATCH_IGNORE_SECTION(sec)		-> KLP_IGNORE_SECTION(sec)
  *   KPATCH_FORCE_UNSAFE(fn)		no-op with a compile-time warning
  *   KPATCH_PRINTK(), KPATCH_PRINTK_DEFERRED(), KPATCH_STATIC_CALL()
  *					as in kpatch
  *   KPATCH_SYSCALL_DEFINE1..6()	kpatch-syscall.h (included here, as
  *					kpatch does)
- *
- * KPATCH_IGNORE_SECTION: create-diff-object has no section-level ignore
- * list.  The argument is checked to be a string literal and otherwise
- * ignored; changes in that section are diffed like any other.  kpatch's own
- * use (dummy syscall metadata) is not needed: see kpatch-syscall.h.
  *
  * KPATCH_FORCE_UNSAFE: with the kpatch core module this skipped the
  * activeness safety check for one function.  Livepatch has no per-function
@@ -66,10 +61,7 @@ typedef void (*kpatch_post_unpatch_call_t)(patch_object *obj);
 
 #define KPATCH_IGNORE_FUNCTION(_fn)		KLP_IGNORE_FUNCTION(_fn);
 
-/* No-op: see the top of this file.  ("" _sec) only compiles for a literal. */
-#define KPATCH_IGNORE_SECTION(_sec)					\
-	_Static_assert(sizeof("" _sec) > 1,				\
-		       "KPATCH_IGNORE_SECTION: not a section name");
+#define KPATCH_IGNORE_SECTION(_sec)		KLP_IGNORE_SECTION(_sec);
 
 /* No-op: see the top of this file. */
 #define KPATCH_FORCE_UNSAFE(_fn)					\

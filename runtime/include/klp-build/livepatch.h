@@ -63,6 +63,13 @@
  *   the changed version are not redirected, so only use it for changes that
  *   do not matter.
  *
+ *	KLP_IGNORE_SECTION(".init.text");
+ *
+ *   create-diff-object leaves every change in that section out of the patch
+ *   (kpatch's KPATCH_IGNORE_SECTION).  For __init code the running kernel has
+ *   discarded, a change there cannot take effect anyway; saying so turns the
+ *   refusal into a conscious decision of the author.
+ *
  * What livepatch cannot replace (note for patch authors)
  *
  *   A function is replaced through its ftrace (fentry) call site, so the
@@ -186,6 +193,16 @@
 	__used __aligned(8)						\
 	__section("__klp_ignore_functions") =				\
 		(void *)(_fn)
+
+/**
+ * KLP_IGNORE_SECTION() - do not patch changes in section @_sec
+ * @_sec: the section's name, a string literal
+ */
+#define KLP_IGNORE_SECTION(_sec)					\
+	_Static_assert(sizeof("" _sec) > 1,				\
+		       "KLP_IGNORE_SECTION: not a section name");	\
+	static const char *const __UNIQUE_ID(__klp_build_ignore_section)	\
+	__used __aligned(8) __section("__klp_ignore_sections") = (_sec)
 
 #if IS_ENABLED(CONFIG_LIVEPATCH)
 /**

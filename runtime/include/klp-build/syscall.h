@@ -22,7 +22,7 @@
  * CONFIG_FTRACE_SYSCALLS) is emitted exactly as SYSCALL_DEFINEx() emits it,
  * so the patched object's metadata is identical to the original's and is not
  * part of the diff (kpatch instead emits dummies and ignores their sections
- * with KPATCH_IGNORE_SECTION, which klp-build does not support).
+ * with KPATCH_IGNORE_SECTION).
  *
  * x86_64 only, kernels 5.7 to 6.x (the __X64_SYS_STUBx() layout of
  * syscall_wrapper.h).  Use it in a file that includes <linux/syscalls.h>,
