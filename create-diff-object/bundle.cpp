@@ -18,13 +18,35 @@ static bool section_named_for(const Section &sec, const Symbol &sym) {
          name[name.size() - sname.size() - 1] == '.';
 }
 
+// `__pfx_foo` must end where foo starts, in foo's section: a symbol of that name anywhere else
+// is not objtool's padding.
+void find_prefixes(Object &obj) {
+  for (Symbol &pfx : obj.symbols) {
+    std::string_view fn_name = prefixed_function_name(pfx.name);
+    if (!pfx.is_func() || !pfx.sec || fn_name.empty())
+      continue;
+    for (Symbol *fn : obj.symbols_named(fn_name)) {
+      if (fn->is_func() && fn->sec == pfx.sec && fn->value == pfx.value + pfx.size &&
+          !fn->prefix) {
+        fn->prefix = &pfx;
+        pfx.prefix_of = fn;
+        break;
+      }
+    }
+  }
+}
+
 void bundle_sections(Object &obj) {
   std::unordered_map<Section *, int> candidates;
   for (Symbol &sym : obj.symbols)
-    if ((sym.is_func() || sym.is_object()) && sym.sec)
+    if ((sym.is_func() || sym.is_object()) && sym.sec && !sym.prefix_of)
       candidates[sym.sec]++;
   for (Symbol &sym : obj.symbols) {
-    if (!(sym.is_func() || sym.is_object()) || !sym.sec || sym.value != 0)
+    if (!(sym.is_func() || sym.is_object()) || !sym.sec || sym.prefix_of)
+      continue;
+    // The symbol starts its section, or follows its prefix there.
+    if (sym.value != (sym.prefix ? sym.prefix->value + sym.prefix->size : 0) ||
+        (sym.prefix && sym.prefix->value != 0))
       continue;
     Section &sec = *sym.sec;
     if (sec.bundled || sec.is_rela())
@@ -145,6 +167,7 @@ void find_children(Object &obj) {
 
 void cook(Object &obj) {
   compute_pc_bias(obj);
+  find_prefixes(obj);
   bundle_sections(obj);
   replace_section_symbols(obj);
   find_children(obj);

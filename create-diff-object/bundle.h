@@ -14,7 +14,11 @@
 
 namespace klp {
 
-// Sets Section::bundled for every section that holds exactly one function or object.
+// Links every padding prefix symbol to the function it precedes (Symbol::prefix).
+void find_prefixes(Object &obj);
+
+// Sets Section::bundled for every section that holds exactly one function or object (and that
+// function's prefix).
 void bundle_sections(Object &obj);
 
 // Rewrites relocations against the STT_SECTION symbol of a bundled section into relocations
@@ -25,7 +29,7 @@ void replace_section_symbols(Object &obj);
 // Links `foo.cold` / `foo.part.N` to `foo` (Symbol::parent / children).
 void find_children(Object &obj);
 
-// All three, in order.
+// All of these, in order.
 void cook(Object &obj);
 
 // The offset inside `target` that relocation `r` (applying to `site`) refers to. For

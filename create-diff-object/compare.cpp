@@ -207,9 +207,13 @@ void compare(DiffContext &ctx) {
   for (Symbol &p : ctx.patched.symbols)
     if (p.is_object() && p.sec)
       compare_symbol(ctx, p);
+  // A prefix is compared as part of its function's section (bundle.h) and shares its verdict.
   for (Symbol &p : ctx.patched.symbols)
-    if (p.is_func() && p.sec)
+    if (p.is_func() && p.sec && !p.prefix_of)
       compare_symbol(ctx, p);
+  for (Symbol &p : ctx.patched.symbols)
+    if (p.prefix_of)
+      p.status = p.prefix_of->status;
   // Bundled sections take their symbol's verdict.
   for (Section &sec : ctx.patched.sections)
     if (sec.bundled)

@@ -20,7 +20,7 @@ static bool is_numbered_static_local(const Symbol &sym) {
 
 // Symbols that take part in correlation at all.
 static bool correlatable(const Symbol &sym) {
-  if (sym.is_section() || is_special_static(sym))
+  if (sym.is_section() || is_special_static(sym) || sym.prefix_of)
     return false;
   return !sym.name.empty();
 }
@@ -183,11 +183,19 @@ static void correlate_untied_statics(Object &orig, Object &patched) {
   }
 }
 
+// Round 5: a function's padding prefix (__pfx_foo.isra.2) is its function's, whatever its name.
+static void correlate_prefixes(Object &patched) {
+  for (Symbol &p : patched.symbols)
+    if (p.prefix && p.twin && p.twin->prefix)
+      pair(*p.twin->prefix, *p.prefix);
+}
+
 void correlate(Object &orig, Object &patched) {
   correlate_by_name(orig, patched);
   correlate_static_locals(orig, patched);
   correlate_by_key(orig, patched);
   correlate_untied_statics(orig, patched);
+  correlate_prefixes(patched);
   correlate_sections(orig, patched);
 }
 

@@ -14,7 +14,9 @@
 //      references in the original. Numbering alone is not trusted: `x.1` may belong to a different
 //      function in each build;
 //   3. the correlation key (names.h): names equal once numbering is removed, when exactly one
-//      unpaired candidate has that key.
+//      unpaired candidate has that key;
+//   4. numbered statics no function ties down keep their exact name when nothing else claimed it;
+//   5. padding prefixes (__pfx_foo, bundle.h) follow their functions.
 //
 // Per-call-site statics of kernel macros (__warned, __key, _rs, ...) are never paired: each build's
 // copy is its own and a patch gets fresh ones. Sections follow their bundled symbols; other

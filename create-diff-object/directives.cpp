@@ -26,6 +26,8 @@ static void apply_ignore_functions(DiffContext &ctx, const Section &sec) {
                   fn.name + "'; only existing functions can be left unpatched");
     fn.status = Status::Same;
     ctx.note(fn, "unchanged: KLP_IGNORE_FUNCTION");
+    if (fn.prefix)
+      fn.prefix->status = Status::Same;
     for (Symbol *child : fn.children)
       child->status = Status::Same;
   }

@@ -31,6 +31,8 @@ static void include_symbol(DiffContext &ctx, Symbol &sym, std::deque<Unit> &work
   } else if (sym.sec && !sym.sec->included) {
     work.push_back({sym.sec, sym.value, sym.size});
   }
+  if (sym.prefix)
+    include_symbol(ctx, *sym.prefix, work, "prefix of " + sym.name);
   for (Symbol *child : sym.children)
     include_symbol(ctx, *child, work, "child of " + sym.name);
 }
@@ -43,7 +45,7 @@ void include_changed_functions(DiffContext &ctx) {
     if (sym.status == Status::Changed)
       include_symbol(ctx, sym, unused, "changed");
     // A new global function is part of the patch even when nothing in this object calls it.
-    else if (sym.status == Status::New && !sym.is_local() && !sym.parent)
+    else if (sym.status == Status::New && !sym.is_local() && !sym.parent && !sym.prefix_of)
       include_symbol(ctx, sym, unused, "new global function");
   }
 }

@@ -48,6 +48,13 @@ std::string correlation_key(std::string_view name) {
   return key;
 }
 
+std::string_view prefixed_function_name(std::string_view name) {
+  for (std::string_view p : {"__pfx_", "__cfi_"})
+    if (starts_with(name, p) && name.size() > p.size())
+      return name.substr(p.size());
+  return {};
+}
+
 bool is_cold_part(std::string_view name) {
   size_t pos = name.find(".cold");
   if (pos == std::string_view::npos || pos == 0)

@@ -18,6 +18,10 @@ namespace klp {
 // Two names that differ only in such numbers describe the same entity in two builds.
 std::string correlation_key(std::string_view name);
 
+// The function a padding prefix symbol precedes: "__pfx_foo" (objtool, CONFIG_CALL_PADDING) or
+// "__cfi_foo" (clang kCFI) -> "foo"; "" for other names.
+std::string_view prefixed_function_name(std::string_view name);
+
 // GCC's hot/cold splitting: `foo.cold` (or `foo.cold.N`) is the unlikely part of `foo`, reached
 // only by jumps from foo; it has no ftrace entry and is never patched on its own.
 bool is_cold_part(std::string_view name);

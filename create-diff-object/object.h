@@ -104,6 +104,11 @@ struct Symbol {
   // `foo.part.N` (partial inlining). The part is a child of `foo`; see bundle.h.
   Symbol *parent = nullptr;
   std::vector<Symbol *> children;
+  // Function padding (CONFIG_CALL_PADDING, 6.2+): objtool names the 16 bytes before `foo` in its
+  // section `__pfx_foo` (clang's kCFI: `__cfi_foo`). The prefix is part of its function: bundled,
+  // compared, correlated and included with it, never patched or reported on its own.
+  Symbol *prefix = nullptr;    // on a function: its prefix symbol
+  Symbol *prefix_of = nullptr; // on a prefix symbol: its function
 
   Symbol *twin = nullptr;
   Status status = Status::Same;

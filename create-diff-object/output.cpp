@@ -91,7 +91,7 @@ private:
         s.value = sym.value;
       }
       placed_[&sym] = &out_->add_symbol(std::move(s));
-      if (sym.is_func() && sym.status == Status::New && !sym.parent)
+      if (sym.is_func() && sym.status == Status::New && !sym.parent && !sym.prefix_of)
         new_functions_.push_back(sym.name);
     }
   }

@@ -8,7 +8,7 @@ namespace klp {
 
 bool needs_klp_func(const Symbol &sym) {
   return sym.is_func() && sym.included && sym.status == Status::Changed && sym.twin &&
-         !is_cold_part(sym.name);
+         !is_cold_part(sym.name) && !sym.prefix_of;
 }
 
 bool is_read_only_data(const Symbol &sym) {

@@ -14,7 +14,7 @@ void refuse_unpatchable_changes(DiffContext &ctx);
 void refuse_unpatchable_functions(DiffContext &ctx);
 
 // Whether `sym` gets a klp_func: it is a changed function the running kernel calls (not a .cold
-// part, which is only jumped to from its parent).
+// part, which is only jumped to from its parent, nor a padding prefix).
 bool needs_klp_func(const Symbol &sym);
 
 // Read-only data may change: the patch carries the new copy and the functions using it.
