@@ -106,11 +106,13 @@ void compile_case_source(const std::string &src, const std::string &out, const s
 
 DiffCase::DiffCase(const std::string &name, DiffOptions opts) : name_(name), opts_(std::move(opts)) {
   std::string case_dir = testdata("diff/" + name);
-  if (!fs::exists(case_dir + "/orig.c") || !fs::exists(case_dir + "/patched.c"))
+  // C, or assembly (.S, through the preprocessor) for layouts only a tool writes.
+  std::string ext = fs::exists(case_dir + "/orig.S") ? ".S" : ".c";
+  if (!fs::exists(case_dir + "/orig" + ext) || !fs::exists(case_dir + "/patched" + ext))
     throw std::runtime_error("no such test case: " + case_dir);
   fs::create_directories(dir_.file("src"));
   // kpatch-build compiles the same file twice: same path, same STT_FILE and __FILE__.
-  std::string src = dir_.file("src/" + name + ".c");
+  std::string src = dir_.file("src/" + name + ext);
   orig = dir_.file("orig.o");
   patched = dir_.file("patched.o");
   symvers = dir_.file("Module.symvers");
@@ -118,7 +120,7 @@ DiffCase::DiffCase(const std::string &name, DiffOptions opts) : name_(name), opt
   output = dir_.file("output.o");
 
   auto build = [&](const std::string &variant, const std::string &obj) {
-    fs::copy_file(case_dir + "/" + variant + ".c", src, fs::copy_options::overwrite_existing);
+    fs::copy_file(case_dir + "/" + variant + ext, src, fs::copy_options::overwrite_existing);
     std::string inc;
     if (fs::is_directory(case_dir + "/" + variant))
       inc += " -I" + quote(case_dir + "/" + variant);

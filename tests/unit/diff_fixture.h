@@ -2,7 +2,7 @@
 // orig.c and a patched.c) the way kpatch-build does, writes the Module.symvers and target symbol
 // table the tool needs, runs the tool and loads its output; plus queries on the output object.
 //
-// How a case is built:
+// How a case is built (orig.S/patched.S instead of .c: assembled through the preprocessor):
 //   - both sources are compiled from the same path (<scratch>/src/<case>.c), so STT_FILE names and
 //     __FILE__ strings agree, as they do when the same kernel tree is built twice;
 //   - testdata/diff/<case>/orig/ and patched/ (if present) are on the include path of the
