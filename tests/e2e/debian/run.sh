@@ -7,6 +7,13 @@
 #   (a) testdata/patches/cmdline.patch           -> vmlinux: /proc/cmdline
 #   (b) testdata/patches/debian-binfmt-misc.patch -> the stock module
 #       binfmt_misc.ko: its "status" file (reads the module's static `enabled`)
+#   (c) testdata/patches/multifile-global.patch -> vmlinux: a new global
+#       function in fs/proc/cmdline.c, called from fs/proc/meminfo.c too
+#   (d) testdata/patches/debian-warn-exit.patch -> vmlinux: do_exit(), which
+#       keeps its WARN_ON()s, prints a line for tasks named klp_exit_probe
+#   (e) testdata/patches/debian-binfmt-dyndbg.patch -> binfmt_misc.ko: the
+#       register path refuses one entry name; every pr_debug() of the file
+#       moves to another line
 # For each: original behaviour before; enabled=1 and transition back to 0;
 # patched behaviour; disable -> original; rmmod. (b) is also loaded before
 # binfmt_misc itself (the patch is applied when the module comes). Finally no
@@ -128,6 +135,9 @@ else
   check_build "$repo/testdata/patches/cmdline.patch" "$config"
 fi
 check_build "$repo/testdata/patches/debian-binfmt-misc.patch" "$config"
+for name in multifile-global debian-warn-exit debian-binfmt-dyndbg; do
+  check_build "$repo/testdata/patches/$name.patch" "$config"
+done
 
 # The match proof covered every replaced function: in the vmlinuz, and in binfmt_misc.ko.
 proof() { # proof NAME LOG WANT
@@ -186,11 +196,14 @@ deps=$(modinfo -F depends "$stock_bm")
 [[ -z $deps ]] || die "binfmt_misc.ko now depends on '$deps'; add them to the initramfs"
 files=("/lib/modules/binfmt_misc.ko=$stock_bm")
 cases=()
-for name in cmdline debian-binfmt-misc; do
+for name in cmdline debian-binfmt-misc multifile-global debian-warn-exit debian-binfmt-dyndbg; do
   [[ -z ${ko[$name]:-} ]] || files+=("/lib/modules/livepatch-$name.ko=${ko[$name]}")
 done
 [[ -z ${ko[cmdline]:-} ]] || cases+=(cmdline)
 [[ -z ${ko[debian-binfmt-misc]:-} ]] || cases+=(debian-binfmt-misc debian-binfmt-misc-late)
+for name in multifile-global debian-warn-exit debian-binfmt-dyndbg; do
+  [[ -z ${ko[$name]:-} ]] || cases+=("$name")
+done
 
 # The guest's part (tests/e2e/guest-lib.sh helpers; case C loads
 # /lib/modules/livepatch-C.ko, sysfs name livepatch_C).
@@ -246,12 +259,66 @@ case_binfmt_late() {
 	e2e_unload debian-binfmt-misc
 }
 
+# (c) one new global function, called from two patched objects.
+case_multifile() {
+	orig=$(cat /proc/cmdline)
+	e2e_expect before-meminfo "" "grep KlpTag /proc/meminfo"
+	e2e_load multifile-global
+	e2e_funcs multifile-global "vmlinux:cmdline_proc_show,meminfo_proc_show"
+	e2e_expect during-cmdline "$orig multi-file" "cat /proc/cmdline"
+	e2e_expect during-meminfo "KlpTag: * multi-file" "grep KlpTag /proc/meminfo"
+	e2e_disable multifile-global
+	e2e_expect after-cmdline "$orig" "cat /proc/cmdline"
+	e2e_expect after-meminfo "" "grep KlpTag /proc/meminfo"
+	e2e_unload multifile-global
+}
+
+# (d) do_exit() with its WARN_ON()s: the patched one prints a line for each
+# exiting klp_exit_probe (busybox under that name: "applet not found").
+EXIT_PROBES="dmesg | grep -c 'klp-e2e: do_exit patched (klp_exit_probe)'"
+exit_probe() { /tmp/klp_exit_probe >/dev/null 2>&1; true; }
+case_warn_exit() {
+	cp /bin/busybox /tmp/klp_exit_probe
+	exit_probe
+	e2e_expect before 0 "$EXIT_PROBES"
+	e2e_load debian-warn-exit
+	e2e_funcs debian-warn-exit "vmlinux:do_exit"
+	exit_probe
+	exit_probe
+	e2e_expect during 2 "$EXIT_PROBES"
+	e2e_disable debian-warn-exit
+	exit_probe
+	e2e_expect after 2 "$EXIT_PROBES"
+	e2e_unload debian-warn-exit
+}
+
+# (e) binfmt_misc's register path, whose pr_debug() descriptors (and the jump
+# labels keyed by them) the patch carries anew: "klp-refused" is refused.
+REGISTER="echo ':klp-refused:E::klpx::/bin/sh:' >$BM/register && cat $BM/klp-refused && echo -1 >$BM/klp-refused"
+case_binfmt_dyndbg() {
+	e2e_run insmod-binfmt_misc "insmod /lib/modules/binfmt_misc.ko"
+	e2e_run mount "mkdir -p $BM && mount -t binfmt_misc binfmt_misc $BM"
+	e2e_expect before "enabled interpreter /bin/sh flags:*extension .klpx" "$REGISTER"
+	e2e_load debian-binfmt-dyndbg
+	e2e_funcs debian-binfmt-dyndbg "binfmt_misc:bm_register_write"
+	e2e_expect during "*Invalid argument*" "$REGISTER"
+	e2e_expect during-gone "" "ls $BM | grep klp-refused"
+	e2e_disable debian-binfmt-dyndbg
+	e2e_expect after "enabled interpreter /bin/sh flags:*extension .klpx" "$REGISTER"
+	e2e_unload debian-binfmt-dyndbg
+	e2e_run umount "umount $BM"
+	e2e_run rmmod-binfmt_misc "rmmod binfmt_misc"
+}
+
 echo "E2E-INFO kernel $(uname -r); cmdline $(cat /proc/cmdline)"
 for c in $E2E_CASES; do
 	case $c in
 	cmdline) e2e_case cmdline case_cmdline ;;
 	debian-binfmt-misc) e2e_case debian-binfmt-misc case_binfmt ;;
 	debian-binfmt-misc-late) e2e_case debian-binfmt-misc-late case_binfmt_late ;;
+	multifile-global) e2e_case multifile-global case_multifile ;;
+	debian-warn-exit) e2e_case debian-warn-exit case_warn_exit ;;
+	debian-binfmt-dyndbg) e2e_case debian-binfmt-dyndbg case_binfmt_dyndbg ;;
 	esac
 done
 echo "E2E-INFO tainted $(cat /proc/sys/kernel/tainted)"
