@@ -21,7 +21,7 @@ static std::vector<std::string> summarize(const Object &patched) {
       continue;
     if (needs_klp_func(sym))
       lines.push_back("changed function: " + sym.name);
-    else if (sym.status == Status::New)
+    else if (sym.status == Status::New && !sym.prefix_of)
       lines.push_back("new function: " + sym.name);
   }
   return lines;
