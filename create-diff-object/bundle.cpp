@@ -36,6 +36,18 @@ void find_prefixes(Object &obj) {
   }
 }
 
+// CONFIG_CALL_PADDING (6.2+) compiles with -fpatchable-function-entry=16,16: each function's
+// section starts with 16 single-byte NOPs, the function symbol at +0x10. objtool names them
+// __pfx_<function> (find_prefixes()), but a 6.12 kernel with IBT runs objtool only on vmlinux.o
+// and at the module link, so the objects klp-build diffs have the padding without a symbol.
+// clang pads with int3. At most 64 bytes (FUNCTION_PADDING_BYTES).
+static bool is_function_padding(const Section &sec, uint64_t size) {
+  if (!sec.is_text() || size > 64 || size > sec.data.size())
+    return false;
+  return std::all_of(sec.data.begin(), sec.data.begin() + size,
+                     [](uint8_t b) { return b == 0x90 || b == 0xcc; });
+}
+
 void bundle_sections(Object &obj) {
   std::unordered_map<Section *, int> candidates;
   for (Symbol &sym : obj.symbols)
@@ -44,9 +56,9 @@ void bundle_sections(Object &obj) {
   for (Symbol &sym : obj.symbols) {
     if (!(sym.is_func() || sym.is_object()) || !sym.sec || sym.prefix_of)
       continue;
-    // The symbol starts its section, or follows its prefix there.
-    if (sym.value != (sym.prefix ? sym.prefix->value + sym.prefix->size : 0) ||
-        (sym.prefix && sym.prefix->value != 0))
+    // The symbol starts its section, or follows its prefix or unnamed padding there.
+    if (sym.prefix ? sym.prefix->value != 0
+                   : sym.value != 0 && !(sym.is_func() && is_function_padding(*sym.sec, sym.value)))
       continue;
     Section &sec = *sym.sec;
     if (sec.bundled || sec.is_rela())

@@ -18,7 +18,7 @@ namespace klp {
 void find_prefixes(Object &obj);
 
 // Sets Section::bundled for every section that holds exactly one function or object (and that
-// function's prefix).
+// function's prefix, or the padding before it).
 void bundle_sections(Object &obj);
 
 // Rewrites relocations against the STT_SECTION symbol of a bundled section into relocations

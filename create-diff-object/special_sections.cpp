@@ -59,7 +59,7 @@ const TableSpec kTables[] = {
     {".call_sites", {nullptr, nullptr, 4, 4}}, // 6.2+ call depth tracking
     {".kcfi_traps", {nullptr, nullptr, 4, 4}}, // clang kCFI, 6.1+
     {"__mcount_loc", {nullptr, nullptr, 8, 8}},
-    {"__patchable_function_entries", {nullptr, nullptr, 8, 8}},
+    {"__patchable_function_entries", {nullptr, nullptr, 8, 8}, Layout::DropAll},
     {kOrcUnwindIp, {nullptr, nullptr, 4, 4}},
     {kOrcUnwind, {"ORC_STRUCT_SIZE", "orc_entry", 0, 6}, Layout::OrcUnwind},
     // Pointers to pi_entry, not pi_entry itself: __printk_index_emit() puts `_entry_ptr` there.
@@ -82,10 +82,16 @@ const TableSpec *table_spec(std::string_view name) {
   return nullptr;
 }
 
-// objtool's .ibt_endbr_seal lists ENDBR instructions it proved superfluous so that
-// apply_ibt_endbr() can poison them. That proof is about every indirect caller in the object
-// objtool saw; a patch function may be reached in ways that object never showed. Dropping an
-// entry only leaves an ENDBR unsealed, so the patch carries none.
+// Tables a patch never carries:
+// - objtool's .ibt_endbr_seal lists ENDBR instructions it proved superfluous so that
+//   apply_ibt_endbr() can poison them. That proof is about every indirect caller in the object
+//   objtool saw; a patch function may be reached in ways that object never showed. Dropping an
+//   entry only leaves an ENDBR unsealed, so the patch carries none.
+// - __patchable_function_entries: x86 compiles with -fpatchable-function-entry only for the
+//   padding of CONFIG_CALL_PADDING; ftrace finds its call sites through __mcount_loc, and the
+//   kernel's linker scripts discard the section (PATCHABLE_DISCARDS). Its entries point at the
+//   start of each function's padding, and the SHF_LINK_ORDER section could not follow the
+//   several text sections a patch keeps anyway.
 bool drops_every_entry(const TableSpec &t) { return t.layout == Layout::DropAll; }
 
 // Where alt_instr.replacementlen sits: {s32 instr_offset, s32 repl_offset, u16 cpuid, u8

@@ -23,14 +23,14 @@
 //   .static_call_sites   static_call_site.addr (0); key at 4 struct static_call_site
 //   .parainstructions    paravirt_patch_site.instr (0)       struct paravirt_patch_site
 //   .smp_locks, .retpoline_sites, .return_sites, .call_sites, .kcfi_traps:  s32 (0), 4 bytes
-//   __mcount_loc, __patchable_function_entries:              unsigned long (0), 8 bytes
+//   __mcount_loc                                             unsigned long (0), 8 bytes
 //   .orc_unwind_ip       s32 (0), 4 bytes; .orc_unwind entry i (orc_entry, 6 bytes, no
 //                        relocations) goes with .orc_unwind_ip entry i. objtool ends each text
 //                        section with a terminator entry at .text.foo + size: it belongs to foo.
 //   .printk_index        8-byte pointer to a `static const struct pi_entry`; it belongs to the
 //                        included function whose code loads the same format string (no code
 //                        refers to the pi_entry itself; see printk_owner())
-//   .ibt_endbr_seal      dropped entirely (see drops_every_entry())
+//   .ibt_endbr_seal, __patchable_function_entries: dropped entirely (drops_every_entry())
 //
 // Entries anchored in code outside the object's functions follow the text section's
 // Section::included; entries anchored in a sliced section (below) follow their piece.

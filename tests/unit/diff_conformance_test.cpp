@@ -172,3 +172,28 @@ TEST(DiffConformance, PrefixSymbolsGoWithTheirFunction) {
   expect_local_reloc(*out, ".text.pfx_a", "pfx_new");
   expect_well_formed(*out, c);
 }
+
+// A 6.12 distribution kernel's code generation (call padding without __pfx_ symbols, IBT,
+// return thunks, retpolines): the function at +0x10 of its section is bundled with the padding,
+// __patchable_function_entries stays behind, the thunks are plain exported references.
+TEST(DiffConformance, CallPaddingWithoutPrefixSymbols) {
+  DiffOptions o;
+  o.extra_cflags = "-fpatchable-function-entry=16,16 -fcf-protection=branch "
+                   "-mfunction-return=thunk-extern -mindirect-branch=thunk-extern "
+                   "-mindirect-branch-register -mindirect-branch-cs-prefix";
+  DiffCase c("call_padding", o);
+  ASSERT_EQ(c.patched_object()->find_symbol("changed_op")->value, 16u)
+      << DiffCase::dump(c.patched);
+  RunResult r = c.run();
+  ASSERT_EQ(r.exit_code, kExitOk) << r.out;
+  auto out = c.output_object();
+  EXPECT_EQ(functions(*out), Names{"changed_op"}) << context(c, r);
+  EXPECT_EQ(out->find_symbol("changed_op")->value, 16u);
+  EXPECT_EQ(out->find_section("__patchable_function_entries"), nullptr) << context(c, r);
+  expect_plain_reloc(*out, ".text.changed_op", "__x86_return_thunk");
+  std::vector<KlpFunc> f = klp_funcs(*out);
+  ASSERT_EQ(f.size(), 1u) << context(c, r);
+  EXPECT_EQ(f[0].new_func, "changed_op");
+  EXPECT_EQ(mcount_targets(*out), std::vector<std::string>{"changed_op"});
+  expect_well_formed(*out, c);
+}
