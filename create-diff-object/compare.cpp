@@ -176,8 +176,10 @@ void compare_anonymous_sections(DiffContext &ctx) {
 void compare_symbol(DiffContext &ctx, Symbol &p) {
   if (!p.twin) {
     p.status = Status::New;
-    ctx.note(p, is_special_static(p) ? "new: per-call-site static, never correlated"
-                                     : "new: no counterpart in " + ctx.orig.path);
+    if (is_special_static(p))
+      ctx.note(p, DecisionKind::NewPerCallSite);
+    else
+      ctx.note(p, DecisionKind::New, {}, ctx.orig.path);
     return;
   }
   if (!p.sec || !p.twin->sec)
@@ -189,14 +191,19 @@ void compare_symbol(DiffContext &ctx, Symbol &p) {
   if (p.is_func()) {
     LineMacroResult check = check_line_numbers(o, n);
     if (check.line_only) {
-      for (const IgnoredInsn &i : check.ignored)
-        ctx.note(p, "ignored __LINE__ change at +" + hex(i.offset) + ": " + i.orig_text + " -> " +
-                        i.patched_text + " (line passed to " + std::string(i.consumer) + ")");
+      for (const IgnoredInsn &i : check.ignored) {
+        Decision d = about(DecisionKind::IgnoredLineChange, ctx.patched, p);
+        d.offset = i.offset; // from the function's start
+        d.before = i.orig_text;
+        d.after = i.patched_text;
+        d.related = {std::string(i.consumer)};
+        ctx.note(p, std::move(d));
+      }
       return;
     }
   }
   p.status = Status::Changed;
-  ctx.note(p, "changed: " + why);
+  ctx.note(p, DecisionKind::Changed, {}, why);
 }
 
 } // namespace
@@ -223,12 +230,12 @@ void compare(DiffContext &ctx) {
     if (!p.parent || p.status == Status::Same || p.parent->status != Status::Same)
       continue;
     p.parent->status = Status::Changed;
-    ctx.note(*p.parent, "changed: its child " + p.name + " changed");
+    ctx.note(*p.parent, DecisionKind::ChangedWithChild, {p.name});
   }
   for (Symbol &p : ctx.patched.symbols)
     if (p.parent && p.status == Status::Same && p.parent->status == Status::Changed) {
       p.status = Status::Changed;
-      ctx.note(p, "changed: its parent " + p.parent->name + " changed");
+      ctx.note(p, DecisionKind::ChangedWithParent, {p.parent->name});
     }
 }
 

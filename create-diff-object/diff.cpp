@@ -27,9 +27,7 @@ static std::vector<std::string> summarize(const Object &patched) {
   return lines;
 }
 
-// --debug: how each function and data symbol was paired, or that it has no twin (new). These
-// lines start with "correlate: ", not "<patched>: <symbol>: ": klp-diff reads those as the
-// decisions behind a refusal.
+// --debug: how each function and data symbol was paired, or that it has no twin (new).
 static void log_correlation(DiffContext &ctx) {
   if (!ctx.debug)
     return;
@@ -45,8 +43,8 @@ static void log_correlation(DiffContext &ctx) {
   }
 }
 
-std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
-  auto s = std::make_unique<DiffSession>();
+// The passes, in order; a refusal (Unpatchable) stops them.
+static void run_passes(DiffSession *s, const DiffOptions &opts) {
   // Read both objects, the target's symbols and its exports.
   s->orig = Object::load(opts.orig_path);
   s->patched = Object::load(opts.patched_path);
@@ -97,6 +95,17 @@ std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
 
   s->summary = summarize(*s->patched);
   s->has_changes = !s->summary.empty();
+}
+
+std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
+  auto s = std::make_unique<DiffSession>();
+  try {
+    run_passes(s.get(), opts);
+  } catch (const Unpatchable &e) {
+    if (!s->ctx) // only the passes refuse, after both objects are read
+      throw;
+    s->refusal = e.decision();
+  }
   return s;
 }
 

@@ -35,10 +35,13 @@ struct DiffSession {
   // The functions that changed, were added, ... as "changed function: foo" lines.
   std::vector<std::string> summary;
   bool has_changes = false;
+  // Set when the change cannot be live-patched (exit 2). The passes stop there; what they
+  // decided until then stays, for klp-diff to explain the refusal.
+  std::optional<Decision> refusal;
 };
 
 // Loads both objects and runs correlation, comparison, the refusals and inclusion. Throws Error
-// for bad input and Unpatchable for differences livepatch cannot apply.
+// for bad input; a difference livepatch cannot apply sets DiffSession::refusal.
 std::unique_ptr<DiffSession> analyze(const DiffOptions &opts);
 
 // Builds the patch object and writes it to `path` (atomically).

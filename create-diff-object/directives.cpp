@@ -25,7 +25,7 @@ static void apply_ignore_functions(DiffContext &ctx, const Section &sec) {
       throw Error(ctx.patched.where(sec, r.offset) + ": KLP_IGNORE_FUNCTION names new function '" +
                   fn.name + "'; only existing functions can be left unpatched");
     fn.status = Status::Same;
-    ctx.note(fn, "unchanged: KLP_IGNORE_FUNCTION");
+    ctx.note(fn, DecisionKind::IgnoredByFunction);
     if (fn.prefix)
       fn.prefix->status = Status::Same;
     for (Symbol *child : fn.children)
@@ -53,7 +53,7 @@ static void apply_ignore_section_names(DiffContext &ctx, const Section &sec) {
       if (sym.sec != target || sym.status != Status::Changed)
         continue;
       sym.status = Status::Same;
-      ctx.note(sym, "unchanged: in " + name + ", which KPATCH_IGNORE_SECTION ignores");
+      ctx.note(sym, DecisionKind::IgnoredBySection);
     }
   }
 }

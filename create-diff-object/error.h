@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "decision.h"
+
 namespace klp {
 
 // Exit codes shared by every tool (documented in the man pages).
@@ -22,11 +24,16 @@ public:
   explicit Error(const std::string &msg) : std::runtime_error(msg) {}
 };
 
-// A difference the livepatch runtime cannot apply safely (exit 2). The message names the object,
-// section or symbol and says what the author can do instead.
+// A difference the livepatch runtime cannot apply safely (exit 2). It carries the refusal as a
+// decision (decision.h); the message, rendered from it, names the object, section or symbol and
+// says what the author can do instead.
 class Unpatchable : public std::runtime_error {
 public:
-  explicit Unpatchable(const std::string &msg) : std::runtime_error(msg) {}
+  explicit Unpatchable(Decision d) : std::runtime_error(describe(d)), decision_(std::move(d)) {}
+  const Decision &decision() const { return decision_; }
+
+private:
+  Decision decision_;
 };
 
 } // namespace klp

@@ -20,11 +20,11 @@ struct Unit {
 // explicit __section(), e.g. __read_mostly) brings only its own bytes, which the output gives a
 // section of their own (output.h).
 static void include_symbol(DiffContext &ctx, Symbol &sym, std::deque<Unit> &work,
-                           const std::string &why) {
+                           DecisionKind why, std::vector<std::string> related = {}) {
   if (sym.included)
     return;
   sym.included = true;
-  ctx.note(sym, "included: " + why);
+  ctx.note(sym, why, std::move(related));
   if (sym.sec && sym.sec->bundled == &sym && !sym.sec->included) {
     sym.sec->included = true;
     work.push_back({sym.sec, 0, sym.sec->size()});
@@ -32,9 +32,9 @@ static void include_symbol(DiffContext &ctx, Symbol &sym, std::deque<Unit> &work
     work.push_back({sym.sec, sym.value, sym.size});
   }
   if (sym.prefix)
-    include_symbol(ctx, *sym.prefix, work, "prefix of " + sym.name);
+    include_symbol(ctx, *sym.prefix, work, DecisionKind::IncludedPrefix, {sym.name});
   for (Symbol *child : sym.children)
-    include_symbol(ctx, *child, work, "child of " + sym.name);
+    include_symbol(ctx, *child, work, DecisionKind::IncludedChild, {sym.name});
 }
 
 void include_changed_functions(DiffContext &ctx) {
@@ -43,10 +43,10 @@ void include_changed_functions(DiffContext &ctx) {
     if (!sym.is_func() || !sym.sec)
       continue;
     if (sym.status == Status::Changed)
-      include_symbol(ctx, sym, unused, "changed");
+      include_symbol(ctx, sym, unused, DecisionKind::IncludedChanged);
     // A new global function is part of the patch even when nothing in this object calls it.
     else if (sym.status == Status::New && !sym.is_local() && !sym.parent && !sym.prefix_of)
-      include_symbol(ctx, sym, unused, "new global function");
+      include_symbol(ctx, sym, unused, DecisionKind::IncludedNewGlobal);
   }
 }
 
@@ -90,7 +90,7 @@ void include_references(DiffContext &ctx) {
         if (ts.included || !ts.is_alloc())
           continue;
         if (ts.bundled) {
-          include_symbol(ctx, *ts.bundled, work, "referenced by " + sec->name);
+          include_symbol(ctx, *ts.bundled, work, DecisionKind::IncludedReferenced, {sec->name});
           continue;
         }
         if (copy_anonymous_section(ts) || ts.status == Status::New) {
@@ -103,7 +103,7 @@ void include_references(DiffContext &ctx) {
       }
       if (stays_in_kernel(t))
         continue;
-      include_symbol(ctx, t, work, "new, referenced by " + sec->name);
+      include_symbol(ctx, t, work, DecisionKind::IncludedNewReferenced, {sec->name});
     }
   }
   // Section symbols of included sections come along.

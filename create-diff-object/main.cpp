@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "diff.h"
+#include "version.h"
 
 using namespace klp;
 
@@ -37,7 +38,7 @@ int main(int argc, char **argv) {
   app.add_option("args", positional,
                  "kpatch form: ORIG.o PATCHED.o PARENT_NAME PARENT_SYMTAB SYMVERS PATCH_MODNAME "
                  "OUTPUT.o");
-  app.set_version_flag("--version", "create-diff-object 0.1.0");
+  app.set_version_flag("--version", std::string("create-diff-object ") + kVersion);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -70,6 +71,8 @@ int main(int argc, char **argv) {
   try {
     // Correlate, compare and choose what the patch needs.
     auto session = analyze(opts);
+    if (session->refusal)
+      throw Unpatchable(*session->refusal);
     for (const std::string &w : session->ctx->warnings)
       std::cerr << "create-diff-object: warning: " << w << "\n";
     for (const std::string &line : session->summary)

@@ -2,18 +2,6 @@
 
 namespace klp {
 
-const char *status_name(Status s) {
-  switch (s) {
-  case Status::Same:
-    return "same";
-  case Status::Changed:
-    return "changed";
-  case Status::New:
-    return "new";
-  }
-  return "?";
-}
-
 static const std::vector<Relocation> kNoRelocs;
 
 const std::vector<Relocation> &Section::relocations() const {

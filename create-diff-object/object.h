@@ -33,7 +33,6 @@ namespace klp {
 #endif
 
 enum class Status { Same, Changed, New };
-const char *status_name(Status s);
 
 struct Section;
 struct Symbol;

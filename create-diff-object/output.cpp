@@ -121,7 +121,7 @@ private:
       s.shndx = SHN_UNDEF;
       ext = &out_->add_symbol(std::move(s));
       if (name.rfind(kKlpSymPrefix, 0) == 0)
-        ctx_.note(t, "referenced as " + name);
+        ctx_.note(t, DecisionKind::ReferencedAs, {}, name);
     }
     return ext;
   }

@@ -632,14 +632,13 @@ void SpecialFilter::check_keys(const Table &t) const {
     std::string mod = opts_.key_module_name ? opts_.key_module_name(*k->sym) : std::string();
     mod = mod.empty() ? "a module" : "module '" + mod + "'";
     std::string fn = e.owner ? e.owner->name : std::string("?");
-    std::string where = obj_.where(*t.sec, e.offset);
-    if (t.spec->key == KeyKind::JumpLabel)
-      throw Unpatchable(where + ": jump label in '" + fn + "' uses key '" + k->sym->name +
-                        "' defined in " + mod +
-                        "; use static_key_enabled() instead of static_branch_*()");
-    throw Unpatchable(where + ": static call in '" + fn + "' uses key '" + k->sym->name +
-                      "' defined in " + mod +
-                      "; call static_call_query() and the function it returns instead");
+    Decision d = about(t.spec->key == KeyKind::JumpLabel ? DecisionKind::JumpLabelKeyInModule
+                                                         : DecisionKind::StaticCallKeyInModule,
+                       obj_, *t.sec, e.offset);
+    d.symbol = fn;
+    d.related = {k->sym->name};
+    d.detail = mod;
+    throw Unpatchable(std::move(d));
   }
 }
 

@@ -682,13 +682,16 @@ unsigned long TargetSymtab::position_of(const TargetSymbol &sym) const {
   // While the module is COMING its kallsyms is the whole .symtab, in symtab order.
   unsigned long before = 0;
   for (size_t index : co->second) before += index < sym.source_index;
-  if (before)
-    throw Unpatchable(source_ + ": symbol '" + sym.name + "' of " + objname_ + " is number " +
-                      std::to_string(pos) + " of its name in the module's kallsyms after init " +
-                      "but number " + std::to_string(pos + before) +
-                      " while the module loads (same-named symbols in .init, non-allocated or " +
-                      "absolute sections precede it), so no sympos fits both load orders; " +
-                      "avoid referring to it from the patch");
+  if (before) {
+    Decision d;
+    d.kind = DecisionKind::SymposUnstable;
+    d.object = source_;
+    d.symbol = sym.name;
+    d.detail = objname_;
+    d.before = std::to_string(pos);
+    d.after = std::to_string(pos + before);
+    throw Unpatchable(std::move(d));
+  }
   return pos; // never 0: the name is not unique while the module loads
 }
 

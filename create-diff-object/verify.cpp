@@ -32,19 +32,19 @@ static bool is_bookkeeping_section(const Section &sec) {
          starts_with(name, ".note") || starts_with(name, ".debug_") || is_special_section(sec);
 }
 
-// The functions whose relocations point at `sym`, for the refusal message.
-static std::string users_of(const Object &obj, const Symbol &sym) {
-  std::string users;
+// The functions whose relocations point at `sym`, for the refusal.
+static std::vector<std::string> users_of(const Object &obj, const Symbol &sym) {
+  std::vector<std::string> users;
   for (const Section &sec : obj.sections) {
     if (!sec.bundled || !sec.bundled->is_func())
       continue;
     for (const Relocation &r : sec.relocations())
       if (r.sym == &sym) {
-        users += (users.empty() ? "" : ", ") + sec.bundled->name;
+        users.push_back(sec.bundled->name);
         break;
       }
   }
-  return users.empty() ? "no function" : users;
+  return users;
 }
 
 void refuse_unpatchable_changes(DiffContext &ctx) {
@@ -53,15 +53,13 @@ void refuse_unpatchable_changes(DiffContext &ctx) {
       continue;
     if (sym.is_object() && !is_special_static(sym) && !is_read_only_data(sym)) {
       bool resized = sym.twin && sym.twin->size != sym.size;
-      throw Unpatchable(ctx.patched.where(sym) + ": data " + (resized ? "resized" : "changed") +
-                        " (used by " + users_of(ctx.patched, sym) +
-                        "); the running kernel's copy cannot be replaced: keep the layout and "
-                        "use a shadow variable (klp_shadow_*) or a pre-patch callback instead");
+      Decision d = about(resized ? DecisionKind::DataResized : DecisionKind::DataChanged,
+                         ctx.patched, sym);
+      d.related = users_of(ctx.patched, sym);
+      throw Unpatchable(std::move(d));
     }
     if (sym.is_func() && is_init_or_exit_section(sym.sec->name))
-      throw Unpatchable(ctx.patched.where(sym) + ": changed function is in " + sym.sec->name +
-                        ", which the running kernel has discarded; make the change in the "
-                        "code that calls it, or in a callback");
+      throw Unpatchable(about(DecisionKind::InitFunctionChanged, ctx.patched, sym));
   }
   for (Section &sec : ctx.patched.sections) {
     if (sec.type() != SHT_GROUP || !sec.twin)
@@ -71,13 +69,11 @@ void refuse_unpatchable_changes(DiffContext &ctx) {
       a.push_back(correlation_key(m->name));
     for (const Section *m : sec.twin->group_members)
       b.push_back(correlation_key(m->name));
-    if (a != b)
-      throw Unpatchable(
-          ctx.patched.where(sec) + ": section group '" +
-          (sec.group_signature ? sec.group_signature->name : sec.name) +
-          "' changed its members; the running kernel holds one copy of a COMDAT group and "
-          "livepatch cannot replace it: keep the group's sections as they are and "
-          "make the change in a function outside the group");
+    if (a != b) {
+      Decision d = about(DecisionKind::GroupChanged, ctx.patched, sec);
+      d.symbol = sec.group_signature ? sec.group_signature->name : sec.name;
+      throw Unpatchable(std::move(d));
+    }
   }
 }
 
@@ -94,13 +90,9 @@ void refuse_unpatchable_functions(DiffContext &ctx) {
     if (!needs_klp_func(sym))
       continue;
     if (sym.sec->bundled != &sym)
-      throw Unpatchable(ctx.patched.where(sym) + ": changed function shares section " +
-                        sym.sec->name + " with other code; build with -ffunction-sections and "
-                        "move the change out of the __section()-annotated function");
+      throw Unpatchable(about(DecisionKind::SharedSection, ctx.patched, sym));
     if (!has_ftrace_entry(sym))
-      throw Unpatchable(ctx.patched.where(sym) + ": changed function has no ftrace entry "
-                        "(notrace or built without -pg -mfentry), so livepatch cannot redirect "
-                        "it; patch its callers instead");
+      throw Unpatchable(about(DecisionKind::NoFtraceEntry, ctx.patched, sym));
   }
 }
 

@@ -22,6 +22,7 @@
 #include "image_match.h"
 #include "verify.h"
 #include "error.h"
+#include "explain.h"
 #include "kbuild.h"
 #include "kconfig.h"
 #include "module_gen.h"
@@ -31,11 +32,9 @@
 #include "replay.h"
 #include "shadow_tree.h"
 #include "tree_cache.h"
+#include "version.h"
 #include "work_dir.h"
 
-#ifndef KLP_BUILD_VERSION
-#define KLP_BUILD_VERSION "0.1.0"
-#endif
 
 namespace fs = std::filesystem;
 
@@ -137,6 +136,13 @@ std::string kernel_compiler(const KernelConfig &config) {
   return "gcc";
 }
 
+// A symbol CRC as genksyms prints it: "0x1a2b3c4d".
+std::string hex_crc(uint32_t crc) {
+  char buf[16];
+  snprintf(buf, sizeof(buf), "0x%08x", crc);
+  return buf;
+}
+
 // An exported function whose genksyms CRC changes and which the patch replaces has changed its
 // interface: modules built against the old one would call it wrongly. A CRC change alone (a new
 // #include can make an opaque struct visible to genksyms) does not change code: the module
@@ -147,14 +153,18 @@ void check_export_crcs(const ObjectRecord &orig, const ObjectRecord &patched,
     auto it = orig.crcs.find(name);
     if (it == orig.crcs.end() || it->second == crc)
       continue;
-    char buf[64];
-    snprintf(buf, sizeof(buf), "0x%08x -> 0x%08x", it->second, crc);
     if (std::find(po.changed_functions.begin(), po.changed_functions.end(), name) !=
-        po.changed_functions.end())
-      throw Unpatchable(po.object + ": exported function '" + name + "' changes its symbol CRC (" +
-                        buf + "), so its interface changed; modules built against the running "
-                        "kernel would call it wrongly: keep the prototype and the types it uses");
-    report.info(po.object + ": CRC of exported '" + name + "' changes (" + buf +
+        po.changed_functions.end()) {
+      Decision d;
+      d.kind = DecisionKind::ExportCrcChanged;
+      d.object = po.object;
+      d.symbol = name;
+      d.before = hex_crc(it->second);
+      d.after = hex_crc(crc);
+      throw Unpatchable(std::move(d));
+    }
+    report.info(po.object + ": CRC of exported '" + name + "' changes (" + hex_crc(it->second) +
+                " -> " + hex_crc(crc) +
                 ") without a code change; the module keeps the target's CRC");
   }
 }
@@ -174,7 +184,7 @@ std::string tree_cache_key(const BuildOptions &opts, const std::string &config_p
       argv += a + "\n";
   return cache_key(std::string(fp) + "\n" + fs::absolute(opts.sourcedir).string() + "\n" +
                    config.str() + "\n" + compiler_version_text(tree.cc) + "\n" + argv +
-                   KLP_BUILD_VERSION);
+                   kVersion);
 }
 
 // Work that runs beside the pipeline on another thread, waited for before its result is used.
@@ -301,7 +311,7 @@ std::string link_template_path(const std::string &cache_root, const ModuleSpec &
               std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
   }
   inputs += spec.compiler + "\n" + (spec.data_dir.empty() ? data_dir() : spec.data_dir) + "\n" +
-            KLP_BUILD_VERSION;
+            kVersion;
   return cache_root + "/links/" + cache_key(inputs);
 }
 
@@ -437,23 +447,23 @@ void write_explain_dir(const std::string &module_path, const std::string &name,
   tmp += ".tmp";
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  std::string manifest = "klp-diff-explain 1\npatch " + name + "\n";
+  Manifest manifest;
+  manifest.patch_name = name;
   fs::copy_file(symvers, tmp / "Module.symvers");
-  manifest += "symvers Module.symvers\n";
+  manifest.symvers = "Module.symvers";
   std::map<std::string, std::string> symtabs;
   for (const ExplainObject &o : objects)
     symtabs[o.target] = fs::absolute(o.symtab).string();
-  for (auto &[target, path] : symtabs)
-    manifest += "symtab " + target + " " + path + "\n";
+  manifest.symtabs.assign(symtabs.begin(), symtabs.end());
   for (const ExplainObject &o : objects) {
     for (const char *side : {"orig", "patched"}) {
       fs::path dst = tmp / side / o.object;
       fs::create_directories(dst.parent_path());
       fs::copy_file(work.sub(std::string(side) + "/" + o.object), dst);
     }
-    manifest += "object " + o.object + " " + o.target + "\n";
+    manifest.objects.push_back({o.object, o.target, "", ""});
   }
-  std::ofstream(tmp / "manifest") << manifest;
+  write_manifest(tmp.string(), manifest);
   fs::remove_all(final_dir);
   fs::rename(tmp, final_dir);
 }
@@ -633,6 +643,8 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     d.patch_name = result.module_name;
     explain_objects.push_back({rec.object, rec.target, d.symtab_path});
     auto session = analyze(d);
+    if (session->refusal)
+      throw Unpatchable(*session->refusal);
     if (!session->has_changes)
       continue;
     for (const std::string &w : session->ctx->warnings)

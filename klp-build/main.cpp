@@ -15,6 +15,7 @@
 #include "klp_build.h"
 #include "module_compare.h"
 #include "process.h"
+#include "version.h"
 #include "work_dir.h"
 
 using namespace klp;
@@ -89,7 +90,7 @@ int main(int argc, char **argv) {
   app.add_flag("--check-reproducible", o.check_reproducible,
                "build twice in different work directories and report differing sections");
   app.add_flag("-v,--verbose", o.verbose, "show every command");
-  app.set_version_flag("--version", "klp-build 0.1.0");
+  app.set_version_flag("--version", std::string("klp-build ") + kVersion);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

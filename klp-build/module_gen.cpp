@@ -11,10 +11,8 @@
 #include "klp_reloc.h"
 #include "object.h"
 #include "process.h"
+#include "version.h"
 
-#ifndef KLP_VERSION
-#define KLP_VERSION "0.1.0"
-#endif
 #ifndef KLP_DATA_DIR
 #define KLP_DATA_DIR "/usr/share/klp-build"
 #endif
@@ -99,7 +97,7 @@ void write_module_dir(const ModuleSpec &spec, const std::string &dir) {
                              {{"MODNAME", kernel_name},
                               {"REPLACE", spec.replace ? "true" : "false"},
                               {"DESCRIPTION", description},
-                              {"VERSION", KLP_VERSION}}));
+                              {"VERSION", kVersion}}));
   write_text(dir + "/klp_build.lds", slurp(data + "/templates/klp_build.lds"));
 }
 

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <regex>
-#include <sstream>
 #include <unordered_map>
 
 #include "bundle.h"
@@ -53,32 +51,23 @@ int report_exit_code(const Report &report) {
 
 namespace {
 
-constexpr std::string_view kIncludedPrefix = "included: ";
-
 // ---- verdicts -------------------------------------------------------------------------------
 
-Verdict verdict_of(const Symbol &p, const std::vector<std::string> &reasons) {
-  if (p.status == Status::Changed) return Verdict::Changed;
-  std::string included_why;
-  for (const std::string &r : reasons)
-    if (starts_with(r, kIncludedPrefix)) {
-      included_why = r.substr(kIncludedPrefix.size());
-      break;
-    }
-  if (p.status == Status::New)
-    return p.included && !p.parent && included_why != "new global function" ? Verdict::Dependency
-                                                                            : Verdict::New;
-  if (p.included) return Verdict::Dependency;
-  for (const std::string &r : reasons)
-    if (starts_with(r, "ignored ") || r == "unchanged: KLP_IGNORE_FUNCTION")
-      return Verdict::Ignored;
-  return Verdict::Unchanged;
+bool has_note(const std::vector<Decision> &notes, DecisionKind kind) {
+  return std::any_of(notes.begin(), notes.end(), [&](const Decision &d) { return d.kind == kind; });
 }
 
-const std::vector<std::string> &reasons_of(const DiffContext &ctx, const Symbol &sym) {
-  static const std::vector<std::string> none;
-  auto it = ctx.decisions.find(&sym);
-  return it == ctx.decisions.end() ? none : it->second.reasons;
+Verdict verdict_of(const Symbol &p, const std::vector<Decision> &notes) {
+  if (p.status == Status::Changed) return Verdict::Changed;
+  if (p.status == Status::New)
+    return p.included && !p.parent && !has_note(notes, DecisionKind::IncludedNewGlobal)
+               ? Verdict::Dependency
+               : Verdict::New;
+  if (p.included) return Verdict::Dependency;
+  if (has_note(notes, DecisionKind::IgnoredLineChange) ||
+      has_note(notes, DecisionKind::IgnoredByFunction))
+    return Verdict::Ignored;
+  return Verdict::Unchanged;
 }
 
 // Relocations applying to the function's code.
@@ -118,14 +107,13 @@ std::vector<StaticRef> statics_of(const Symbol &fn) {
 }
 
 std::vector<KlpRef> references_of(const DiffContext &ctx, const Symbol &fn) {
-  constexpr std::string_view kPrefix = "referenced as ";
   std::vector<KlpRef> v;
   std::vector<const Symbol *> seen;
   for (const Relocation *r : code_relocs(fn)) {
     if (std::find(seen.begin(), seen.end(), r->sym) != seen.end()) continue;
     seen.push_back(r->sym);
-    for (const std::string &reason : reasons_of(ctx, *r->sym))
-      if (starts_with(reason, kPrefix)) v.push_back({r->sym->name, reason.substr(kPrefix.size())});
+    for (const Decision &d : ctx.notes(*r->sym))
+      if (d.kind == DecisionKind::ReferencedAs) v.push_back({r->sym->name, d.detail});
   }
   return v;
 }
@@ -263,7 +251,7 @@ FunctionReport report_function(const Symbol &p, Gathered &g) {
   if (p.twin && p.twin->sec) fr.orig_size = code_range(*p.twin).size;
   if (p.parent) fr.parent = p.parent->name;
   for (const Symbol *c : p.children) fr.children.push_back(c->name);
-  fr.reasons = reasons_of(g.ctx, p);
+  fr.reasons = g.ctx.notes(p);
   fr.verdict = verdict_of(p, fr.reasons);
   fr.included = p.included;
   fr.klp_func = needs_klp_func(p);
@@ -301,62 +289,60 @@ std::vector<DataReport> report_data(const DiffContext &ctx) {
     if (!p.is_object() || !p.sec || is_special_section(*p.sec)) continue;
     DataReport d;
     if (p.status == Status::Changed)
-      d.verdict = "changed";
+      d.verdict = Verdict::Changed;
     else if (p.status == Status::New && (p.included || !is_special_static(p)))
-      d.verdict = "new";
+      d.verdict = Verdict::New;
     else if (p.status == Status::Same && p.included)
-      d.verdict = "included-as-dependency";
+      d.verdict = Verdict::Dependency;
     else
       continue;
     d.name = p.name;
     if (p.twin && p.twin->name != p.name) d.orig_name = p.twin->name;
     d.included = p.included;
     d.section = p.sec->name;
-    d.reasons = reasons_of(ctx, p);
+    d.reasons = ctx.notes(p);
     v.push_back(std::move(d));
   }
   for (const Symbol &o : ctx.orig.symbols)
     if (o.is_object() && o.sec && !o.twin && !is_special_static(o) && !is_special_section(*o.sec))
-      v.push_back({o.name, "", "removed", false, o.sec->name, {}});
+      v.push_back({o.name, "", Verdict::Removed, false, o.sec->name, {}});
   return v;
 }
 
 // ---- refusals -------------------------------------------------------------------------------
 
-Refusal parse_refusal(const std::string &msg, const std::string &log,
-                      const std::string &patched_path) {
+// Refusals about one symbol's change, whose message starts with that symbol (decision.h).
+bool is_about_symbol(DecisionKind kind) {
+  switch (kind) {
+  case DecisionKind::DataChanged:
+  case DecisionKind::DataResized:
+  case DecisionKind::InitFunctionChanged:
+  case DecisionKind::SharedSection:
+  case DecisionKind::NoFtraceEntry:
+    return true;
+  default:
+    return false;
+  }
+}
+
+// The notes about the first patched symbol named `name`.
+const std::vector<Decision> &notes_named(const DiffContext &ctx, const std::string &name) {
+  static const std::vector<Decision> none;
+  const Symbol *sym = ctx.patched.find_symbol(name);
+  return sym ? ctx.notes(*sym) : none;
+}
+
+Refusal refusal_of(const Decision &d, const DiffContext &ctx) {
   Refusal r;
-  r.message = msg;
-  static const std::regex with_symbol(R"(^(.*?) '([^']+)': )");
-  static const std::regex used_by(R"(\(used by ([^)]*)\))");
-  std::smatch m;
-  if (std::regex_search(msg, m, with_symbol)) {
-    r.location = m[1];
-    r.symbol = m[2];
-  } else if (size_t k = msg.find("): "); k != std::string::npos) {
-    r.location = msg.substr(0, k + 1);
+  r.decision = d;
+  r.message = describe(d);
+  r.location = location(d);
+  if (is_about_symbol(d.kind)) {
+    r.symbol = d.symbol;
+    r.reasons = notes_named(ctx, d.symbol);
   }
-  // The decisions noted before the refusal, from the debug log ("<patched>: <symbol>: <reason>").
-  std::map<std::string, std::vector<std::string>> noted;
-  std::istringstream in(log);
-  std::string prefix = patched_path + ": ", line;
-  while (std::getline(in, line)) {
-    if (!starts_with(line, prefix)) continue;
-    std::string rest = line.substr(prefix.size());
-    size_t colon = rest.find(": ");
-    if (colon != std::string::npos) noted[rest.substr(0, colon)].push_back(rest.substr(colon + 2));
-  }
-  if (!r.symbol.empty()) r.reasons = noted[r.symbol];
-  if (std::regex_search(msg, m, used_by) && m[1] != "no function") {
-    std::string users = m[1];
-    for (size_t start = 0; start <= users.size();) {
-      size_t end = users.find(", ", start);
-      std::string name = users.substr(start, end == std::string::npos ? end : end - start);
-      r.users.push_back({name, noted[name]});
-      if (end == std::string::npos) break;
-      start = end + 2;
-    }
-  }
+  if (d.kind == DecisionKind::DataChanged || d.kind == DecisionKind::DataResized)
+    for (const std::string &user : d.related) r.users.push_back({user, notes_named(ctx, user)});
   return r;
 }
 
@@ -375,15 +361,11 @@ ObjectReport explain_pair(const DiffOptions &diff_in, const ExplainOptions &opts
     rep.orig_debug_info = dwarf->orig.available();
     rep.patched_debug_info = dwarf->patched.available();
   }
-  // The differ, with its decision log kept for a refusal.
-  std::ostringstream log;
-  DiffOptions diff = diff_in;
-  diff.debug = &log;
-  std::unique_ptr<DiffSession> s;
-  try {
-    s = analyze(diff);
-  } catch (const Unpatchable &e) {
-    rep.refusal = parse_refusal(e.what(), log.str(), diff.patched_path);
+  // The differ; a refusal keeps the decisions taken before it.
+  const DiffOptions &diff = diff_in;
+  std::unique_ptr<DiffSession> s = analyze(diff);
+  if (s->refusal) {
+    rep.refusal = refusal_of(*s->refusal, *s->ctx);
     return rep;
   }
   rep.summary = s->summary;

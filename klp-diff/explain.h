@@ -2,8 +2,9 @@
 // the differ reached and why.
 //
 // Everything here is read from what analyze() (diff.h) decided and recorded: the statuses, twins
-// and inclusion flags it set, the reasons its passes noted (DiffContext::decisions), the special
-// sections it filtered, the refusal it threw. Nothing re-decides. Two things are added for the
+// and inclusion flags it set, the decisions its passes noted (DiffContext::decisions, records of
+// decision.h), the special sections it filtered, the refusal it recorded. Nothing re-decides, and
+// nothing reads the differ's messages: their text is rendered from the records (describe()). Two things are added for the
 // reader, never to decide: DWARF source lines and inlined callees (source_lines.h) and an
 // instruction-level diff of each changed function (insn_diff.h).
 //
@@ -20,7 +21,7 @@
 
 namespace klp {
 
-// Why a function is, or is not, in the patch.
+// Why a function or a data object is, or is not, in the patch.
 enum class Verdict {
   Changed,    // its code differs: the patch carries the new version
   New,        // added by the patch (a new global function, or a new one nothing included needs)
@@ -102,7 +103,7 @@ struct FunctionReport {
   std::optional<uint64_t> orig_size, patched_size;
   std::string parent;                // for .cold/.part children
   std::vector<std::string> children; // .cold/.part children
-  std::vector<std::string> reasons;  // DiffContext::decisions, verbatim and in order
+  std::vector<Decision> reasons; // DiffContext::decisions about it, in order
   std::vector<StaticRef> statics;
   std::vector<InlinedChange> inlined;
   std::vector<SpecialRef> special;
@@ -117,25 +118,26 @@ struct FunctionReport {
 struct DataReport {
   std::string name;
   std::string orig_name;
-  std::string verdict; // "changed", "new", "removed"
+  Verdict verdict = Verdict::Changed; // Changed, New, Dependency or Removed
   bool included = false;
   std::string section;
-  std::vector<std::string> reasons;
+  std::vector<Decision> reasons;
 };
 
 // A user of refused data and what the differ had noted about it before it refused.
 struct RefusalUser {
   std::string name;
-  std::vector<std::string> reasons;
+  std::vector<Decision> reasons;
 };
 
-// analyze() threw Unpatchable: the message, split where it has the usual shape
-// ("<location> '<symbol>': <detail> (used by f, g); <advice>").
+// The change cannot be live-patched (DiffSession::refusal): the decision, and what the differ
+// had noted about its symbol and the symbol's users before it refused.
 struct Refusal {
-  std::string message;
-  std::string location;             // "patched.o:(.data.max)+0x0"
-  std::string symbol;               // "" if the message names none
-  std::vector<std::string> reasons; // noted about the symbol before the refusal
+  Decision decision;
+  std::string message;           // describe(decision)
+  std::string location;          // "patched.o:(.data.max)+0x0"
+  std::string symbol;            // "" unless the refusal is about one symbol's change
+  std::vector<Decision> reasons; // noted about the symbol before the refusal
   std::vector<RefusalUser> users;
 };
 
@@ -202,9 +204,13 @@ struct Manifest {
   std::string symtab_for(const std::string &target) const;
 };
 
+// Writes `m` as DIR/manifest. Paths are written as given: relative to DIR unless absolute
+// (ManifestObject::orig and ::patched are implied by the layout and not written).
+void write_manifest(const std::string &dir, const Manifest &m);
+
 // Finds the explain directory for `path` (the directory itself, MODULE.ko whose MODULE.explain/
 // sits next to it, or a directory holding exactly one *.explain/) and reads its manifest.
-// Throws Error with "<manifest>:<line>: ..." for a malformed one.
+// Throws Error with "<manifest>: <key>: ..." for a malformed one.
 Manifest read_manifest(const std::string &path);
 
 } // namespace klp

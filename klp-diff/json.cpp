@@ -1,8 +1,11 @@
-// The JSON report, schema_version 1 (docs/klp-diff-json.md): keys in a fixed order, two-space
-// indentation, one value per line, so that two reports diff line by line.
+// The JSON report, schema_version 1 (docs/klp-diff-json.md), through nlohmann-json's ordered
+// objects: keys in the documented order, two-space indentation, one value per line, so that two
+// reports diff line by line.
 #include "json.h"
 
 #include <cstdio>
+
+#include <nlohmann/json.hpp>
 
 #include "explain.h"
 
@@ -93,218 +96,175 @@ void JsonWriter::strings(const std::vector<std::string> &v) {
 
 namespace {
 
-void optional_string(JsonWriter &w, const char *k, const std::string &s) {
-  w.key(k);
-  if (s.empty())
-    w.null();
-  else
-    w.value(s);
+using Json = nlohmann::ordered_json;
+
+Json optional_string(const std::string &s) {
+  return s.empty() ? Json(nullptr) : Json(s);
 }
 
-void optional_number(JsonWriter &w, const char *k, const std::optional<uint64_t> &v) {
-  w.key(k);
-  if (v)
-    w.value(*v);
-  else
-    w.null();
+Json optional_number(const std::optional<uint64_t> &v) {
+  return v ? Json(*v) : Json(nullptr);
 }
 
-void source_ranges(JsonWriter &w, const char *k, const std::vector<SourceRange> &v) {
-  w.key(k);
-  w.begin_array();
-  for (const SourceRange &r : v) {
-    w.begin_object();
-    w.field("file", r.file);
-    w.field("first", (uint64_t)r.first);
-    w.field("last", (uint64_t)r.last);
-    w.end_object();
-  }
-  w.end_array();
+Json source_ranges(const std::vector<SourceRange> &v) {
+  Json a = Json::array();
+  for (const SourceRange &r : v) a.push_back({{"file", r.file}, {"first", r.first}, {"last", r.last}});
+  return a;
 }
 
-void write_hunk(JsonWriter &w, const Hunk &h) {
-  w.begin_object();
-  source_ranges(w, "orig_source", h.orig_source);
-  source_ranges(w, "patched_source", h.patched_source);
-  w.key("lines");
-  w.begin_array();
-  for (const InsnLine &l : h.lines) {
-    w.begin_object();
-    w.field("mark", std::string(1, l.mark));
-    optional_number(w, "orig_offset", l.orig_offset);
-    optional_number(w, "patched_offset", l.patched_offset);
-    w.field("text", l.text);
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object();
+Json hunk_json(const Hunk &h) {
+  Json lines = Json::array();
+  for (const InsnLine &l : h.lines)
+    lines.push_back({{"mark", std::string(1, l.mark)},
+                     {"orig_offset", optional_number(l.orig_offset)},
+                     {"patched_offset", optional_number(l.patched_offset)},
+                     {"text", l.text}});
+  return {{"orig_source", source_ranges(h.orig_source)},
+          {"patched_source", source_ranges(h.patched_source)},
+          {"lines", lines}};
 }
 
-void write_function(JsonWriter &w, const FunctionReport &f) {
-  w.begin_object();
-  w.field("name", f.name);
-  optional_string(w, "orig_name", f.orig_name);
-  w.field("verdict", std::string(verdict_name(f.verdict)));
-  w.field("included", f.included);
-  w.field("klp_func", f.klp_func);
-  w.key("klp_target");
-  if (f.klp_target) {
-    w.begin_object();
-    w.field("object", f.klp_target->object);
-    w.field("name", f.klp_target->name);
-    w.field("sympos", (uint64_t)f.klp_target->sympos);
-    w.end_object();
-  } else {
-    w.null();
-  }
-  w.field("section", f.section);
-  optional_number(w, "orig_size", f.orig_size);
-  optional_number(w, "patched_size", f.patched_size);
-  optional_string(w, "parent", f.parent);
-  w.key("children");
-  w.strings(f.children);
-  w.key("reasons");
-  w.strings(f.reasons);
-  w.key("inlined_changes");
-  w.begin_array();
-  for (const InlinedChange &i : f.inlined) {
-    w.begin_object();
-    w.field("name", i.name);
-    w.field("decl_file", i.decl_file);
-    w.field("decl_line", (uint64_t)i.decl_line);
-    w.field("static", i.is_static);
-    w.field("inline", i.declared_inline);
-    w.field("instructions", (uint64_t)i.instructions);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("statics");
-  w.begin_array();
-  for (const StaticRef &s : f.statics) {
-    w.begin_object();
-    w.field("name", s.name);
-    optional_string(w, "orig_name", s.orig_name);
-    w.field("how", s.how);
-    w.field("included", s.included);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("references");
-  w.begin_array();
-  for (const KlpRef &r : f.references) {
-    w.begin_object();
-    w.field("symbol", r.symbol);
-    w.field("klp_name", r.klp_name);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("special_entries");
-  w.begin_array();
-  for (const SpecialRef &s : f.special) {
-    w.begin_object();
-    w.field("section", s.section);
-    w.field("offset", s.offset);
-    w.field("target", s.target);
-    w.field("insn", s.insn);
-    w.end_object();
-  }
-  w.end_array();
-  source_ranges(w, "orig_source", f.orig_source);
-  source_ranges(w, "patched_source", f.patched_source);
-  w.field("changed_instructions", (uint64_t)f.changed_instructions);
-  w.key("code");
-  w.begin_array();
-  for (const Hunk &h : f.code) write_hunk(w, h);
-  w.end_array();
-  w.end_object();
+// The notes as text (`reasons`) and as records (`decisions`, decision.h).
+Json reason_texts(const std::vector<Decision> &v) {
+  Json a = Json::array();
+  for (const Decision &d : v) a.push_back(describe(d));
+  return a;
 }
 
-void write_refusal(JsonWriter &w, const Refusal &r) {
-  w.begin_object();
-  w.field("message", r.message);
-  optional_string(w, "location", r.location);
-  optional_string(w, "symbol", r.symbol);
-  w.key("reasons");
-  w.strings(r.reasons);
-  w.key("users");
-  w.begin_array();
-  for (const RefusalUser &u : r.users) {
-    w.begin_object();
-    w.field("name", u.name);
-    w.key("reasons");
-    w.strings(u.reasons);
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object();
+Json decision_json(const Decision &d) {
+  return {{"kind", kind_name(d.kind)},
+          {"object", d.object},
+          {"section", optional_string(d.section)},
+          {"offset", optional_number(d.offset)},
+          {"symbol", optional_string(d.symbol)},
+          {"related", d.related},
+          {"detail", optional_string(d.detail)},
+          {"before", optional_string(d.before)},
+          {"after", optional_string(d.after)}};
 }
 
-void write_object(JsonWriter &w, const ObjectReport &o) {
-  w.begin_object();
-  optional_string(w, "object", o.object);
-  w.field("orig", o.orig_path);
-  w.field("patched", o.patched_path);
-  w.field("target", o.target);
-  w.field("result", std::string(o.refusal ? "refused" : o.has_changes ? "changes" : "no-change"));
-  w.key("refusal");
-  if (o.refusal)
-    write_refusal(w, *o.refusal);
-  else
-    w.null();
-  w.key("debug_info");
-  w.begin_object();
-  w.field("orig", o.orig_debug_info);
-  w.field("patched", o.patched_debug_info);
-  w.end_object();
-  w.key("patch");
-  w.strings(o.summary);
-  w.key("counts");
-  w.begin_object();
+Json decisions_json(const std::vector<Decision> &v) {
+  Json a = Json::array();
+  for (const Decision &d : v) a.push_back(decision_json(d));
+  return a;
+}
+
+Json function_json(const FunctionReport &f) {
+  Json j;
+  j["name"] = f.name;
+  j["orig_name"] = optional_string(f.orig_name);
+  j["verdict"] = verdict_name(f.verdict);
+  j["included"] = f.included;
+  j["klp_func"] = f.klp_func;
+  j["klp_target"] = f.klp_target ? Json{{"object", f.klp_target->object},
+                                        {"name", f.klp_target->name},
+                                        {"sympos", f.klp_target->sympos}}
+                                 : Json(nullptr);
+  j["section"] = f.section;
+  j["orig_size"] = optional_number(f.orig_size);
+  j["patched_size"] = optional_number(f.patched_size);
+  j["parent"] = optional_string(f.parent);
+  j["children"] = f.children;
+  j["reasons"] = reason_texts(f.reasons);
+  Json inlined = Json::array();
+  for (const InlinedChange &i : f.inlined)
+    inlined.push_back({{"name", i.name},
+                       {"decl_file", i.decl_file},
+                       {"decl_line", i.decl_line},
+                       {"static", i.is_static},
+                       {"inline", i.declared_inline},
+                       {"instructions", i.instructions}});
+  j["inlined_changes"] = inlined;
+  Json statics = Json::array();
+  for (const StaticRef &s : f.statics)
+    statics.push_back({{"name", s.name},
+                       {"orig_name", optional_string(s.orig_name)},
+                       {"how", s.how},
+                       {"included", s.included}});
+  j["statics"] = statics;
+  Json refs = Json::array();
+  for (const KlpRef &r : f.references) refs.push_back({{"symbol", r.symbol}, {"klp_name", r.klp_name}});
+  j["references"] = refs;
+  Json special = Json::array();
+  for (const SpecialRef &s : f.special)
+    special.push_back(
+        {{"section", s.section}, {"offset", s.offset}, {"target", s.target}, {"insn", s.insn}});
+  j["special_entries"] = special;
+  j["orig_source"] = source_ranges(f.orig_source);
+  j["patched_source"] = source_ranges(f.patched_source);
+  j["changed_instructions"] = f.changed_instructions;
+  Json code = Json::array();
+  for (const Hunk &h : f.code) code.push_back(hunk_json(h));
+  j["code"] = code;
+  j["decisions"] = decisions_json(f.reasons);
+  return j;
+}
+
+Json refusal_json(const Refusal &r) {
+  Json users = Json::array();
+  for (const RefusalUser &u : r.users)
+    users.push_back({{"name", u.name},
+                     {"reasons", reason_texts(u.reasons)},
+                     {"decisions", decisions_json(u.reasons)}});
+  return {{"message", r.message},
+          {"location", optional_string(r.location)},
+          {"symbol", optional_string(r.symbol)},
+          {"reasons", reason_texts(r.reasons)},
+          {"users", users},
+          {"decision", decision_json(r.decision)},
+          {"decisions", decisions_json(r.reasons)}};
+}
+
+Json object_json(const ObjectReport &o) {
+  Json j;
+  j["object"] = optional_string(o.object);
+  j["orig"] = o.orig_path;
+  j["patched"] = o.patched_path;
+  j["target"] = o.target;
+  j["result"] = o.refusal ? "refused" : o.has_changes ? "changes" : "no-change";
+  j["refusal"] = o.refusal ? refusal_json(*o.refusal) : Json(nullptr);
+  j["debug_info"] = {{"orig", o.orig_debug_info}, {"patched", o.patched_debug_info}};
+  j["patch"] = o.summary;
+  Json counts = Json::object();
   for (Verdict v : {Verdict::Changed, Verdict::New, Verdict::Dependency, Verdict::Ignored,
                     Verdict::Removed, Verdict::Unchanged}) {
     uint64_t n = 0;
     for (const FunctionReport &f : o.functions) n += f.verdict == v;
-    w.field(verdict_name(v), n);
+    counts[verdict_name(v)] = n;
   }
-  w.end_object();
-  w.key("functions");
-  w.begin_array();
-  for (const FunctionReport &f : o.functions) write_function(w, f);
-  w.end_array();
-  w.key("data");
-  w.begin_array();
-  for (const DataReport &d : o.data) {
-    w.begin_object();
-    w.field("name", d.name);
-    optional_string(w, "orig_name", d.orig_name);
-    w.field("verdict", d.verdict);
-    w.field("included", d.included);
-    w.field("section", d.section);
-    w.key("reasons");
-    w.strings(d.reasons);
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object();
+  j["counts"] = counts;
+  Json functions = Json::array();
+  for (const FunctionReport &f : o.functions) functions.push_back(function_json(f));
+  j["functions"] = functions;
+  Json data = Json::array();
+  for (const DataReport &d : o.data)
+    data.push_back({{"name", d.name},
+                    {"orig_name", optional_string(d.orig_name)},
+                    {"verdict", verdict_name(d.verdict)},
+                    {"included", d.included},
+                    {"section", d.section},
+                    {"reasons", reason_texts(d.reasons)},
+                    {"decisions", decisions_json(d.reasons)}});
+  j["data"] = data;
+  return j;
 }
 
 } // namespace
 
 void print_json(const Report &report, std::ostream &out) {
-  JsonWriter w(out);
-  w.begin_object();
-  w.field("schema_version", (uint64_t)kJsonSchemaVersion);
-  w.field("tool", std::string("klp-diff"));
-  w.field("mode", std::string("explain"));
-  optional_string(w, "explain_dir", report.explain_dir);
-  optional_string(w, "patch", report.patch_name);
-  optional_string(w, "function", report.function);
-  w.field("exit_code", (uint64_t)report_exit_code(report));
-  w.key("objects");
-  w.begin_array();
-  for (const ObjectReport &o : report.objects) write_object(w, o);
-  w.end_array();
-  w.end_object();
+  Json j;
+  j["schema_version"] = kJsonSchemaVersion;
+  j["tool"] = "klp-diff";
+  j["mode"] = "explain";
+  j["explain_dir"] = optional_string(report.explain_dir);
+  j["patch"] = optional_string(report.patch_name);
+  j["function"] = optional_string(report.function);
+  j["exit_code"] = report_exit_code(report);
+  Json objects = Json::array();
+  for (const ObjectReport &o : report.objects) objects.push_back(object_json(o));
+  j["objects"] = objects;
+  // Invalid UTF-8 in a symbol or a string literal is replaced rather than refused.
+  out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
 }
 
 } // namespace klp

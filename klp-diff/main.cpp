@@ -15,6 +15,7 @@
 #include "explain.h"
 #include "module_compare.h"
 #include "names.h"
+#include "version.h"
 
 using namespace klp;
 
@@ -71,7 +72,7 @@ int main(int argc, char **argv) {
   app.add_option("--symtab", a.symtab,
                  "target's symbols (shows how the patch names what it references)");
   app.add_option("--symvers", a.symvers, "the target kernel's Module.symvers");
-  app.set_version_flag("--version", "klp-diff 0.1.0");
+  app.set_version_flag("--version", std::string("klp-diff ") + kVersion);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

@@ -1,7 +1,9 @@
-// The manifest of a klp-build explain directory (layout and grammar: docs/klp-diff.md).
+// The manifest of a klp-build explain directory (layout and schema: docs/klp-diff.md): its one
+// writer (klp-build) and its one reader (klp-diff).
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "explain.h"
 #include "names.h"
@@ -14,7 +16,9 @@ namespace {
 
 constexpr std::string_view kManifest = "manifest";
 constexpr std::string_view kMagic = "klp-diff-explain";
-constexpr int kManifestVersion = 1;
+constexpr int kManifestVersion = 2; // 1 was a plain-text format
+
+using Json = nlohmann::ordered_json;
 constexpr std::string_view kExplainSuffix = ".explain";
 
 std::string join(const std::string &dir, const std::string &rel) {
@@ -54,13 +58,6 @@ std::string find_dir(const std::string &path) {
   throw Error(path + ": not an explain directory or a livepatch .ko");
 }
 
-std::vector<std::string> words(const std::string &line) {
-  std::istringstream in(line);
-  std::vector<std::string> w;
-  for (std::string s; in >> s;) w.push_back(s);
-  return w;
-}
-
 // An object path must stay inside orig/ and patched/.
 bool safe_relative(const std::string &p) {
   if (p.empty() || p[0] == '/') return false;
@@ -83,51 +80,93 @@ Manifest read_manifest(const std::string &path) {
   std::string file = join(m.dir, std::string(kManifest));
   std::ifstream in(file);
   if (!in) throw Error(file + ": cannot read");
-  std::string line;
-  unsigned lineno = 0;
-  auto fail = [&](const std::string &what) {
-    throw Error(file + ":" + std::to_string(lineno) + ": " + what);
-  };
-  bool header = false;
-  while (std::getline(in, line)) {
-    lineno++;
-    if (size_t hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-    std::vector<std::string> w = words(line);
-    if (w.empty()) continue;
-    if (!header) {
-      if (w.size() != 2 || w[0] != kMagic) fail("expected 'klp-diff-explain 1' first");
-      if (w[1] != std::to_string(kManifestVersion))
-        fail("manifest version " + w[1] + " is not supported (this klp-diff reads " +
-             std::to_string(kManifestVersion) + ")");
-      header = true;
-      continue;
-    }
-    const std::string &key = w[0];
-    if (key == "patch" && w.size() == 2) {
-      if (!m.patch_name.empty()) fail("second 'patch' line");
-      m.patch_name = w[1];
-    } else if (key == "symvers" && w.size() == 2) {
-      if (!m.symvers.empty()) fail("second 'symvers' line");
-      m.symvers = join(m.dir, w[1]);
-    } else if (key == "symtab" && w.size() == 3) {
-      if (!m.symtab_for(w[1]).empty()) fail("second 'symtab' line for " + w[1]);
-      m.symtabs.push_back({w[1], join(m.dir, w[2])});
-    } else if (key == "object" && w.size() == 3) {
-      if (!safe_relative(w[1]))
-        fail("object path '" + w[1] + "' must be relative and stay inside orig/ and patched/");
-      ManifestObject o{w[1], w[2], m.dir + "/orig/" + w[1], m.dir + "/patched/" + w[1]};
-      for (const std::string &f : {o.orig, o.patched})
-        if (std::error_code ec; !fs::is_regular_file(f, ec)) fail(f + " is missing");
-      m.objects.push_back(std::move(o));
-    } else if (key == "patch" || key == "symvers" || key == "symtab" || key == "object") {
-      fail("wrong number of fields for '" + key + "'");
-    } else {
-      fail("unknown keyword '" + key + "'");
-    }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto fail = [&](const std::string &what) { throw Error(file + ": " + what); };
+  if (starts_with(text, kMagic))
+    fail("manifest version 1 (plain text) is not supported (this klp-diff reads " +
+         std::to_string(kManifestVersion) + "); rerun klp-build with --explain");
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const Json::parse_error &e) {
+    fail(std::string("not JSON: ") + e.what());
   }
-  if (!header) fail("empty manifest");
-  if (m.objects.empty()) fail("lists no object");
+  if (!j.is_object()) fail("not a JSON object");
+  // Every value is checked for its type before use; the messages name the key.
+  auto string_at = [&](const Json &obj, const char *key, const std::string &where,
+                       bool optional) -> std::string {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) {
+      if (!optional) fail(where + key + ": missing");
+      return "";
+    }
+    if (!it->is_string() || it->get_ref<const std::string &>().empty())
+      fail(where + key + ": expected a non-empty string");
+    return it->get<std::string>();
+  };
+  for (auto &[key, value] : j.items())
+    if (key != "format" && key != "version" && key != "patch" && key != "symvers" &&
+        key != "symtabs" && key != "objects")
+      fail("unknown key '" + key + "'");
+  if (string_at(j, "format", "", false) != kMagic)
+    fail("format: expected '" + std::string(kMagic) + "'");
+  auto version = j.find("version");
+  if (version == j.end() || !version->is_number_unsigned())
+    fail("version: expected a number");
+  if (*version != kManifestVersion)
+    fail("manifest version " + version->dump() + " is not supported (this klp-diff reads " +
+         std::to_string(kManifestVersion) + ")");
+  m.patch_name = string_at(j, "patch", "", true);
+  if (std::string symvers = string_at(j, "symvers", "", true); !symvers.empty())
+    m.symvers = join(m.dir, symvers);
+  auto list = [&](const char *key) -> const Json & {
+    static const Json empty = Json::array();
+    auto it = j.find(key);
+    if (it == j.end()) return empty;
+    if (!it->is_array()) fail(std::string(key) + ": expected an array");
+    return *it;
+  };
+  const Json &symtabs = list("symtabs");
+  for (size_t i = 0; i < symtabs.size(); i++) {
+    std::string where = "symtabs[" + std::to_string(i) + "].";
+    if (!symtabs[i].is_object()) fail(where + ": expected an object");
+    std::string target = string_at(symtabs[i], "target", where, false);
+    if (!m.symtab_for(target).empty()) fail(where + "target: second symtab for " + target);
+    m.symtabs.push_back({target, join(m.dir, string_at(symtabs[i], "path", where, false))});
+  }
+  const Json &objects = list("objects");
+  for (size_t i = 0; i < objects.size(); i++) {
+    std::string where = "objects[" + std::to_string(i) + "].";
+    if (!objects[i].is_object()) fail(where + ": expected an object");
+    std::string object = string_at(objects[i], "object", where, false);
+    if (!safe_relative(object))
+      fail(where + "object: path '" + object +
+           "' must be relative and stay inside orig/ and patched/");
+    ManifestObject o{object, string_at(objects[i], "target", where, false),
+                     m.dir + "/orig/" + object, m.dir + "/patched/" + object};
+    for (const std::string &f : {o.orig, o.patched})
+      if (std::error_code ec; !fs::is_regular_file(f, ec)) fail(where + "object: " + f + " is missing");
+    m.objects.push_back(std::move(o));
+  }
+  if (m.objects.empty()) fail("objects: lists no object");
   return m;
+}
+
+void write_manifest(const std::string &dir, const Manifest &m) {
+  Json j;
+  j["format"] = kMagic;
+  j["version"] = kManifestVersion;
+  j["patch"] = m.patch_name.empty() ? Json(nullptr) : Json(m.patch_name);
+  j["symvers"] = m.symvers.empty() ? Json(nullptr) : Json(m.symvers);
+  j["symtabs"] = Json::array();
+  for (const auto &[target, path] : m.symtabs)
+    j["symtabs"].push_back({{"target", target}, {"path", path}});
+  j["objects"] = Json::array();
+  for (const ManifestObject &o : m.objects)
+    j["objects"].push_back({{"object", o.object}, {"target", o.target}});
+  std::ofstream out(join(dir, std::string(kManifest)));
+  out << j.dump(2) << "\n";
+  if (!out.flush()) throw Error(join(dir, std::string(kManifest)) + ": cannot write");
 }
 
 } // namespace klp

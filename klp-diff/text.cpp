@@ -118,7 +118,7 @@ void print_block(const FunctionReport &f, std::ostream &out) {
     out << "   why:\n     removed: no counterpart in the patched object\n";
   else if (!f.reasons.empty()) {
     out << "   why:\n";
-    for (const std::string &r : f.reasons) out << "     " << r << "\n";
+    for (const Decision &r : f.reasons) out << "     " << describe(r) << "\n";
   }
   unsigned inlined = 0;
   for (const InlinedChange &i : f.inlined) {
@@ -149,10 +149,10 @@ void print_refusal(const Refusal &r, std::ostream &out) {
   out << "result: refused: the change cannot be live-patched\n";
   if (!r.symbol.empty()) out << "   symbol: " << r.symbol << "\n";
   if (!r.location.empty()) out << "   where: " << r.location << "\n";
-  for (const std::string &why : r.reasons) out << "   why: " << why << "\n";
+  for (const Decision &why : r.reasons) out << "   why: " << describe(why) << "\n";
   for (const RefusalUser &u : r.users) {
     out << "   used by: " << u.name << "\n";
-    for (const std::string &why : u.reasons) out << "     " << why << "\n";
+    for (const Decision &why : u.reasons) out << "     " << describe(why) << "\n";
   }
   out << "   message: " << r.message << "\n";
 }
@@ -187,7 +187,7 @@ void print_object(const ObjectReport &o, bool explain, bool filtered, std::ostre
   if (!o.data.empty()) {
     out << "data:\n";
     for (const DataReport &d : o.data)
-      out << "  " << pad(d.verdict, 24)
+      out << "  " << pad(verdict_name(d.verdict), 24)
           << (d.orig_name.empty() ? d.name : d.name + " (orig " + d.orig_name + ")")
           << (d.included ? " [in the patch]" : "") << "\n";
   }

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "explain.h"
 #include "test_util.h"
 
 using namespace klp::test;
@@ -180,13 +181,13 @@ TEST(KlpDiff, ExplainsAKlpBuildResult) {
                      "/orig/drivers/misc/mixed.o");
   ASSERT_EQ(ld.exit_code, 0) << ld.out;
   fs::copy_file(mixed.file("Module.symvers"), ex + "/Module.symvers");
-  write_text(ex + "/manifest", "klp-diff-explain 1\n"
-                               "# written by klp-build --explain\n"
-                               "patch livepatch-fix\n"
-                               "symvers Module.symvers\n"
-                               "symtab vmlinux vmlinux.o\n"
-                               "object lib/ring.o vmlinux\n"
-                               "object drivers/misc/mixed.o vmlinux\n");
+  // As klp-build writes it (one writer, manifest.cpp).
+  klp::Manifest m;
+  m.patch_name = "livepatch-fix";
+  m.symvers = "Module.symvers";
+  m.symtabs = {{"vmlinux", "vmlinux.o"}};
+  m.objects = {{"lib/ring.o", "vmlinux", "", ""}, {"drivers/misc/mixed.o", "vmlinux", "", ""}};
+  klp::write_manifest(ex, m);
   write_text(dir.file("livepatch-fix.ko"), "not read\n");
   expect_golden(dir, "explain-dir.txt", klp_diff(dir, "--explain livepatch-fix.ko"));
   expect_golden(dir, "explain-dir.summary.txt", klp_diff(dir, "livepatch-fix.explain"));
@@ -197,25 +198,47 @@ TEST(KlpDiff, ExplainsAKlpBuildResult) {
   EXPECT_NE(out.find("changed                 ring_report"), std::string::npos) << out;
 }
 
-TEST(KlpDiff, ManifestErrorsNameTheLine) {
+TEST(KlpDiff, ManifestErrorsNameTheKey) {
   ScratchDir dir;
   fs::create_directories(dir.file("bad.explain"));
-  write_text(dir.file("bad.explain/manifest"), "klp-diff-explain 1\npatch x\nfrob y\n");
+  std::string head = R"({"format": "klp-diff-explain", "version": 2, )";
+  write_text(dir.file("bad.explain/manifest"), head + R"("patch": "x", "frob": "y"})");
   int status = 0;
   std::string out = klp_diff(dir, "--explain bad.explain", &status);
   EXPECT_EQ(status, 1) << out;
-  EXPECT_NE(out.find("klp-diff: bad.explain/manifest:3: unknown keyword 'frob'"), std::string::npos)
+  EXPECT_NE(out.find("klp-diff: bad.explain/manifest: unknown key 'frob'"), std::string::npos)
       << out;
-  write_text(dir.file("bad.explain/manifest"), "klp-diff-explain 2\n");
+  write_text(dir.file("bad.explain/manifest"), R"({"format": "klp-diff-explain", "version": 3})");
   out = klp_diff(dir, "--explain bad.explain", &status);
-  EXPECT_NE(out.find("bad.explain/manifest:1: manifest version 2 is not supported"),
+  EXPECT_NE(out.find("bad.explain/manifest: manifest version 3 is not supported"),
             std::string::npos)
       << out;
+  // The plain-text format of version 1 is named as such.
   write_text(dir.file("bad.explain/manifest"), "klp-diff-explain 1\nobject fs/x.o vmlinux\n");
   out = klp_diff(dir, "--explain bad.explain", &status);
-  EXPECT_NE(out.find("bad.explain/manifest:2: bad.explain/orig/fs/x.o is missing"),
+  EXPECT_NE(out.find("bad.explain/manifest: manifest version 1 (plain text) is not supported"),
             std::string::npos)
       << out;
+  write_text(dir.file("bad.explain/manifest"),
+             head + R"("objects": [{"object": "fs/x.o", "target": "vmlinux"}]})");
+  out = klp_diff(dir, "--explain bad.explain", &status);
+  EXPECT_NE(out.find("bad.explain/manifest: objects[0].object: bad.explain/orig/fs/x.o is missing"),
+            std::string::npos)
+      << out;
+  write_text(dir.file("bad.explain/manifest"),
+             head + R"("objects": [{"object": "../x.o", "target": "vmlinux"}]})");
+  out = klp_diff(dir, "--explain bad.explain", &status);
+  EXPECT_NE(out.find("bad.explain/manifest: objects[0].object: path '../x.o' must be relative"),
+            std::string::npos)
+      << out;
+  write_text(dir.file("bad.explain/manifest"), head + R"("objects": [{"object": 7}]})");
+  out = klp_diff(dir, "--explain bad.explain", &status);
+  EXPECT_NE(out.find("bad.explain/manifest: objects[0].object: expected a non-empty string"),
+            std::string::npos)
+      << out;
+  write_text(dir.file("bad.explain/manifest"), head + "\n\"objects\": [\n");
+  out = klp_diff(dir, "--explain bad.explain", &status);
+  EXPECT_NE(out.find("bad.explain/manifest: not JSON: "), std::string::npos) << out;
   out = klp_diff(dir, "--explain none.ko", &status);
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("klp-diff: none.ko: no explain directory next to it (expected "
