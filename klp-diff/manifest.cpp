@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "explain.h"
+#include "input_file.h"
 #include "names.h"
 
 namespace fs = std::filesystem;
@@ -81,6 +82,7 @@ Manifest read_manifest(const std::string &path) {
   Manifest m;
   m.dir = find_dir(path);
   std::string file = join(m.dir, std::string(kManifest));
+  check_regular_file(file);
   std::ifstream in(file);
   if (!in) throw Error(file + ": cannot read");
   std::string line;
