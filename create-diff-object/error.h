@@ -33,7 +33,7 @@ public:
 
 // Input text echoed in a message, quoted: bytes that are not printable ASCII become \xNN, and
 // text longer than `max` characters is cut with "..." (a malformed line may be binary or huge).
-inline std::string quoted(std::string_view text, size_t max = 60) {
+inline std::string quoted_input(std::string_view text, size_t max = 60) {
   std::string out = "'";
   for (size_t i = 0; i < text.size(); i++) {
     if (i == max) {

@@ -131,6 +131,9 @@ std::unique_ptr<Object> Object::load(const std::string &path) {
       if (const char *kind = metadata_type(base->type()))
         throw Error(obj->where(sec) + ": relocates " + base->name + ", a section of type " + kind +
                     ", which holds no code or data");
+      if (base->type() == SHT_NOBITS)
+        throw Error(obj->where(sec) + ": relocates " + base->name +
+                    ", a section of type SHT_NOBITS, which has no bytes to relocate");
       sec.base = base;
       if (!base->rela)
         base->rela = &sec;

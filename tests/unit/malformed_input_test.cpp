@@ -312,6 +312,24 @@ TEST(Malformed, CompressedSizeBombIsRefusedBeforeAllocating) {
   EXPECT_FALSE(c.output_exists());
 }
 
+// 8. A section of type SHT_NOBITS claiming a terabyte, which the differ split into entries.
+TEST(Malformed, NobitsSizeBombIsRefusedBeforeAllocating) {
+  DiffCase c("changed_string");
+  edit_elf(c.patched, [](ElfBytes &e) {
+    size_t i = e.index_of("__mcount_loc");
+    Elf64_Shdr sh = e.shdr(i);
+    sh.sh_type = SHT_NOBITS;
+    sh.sh_size = 1ull << 40;
+    e.set_shdr(i, sh);
+  });
+  RunResult r = run("ulimit -v 1048576; " + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
+                    c.named_args() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_one_line(r, c.patched + ":(.rela__mcount_loc): relocates __mcount_loc, a section of "
+                                 "type SHT_NOBITS, which has no bytes to relocate");
+  EXPECT_FALSE(c.output_exists());
+}
+
 // 7. klp-build checks its inputs before any work, and says what is wrong.
 TEST(Malformed, KlpBuildChecksInputsFirst) {
   ScratchDir dir;
