@@ -184,13 +184,6 @@ static std::vector<uint8_t> inflate_section(const std::string &where, Bytes raw)
     throw Error(where + ": compressed section of " + hex(payload.size()) + " bytes claims " +
                 hex(chdr.ch_size) + " inflated bytes, more than the " + hex(ceiling) +
                 " it may have");
-  if (chdr.ch_type == ELFCOMPRESS_ZSTD) {
-    unsigned long long frame = ZSTD_getFrameContentSize(payload.data(), payload.size());
-    if (frame != ZSTD_CONTENTSIZE_UNKNOWN && frame != ZSTD_CONTENTSIZE_ERROR &&
-        frame != chdr.ch_size)
-      throw Error(where + ": compressed section claims " + hex(chdr.ch_size) +
-                  " inflated bytes but its zstd frame holds " + hex(frame));
-  }
   std::vector<uint8_t> out(chdr.ch_size);
   if (chdr.ch_type == ELFCOMPRESS_ZLIB) {
     uLongf len = out.size();

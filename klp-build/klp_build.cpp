@@ -496,7 +496,7 @@ void check_input_files(const BuildOptions &o, const std::string &symvers) {
       throw Error(o.kallsyms + ": cannot read: " + strerror(errno));
     if (!looks_like_kallsyms(line))
       throw Error(o.kallsyms + ":1: not a copy of /proc/kallsyms (expected 'ADDRESS TYPE NAME', "
-                  "read " + quoted(line) + ")");
+                  "read " + quoted_input(line) + ")");
   }
   if (!o.vmlinux.empty()) {
     ElfFile elf(o.vmlinux);
