@@ -498,6 +498,7 @@ void check_input_files(const BuildOptions &o, const std::string &symvers) {
       throw Error(o.kallsyms + ":1: not a copy of /proc/kallsyms (expected 'ADDRESS TYPE NAME', "
                   "read " + quoted_input(line) + ")");
   }
+  if (!o.kernel_image.empty()) check_regular_file(o.kernel_image);
   if (!o.vmlinux.empty()) {
     ElfFile elf(o.vmlinux);
     if (!elf.symtab_index())

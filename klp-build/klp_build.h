@@ -42,7 +42,8 @@ struct Reporter {
 // --sourcedir and --headers exist and are directories; throws Error naming the option.
 void check_input_dirs(const BuildOptions &o);
 // Module.symvers parses, --kallsyms is a regular file that reads like /proc/kallsyms, --vmlinux
-// an x86_64 ELF file with a symbol table: checked before the first compile.
+// an x86_64 ELF file with a symbol table, --kernel-image a regular file: checked before the first
+// compile.
 void check_input_files(const BuildOptions &o, const std::string &symvers);
 
 // The --kallsyms to use: the one given; none with --vmlinux; else /proc/kallsyms, but only when
