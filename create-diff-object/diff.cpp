@@ -6,6 +6,7 @@
 #include "directives.h"
 #include "elf_writer.h"
 #include "include.h"
+#include "input_file.h"
 #include "special_sections.h"
 #include "verify.h"
 
@@ -50,8 +51,10 @@ static void run_passes(DiffSession *s, const DiffOptions &opts) {
   s->patched = Object::load(opts.patched_path);
   if (!opts.symvers_path.empty())
     s->symvers = std::make_unique<Symvers>(opts.symvers_path);
-  if (!opts.symtab_path.empty())
+  if (!opts.symtab_path.empty()) {
+    check_regular_file(opts.symtab_path); // a FIFO would block in the loader's open
     s->symtab = std::make_unique<TargetSymtab>(opts.symtab_path, opts.target);
+  }
   s->ctx = std::make_unique<DiffContext>(DiffContext{*s->orig, *s->patched, opts.debug, {}, {}});
   DiffContext &ctx = *s->ctx;
 

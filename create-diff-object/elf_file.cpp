@@ -6,7 +6,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
+
+#include "input_file.h"
 
 namespace klp {
 
@@ -14,8 +17,19 @@ namespace klp {
 #define ELFCOMPRESS_ZSTD 2
 #endif
 
+// How much a compressed section may claim to inflate to: deflate's best ratio is 1032:1; zstd can
+// do better on runs, but no compiler-written section comes near it. Small sections may claim up
+// to the floor whatever their size; nothing may claim more than the cap.
+constexpr uint64_t kMaxInflateRatio = 1032;
+constexpr uint64_t kMinInflatedCeiling = 64ull << 20;
+constexpr uint64_t kMaxInflatedSize = 4ull << 30;
+
 std::string elf_error(const std::string &what) {
   return what + ": " + elf_errmsg(-1);
+}
+
+std::string elf_error(const std::string &what, int err) {
+  return what + ": " + elf_errmsg(err);
 }
 
 std::string hex(uint64_t v) {
@@ -27,9 +41,7 @@ std::string hex(uint64_t v) {
 ElfFile::ElfFile(std::string path) : path_(std::move(path)) {
   if (elf_version(EV_CURRENT) == EV_NONE)
     throw Error(elf_error(path_ + ": libelf initialisation failed"));
-  fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0)
-    throw Error(path_ + ": cannot open: " + strerror(errno));
+  fd_ = open_regular_file(path_);
   elf_ = elf_begin(fd_, ELF_C_READ_MMAP, nullptr);
   if (!elf_) {
     close(fd_);
@@ -51,8 +63,18 @@ ElfFile::ElfFile(std::string path) : path_(std::move(path)) {
     throw Error(path_ + ": not an ELF object");
   if (!gelf_getehdr(elf_, &ehdr_))
     throw Error(elf_error(path_ + ": cannot read the ELF header"));
+  // What an x86_64 kernel loads; anything else would be misread or give a foreign output.
   if (ehdr_.e_ident[EI_CLASS] != ELFCLASS64)
-    throw Error(path_ + ": only 64-bit ELF objects are supported");
+    throw Error(path_ + ": not a 64-bit ELF file (EI_CLASS " +
+                std::to_string(ehdr_.e_ident[EI_CLASS]) + "); only x86_64 ELF is supported");
+  if (ehdr_.e_ident[EI_DATA] != ELFDATA2LSB)
+    throw Error(path_ + ": not a little-endian ELF file (EI_DATA " +
+                std::to_string(ehdr_.e_ident[EI_DATA]) +
+                (ehdr_.e_ident[EI_DATA] == ELFDATA2MSB ? ", big-endian" : "") +
+                "); only x86_64 ELF is supported");
+  if (ehdr_.e_machine != EM_X86_64)
+    throw Error(path_ + ": not an x86_64 ELF file (e_machine " + std::to_string(ehdr_.e_machine) +
+                "); only x86_64 ELF is supported");
 
   size_t shnum = 0;
   if (elf_getshdrnum(elf_, &shnum) != 0)
@@ -68,7 +90,8 @@ ElfFile::ElfFile(std::string path) : path_(std::move(path)) {
   if (fstat(fd_, &st) != 0)
     throw Error(path_ + ": cannot stat: " + strerror(errno));
   uint64_t file_size = st.st_size;
-  if (ehdr_.e_shoff > file_size || ehdr_.e_shnum * sizeof(Elf64_Shdr) > file_size - ehdr_.e_shoff)
+  // shnum, not e_shnum: with more than 0xff00 sections the count is in section 0's sh_size.
+  if (ehdr_.e_shoff > file_size || shnum > (file_size - ehdr_.e_shoff) / sizeof(Elf64_Shdr))
     throw Error(path_ + ": section header table extends past the end of the file (truncated?)");
   if (shnum == 0)
     throw Error(path_ + ": object has no sections");
@@ -140,8 +163,9 @@ Elf_Data *ElfFile::raw_data(size_t index) const {
       (sh.sh_offset > (uint64_t)INT64_MAX || sh.sh_offset + sh.sh_size < sh.sh_offset))
     throw Error(where(index) + ": section extends past the end of the file");
   Elf_Data *data = elf_getdata(scn, nullptr);
-  if (!data && elf_errno() != 0)
-    throw Error(elf_error(where(index) + ": cannot read section data"));
+  // elf_errno() clears the error: keep it for the message.
+  if (int err = data ? 0 : elf_errno())
+    throw Error(elf_error(where(index) + ": cannot read section data", err));
   return data;
 }
 
@@ -151,8 +175,15 @@ static std::vector<uint8_t> inflate_section(const std::string &where, Bytes raw)
     throw Error(where + ": compressed section is shorter than its header");
   std::memcpy(&chdr, raw.data(), sizeof(chdr));
   Bytes payload = raw.subspan(sizeof(chdr));
-  if (chdr.ch_size > (1ull << 32))
-    throw Error(where + ": compressed section claims an implausible size " + hex(chdr.ch_size));
+  // The inflated buffer is allocated before inflating: bound what the header claims by what its
+  // payload can hold, so a few hundred bytes cannot make us allocate gigabytes.
+  uint64_t ceiling = std::min<uint64_t>(kMaxInflatedSize,
+                                        std::max<uint64_t>(kMinInflatedCeiling,
+                                                           payload.size() * kMaxInflateRatio));
+  if (chdr.ch_size > ceiling)
+    throw Error(where + ": compressed section of " + hex(payload.size()) + " bytes claims " +
+                hex(chdr.ch_size) + " inflated bytes, more than the " + hex(ceiling) +
+                " it may have");
   std::vector<uint8_t> out(chdr.ch_size);
   if (chdr.ch_type == ELFCOMPRESS_ZLIB) {
     uLongf len = out.size();

@@ -87,5 +87,7 @@ std::string hex(uint64_t value);
 
 // "<what>: <elf_errmsg(-1)>" for failures of libelf calls.
 std::string elf_error(const std::string &what);
+// The same with an error number already taken with elf_errno(), which clears it.
+std::string elf_error(const std::string &what, int err);
 
 } // namespace klp

@@ -11,6 +11,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "input_file.h"
+
 namespace klp {
 
 namespace {
@@ -38,10 +40,16 @@ private:
   std::unordered_map<std::string, uint32_t> offsets_;
 };
 
-// A temporary file beside the destination that is removed unless committed.
+// A temporary file beside the destination that is removed unless committed. The rename replaces
+// whatever `dest` is, so only a regular file or a new path may be the destination: a device
+// node, a FIFO or a socket given as the output is refused and left as it is.
 class TempFile {
 public:
   explicit TempFile(const std::string &dest) : dest_(dest) {
+    struct stat st;
+    if (stat(dest.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      throw Error(dest + ": not a regular file (" + file_kind(st.st_mode) +
+                  "); refusing to replace it with the output");
     tmp_ = dest + ".tmp.XXXXXX";
     fd_ = mkstemp(tmp_.data());
     if (fd_ < 0)

@@ -3,8 +3,10 @@
 //   patched.o:(.text.foo)+0x1c: relocation type 42 is not supported
 #pragma once
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "decision.h"
 
@@ -35,5 +37,26 @@ public:
 private:
   Decision decision_;
 };
+
+// Input text echoed in a message, quoted: bytes that are not printable ASCII become \xNN, and
+// text longer than `max` characters is cut with "..." (a malformed line may be binary or huge).
+inline std::string quoted_input(std::string_view text, size_t max = 60) {
+  std::string out = "'";
+  for (size_t i = 0; i < text.size(); i++) {
+    if (i == max) {
+      out += "...";
+      break;
+    }
+    unsigned char c = text[i];
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += (char)c;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out + "'";
+}
 
 } // namespace klp

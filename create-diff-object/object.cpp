@@ -15,6 +15,23 @@ std::unique_ptr<Object> Object::empty_like(const Object &like, std::string path)
   return obj;
 }
 
+// The section types the reader and the writer treat as the object's own bookkeeping (the writer
+// regenerates or drops them): a symbol, a relocation or a group pointing into one is a malformed
+// input, reported here against the input rather than later against the output.
+static const char *metadata_type(uint32_t type) {
+  switch (type) {
+  case SHT_NULL:
+    return "SHT_NULL";
+  case SHT_SYMTAB:
+    return "SHT_SYMTAB";
+  case SHT_STRTAB:
+    return "SHT_STRTAB";
+  case SHT_SYMTAB_SHNDX:
+    return "SHT_SYMTAB_SHNDX";
+  }
+  return nullptr;
+}
+
 // Reads sections, then symbols, then relocations and groups, resolving every index to a pointer
 // and checking it on the way.
 std::unique_ptr<Object> Object::load(const std::string &path) {
@@ -67,6 +84,10 @@ std::unique_ptr<Object> Object::load(const std::string &path) {
         throw Error(elf.where(elf.symtab_index()) + ": symbol '" + sym.name +
                     "' has invalid section index " + std::to_string(shndx));
       sym.sec = by_index[shndx];
+      if (const char *kind = metadata_type(sym.sec->type()))
+        throw Error(obj->where(*sym.sec) + ": symbol '" +
+                    (sym.type == STT_SECTION ? sym.sec->name : sym.name) +
+                    "' is defined in a section of type " + kind + ", which holds no code or data");
       if (sym.type != STT_SECTION && sym.sec->type() != SHT_NOBITS &&
           (sym.value > sym.sec->size() || sym.size > sym.sec->size() - sym.value))
         throw Error(obj->where(*sym.sec) + ": symbol '" + sym.name + "' (" + hex(sym.value) +
@@ -95,6 +116,12 @@ std::unique_ptr<Object> Object::load(const std::string &path) {
       if (sec.shdr.sh_link != elf.symtab_index())
         throw Error(obj->where(sec) + ": sh_link does not name the symbol table");
       Section *base = by_index[target];
+      if (const char *kind = metadata_type(base->type()))
+        throw Error(obj->where(sec) + ": relocates " + base->name + ", a section of type " + kind +
+                    ", which holds no code or data");
+      if (base->type() == SHT_NOBITS)
+        throw Error(obj->where(sec) + ": relocates " + base->name +
+                    ", a section of type SHT_NOBITS, which has no bytes to relocate");
       sec.base = base;
       if (!base->rela)
         base->rela = &sec;
@@ -129,6 +156,9 @@ std::unique_ptr<Object> Object::load(const std::string &path) {
         if (member >= by_index.size() || !by_index[member])
           throw Error(obj->where(sec) + ": group member " + std::to_string(member) +
                       " is not a section");
+        if (const char *kind = metadata_type(by_index[member]->type()))
+          throw Error(obj->where(sec) + ": group member " + by_index[member]->name +
+                      " is a section of type " + kind);
         sec.group_members.push_back(by_index[member]);
         by_index[member]->group = &sec;
       }

@@ -310,6 +310,10 @@ void SpecialFilter::find_tables() {
       throw Error(obj_.where(*t.sec) + ": entry size " + std::to_string(t.size.size) +
                   " is too small for its fields" +
                   (t.spec->size.env_var ? std::string("; check ") + t.spec->size.env_var : ""));
+    // Entries are allocated per sh_size: a table must hold its bytes, not claim them.
+    if (t.sec->type() == SHT_NOBITS)
+      throw Error(obj_.where(*t.sec) + ": special section of type SHT_NOBITS (size " +
+                  hex(t.sec->size()) + "); its entries must be in the file");
     split_entries(t);
     if (t.spec->layout == Layout::OrcUnwind && t.entries.size() != orc_ip->entries.size())
       throw Error(obj_.where(*t.sec) + ": holds " + std::to_string(t.entries.size()) +

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "input_file.h"
 
 namespace klp {
 
@@ -83,6 +84,7 @@ std::vector<std::string_view> split_tabs(std::string_view line) {
 } // namespace
 
 Symvers::Symvers(const std::string &path) : source_(path) {
+  check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
   std::ostringstream ss;
@@ -110,17 +112,17 @@ void Symvers::parse(std::string_view text) {
     auto loc = [&] { return source_ + ":" + std::to_string(lineno); };
     std::vector<std::string_view> f = split_tabs(line);
     if (f.size() < 4 || f.size() > 5)
-      throw Error(loc() + ": malformed line (expected tab-separated 'crc symbol module export_type "
-                        "[namespace]')");
+      throw Error(loc() + ": malformed line " + quoted_input(line) +
+                  " (expected tab-separated 'crc symbol module export_type [namespace]')");
     Export e;
     e.line = lineno;
-    if (!parse_crc(f[0], e.crc)) throw Error(loc() + ": bad crc '" + std::string(f[0]) + "'");
+    if (!parse_crc(f[0], e.crc)) throw Error(loc() + ": bad crc " + quoted_input(f[0]));
     e.name = std::string(f[1]);
     std::optional<ExportType> type;
     if (f.size() == 4) {
       e.module = std::string(f[2]);
       type = parse_export_type(f[3]);
-      if (!type) throw Error(loc() + ": unknown export type '" + std::string(f[3]) + "'");
+      if (!type) throw Error(loc() + ": unknown export type " + quoted_input(f[3]));
     } else if ((type = parse_export_type(f[3]))) {
       e.module = std::string(f[2]);
       e.ns = std::string(f[4]);
@@ -128,7 +130,7 @@ void Symvers::parse(std::string_view text) {
       e.ns = std::string(f[2]);
       e.module = std::string(f[3]);
     } else {
-      throw Error(loc() + ": unknown export type '" + std::string(f[3]) + "'");
+      throw Error(loc() + ": unknown export type " + quoted_input(f[3]));
     }
     e.type = *type;
     if (e.name.empty()) throw Error(loc() + ": empty symbol name");
@@ -137,8 +139,9 @@ void Symvers::parse(std::string_view text) {
     if (!inserted) {
       const Export &prev = exports_[it->second];
       if (prev.module != e.module)
-        throw Error(loc() + ": '" + e.name + "' is exported by both " + prev.module + " (line " +
-                    std::to_string(prev.line) + ") and " + e.module);
+        throw Error(loc() + ": " + quoted_input(e.name) + " is exported by both " +
+                    quoted_input(prev.module) + " (line " + std::to_string(prev.line) + ") and " +
+                    quoted_input(e.module));
       continue; // the same export listed twice
     }
     exports_.push_back(std::move(e));

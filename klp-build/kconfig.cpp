@@ -3,11 +3,13 @@
 #include <fstream>
 
 #include "error.h"
+#include "input_file.h"
 #include "process.h"
 
 namespace klp {
 
 KernelConfig::KernelConfig(const std::string &path) : path_(path) {
+  check_regular_file(path);
   std::ifstream in(path);
   if (!in)
     throw Error(path + ": cannot read the kernel config (pass --config)");

@@ -18,8 +18,10 @@
 
 #include "descend.h"
 #include "diff.h"
+#include "elf_file.h"
 #include "header_deps.h"
 #include "image_match.h"
+#include "input_file.h"
 #include "verify.h"
 #include "error.h"
 #include "explain.h"
@@ -470,6 +472,50 @@ void write_explain_dir(const std::string &module_path, const std::string &name,
 
 } // namespace
 
+void check_input_dirs(const BuildOptions &o) {
+  for (auto [option, dir] : {std::pair{"--sourcedir", &o.sourcedir}, {"--headers", &o.headers}}) {
+    if (dir->empty()) continue;
+    std::error_code ec;
+    fs::file_status st = fs::status(*dir, ec);
+    if (!fs::exists(st))
+      throw Error(*dir + ": " + option + " DIR does not exist");
+    if (!fs::is_directory(st))
+      throw Error(*dir + ": " + option + " is not a directory");
+  }
+}
+
+// A copy of /proc/kallsyms: "<hex address> <type letter> <name>[ <[module]>]" on its first line.
+static bool looks_like_kallsyms(std::string_view line) {
+  size_t sp = line.find(' ');
+  if (sp == 0 || sp == std::string_view::npos || sp > 16) return false;
+  for (char c : line.substr(0, sp))
+    if (!isxdigit((unsigned char)c)) return false;
+  return line.size() > sp + 3 && isalpha((unsigned char)line[sp + 1]) && line[sp + 2] == ' ' &&
+         line[sp + 3] != ' ';
+}
+
+void check_input_files(const BuildOptions &o, const std::string &symvers) {
+  check_regular_file(symvers);
+  Symvers{symvers}; // a malformed line is reported now, not after the compiles
+  if (!o.kallsyms.empty()) {
+    check_regular_file(o.kallsyms);
+    std::ifstream in(o.kallsyms, std::ios::binary);
+    std::string line;
+    std::getline(in, line);
+    if (!in && !in.eof())
+      throw Error(o.kallsyms + ": cannot read: " + strerror(errno));
+    if (!looks_like_kallsyms(line))
+      throw Error(o.kallsyms + ":1: not a copy of /proc/kallsyms (expected 'ADDRESS TYPE NAME', "
+                  "read " + quoted_input(line) + ")");
+  }
+  if (!o.kernel_image.empty()) check_regular_file(o.kernel_image);
+  if (!o.vmlinux.empty()) {
+    ElfFile elf(o.vmlinux);
+    if (!elf.symtab_index())
+      throw Error(o.vmlinux + ": no symbol table (is it stripped?)");
+  }
+}
+
 std::string resolve_target_symbols(const BuildOptions &o, const std::string &config_path,
                                    const std::string &running_release,
                                    const std::string &proc_kallsyms) {
@@ -514,7 +560,8 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     throw NoChange("the patches touch no C, assembly or header file");
   result.module_name = module_name_for(opts.name, patches);
 
-  // Check the config and the compiler before any build.
+  // Check every input, the config and the compiler before any build.
+  check_input_dirs(opts);
   std::string config_path = resolve_config(opts);
   opts.kallsyms = resolve_target_symbols(opts, config_path, running_release());
   KernelConfig config(config_path);
@@ -522,6 +569,7 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   check_config(config, cc);
   std::string kbuild_dir = resolve_kbuild_dir(opts);
   std::string symvers = resolve_symvers(opts, kbuild_dir);
+  check_input_files(opts, symvers);
 
   WorkDir work(opts.keep_tmp);
   KbuildTree tree;

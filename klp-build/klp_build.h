@@ -39,6 +39,13 @@ struct Reporter {
   std::function<void(const std::string &line)> info;
 };
 
+// --sourcedir and --headers exist and are directories; throws Error naming the option.
+void check_input_dirs(const BuildOptions &o);
+// Module.symvers parses, --kallsyms is a regular file that reads like /proc/kallsyms, --vmlinux
+// an x86_64 ELF file with a symbol table, --kernel-image a regular file: checked before the first
+// compile.
+void check_input_files(const BuildOptions &o, const std::string &symvers);
+
 // The --kallsyms to use: the one given; none with --vmlinux; else /proc/kallsyms, but only when
 // building for the running kernel (`config_path` is /boot/config-`running_release`, the default
 // --config on that machine). Throws Error, naming what to pass, when there is no target.

@@ -97,6 +97,11 @@ int main(int argc, char **argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitError;
   }
+  // 0 jobs would mean "as many as CPUs" inside; given on the command line it is a mistake.
+  if (app.count("--jobs") && o.jobs < 1) {
+    std::cerr << "klp-build: -j " << o.jobs << ": the number of jobs must be at least 1\n";
+    return kExitError;
+  }
   o.replace = !no_replace;
   o.use_cache = !no_cache;
   g_verbose_commands = o.verbose;

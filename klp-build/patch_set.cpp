@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "input_file.h"
 #include "process.h"
 
 namespace klp {
@@ -26,6 +27,7 @@ static std::string strip_path(std::string p) {
 }
 
 PatchFile read_patch(const std::string &path) {
+  check_regular_file(path);
   std::ifstream in(path);
   if (!in)
     throw Error(path + ": cannot read the patch");

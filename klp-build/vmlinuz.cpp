@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "error.h"
+#include "input_file.h"
 
 namespace klp {
 
@@ -299,6 +300,7 @@ std::vector<uint8_t> extract_vmlinux(Bytes bzimage, const std::string &where) {
 }
 
 KernelImage read_kernel_image(const std::string &path) {
+  check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
   std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

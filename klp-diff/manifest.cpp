@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "explain.h"
+#include "input_file.h"
 #include "names.h"
 
 namespace fs = std::filesystem;
@@ -78,6 +79,7 @@ Manifest read_manifest(const std::string &path) {
   Manifest m;
   m.dir = find_dir(path);
   std::string file = join(m.dir, std::string(kManifest));
+  check_regular_file(file);
   std::ifstream in(file);
   if (!in) throw Error(file + ": cannot read");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

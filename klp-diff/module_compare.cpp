@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "elf_file.h"
+#include "input_file.h"
 #include "json.h"
 
 namespace klp {
@@ -121,10 +122,14 @@ public:
   Comparer(const std::string &a, const std::string &b) : a_(a), b_(b) { c_ = {a, b, {}}; }
 
   ModuleComparison run() {
+    // "Identical" means the same bytes; the structural comparison then says where files differ.
+    std::string x = read_input_file(a_.path()), y = read_input_file(b_.path());
+    if (x == y) return std::move(c_);
     header();
     sections();
     symbols();
     relocations();
+    if (c_.differences.empty()) unplaced(x, y);
     return std::move(c_);
   }
 
@@ -275,6 +280,42 @@ private:
     }
   }
 
+  // The bytes differ but nothing compared above does: say in which part of the file the first
+  // difference of each kind of part lies (file header, section header table, a section's
+  // bytes, or padding between them).
+  void unplaced(const std::string &x, const std::string &y) {
+    auto part = [&](uint64_t off) -> std::string {
+      const GElf_Ehdr &e = a_.ehdr();
+      if (off < sizeof(Elf64_Ehdr)) return "file header";
+      if (off >= e.e_shoff &&
+          (off - e.e_shoff) / sizeof(Elf64_Shdr) < a_.section_count())
+        return "section header table";
+      for (size_t i = 1; i < a_.section_count(); i++) {
+        const GElf_Shdr &sh = a_.shdr(i);
+        if (sh.sh_type != SHT_NOBITS && off >= sh.sh_offset && off - sh.sh_offset < sh.sh_size)
+          return "section " + section_name(a_, i);
+      }
+      return "padding";
+    };
+    std::vector<std::string> seen;
+    size_t n = std::min(x.size(), y.size());
+    for (size_t off = 0; off < n; off++) {
+      if (x[off] == y[off]) continue;
+      std::string p = part(off);
+      if (std::find(seen.begin(), seen.end(), p) != seen.end()) continue;
+      seen.push_back(p);
+      add("bytes", p, "outside the parts compared", xhex(fnv1a(as_bytes(x))),
+          xhex(fnv1a(as_bytes(y))));
+      c_.differences.back().offset = off;
+    }
+    if (x.size() != y.size())
+      add("bytes", "file", "size", xhex(x.size()), xhex(y.size()));
+  }
+
+  static Bytes as_bytes(const std::string &s) {
+    return Bytes(reinterpret_cast<const uint8_t *>(s.data()), s.size());
+  }
+
   ElfFile a_, b_;
   ModuleComparison c_;
 };
@@ -288,12 +329,20 @@ ModuleComparison compare_modules(const std::string &a, const std::string &b) {
 void print_comparison_text(const ModuleComparison &c, std::ostream &out) {
   if (c.identical()) {
     out << c.a_path << " and " << c.b_path
-        << " are identical (header, sections, symbols, relocations)\n";
+        << " are identical (byte for byte)\n";
     return;
   }
   out << c.a_path << " and " << c.b_path << " differ (" << c.differences.size()
       << (c.differences.size() == 1 ? " difference" : " differences") << "):\n";
   for (const ModuleDifference &d : c.differences) {
+    if (d.kind == "bytes") {
+      if (d.offset)
+        out << "  bytes differ outside the parts compared: " << d.name << " at "
+            << xhex(*d.offset) << "\n";
+      else
+        out << "  file size " << d.a << " -> " << d.b << "\n";
+      continue;
+    }
     out << "  " << d.kind << " " << d.name << ": ";
     if (d.what == "presence" && d.kind == "relocation")
       out << "only in " << (d.a.empty() ? c.b_path : c.a_path) << ": " << (d.a.empty() ? d.b : d.a)

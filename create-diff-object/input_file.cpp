@@ -1,0 +1,71 @@
+#include "input_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "error.h"
+
+namespace klp {
+
+const char *file_kind(unsigned mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+static void require_regular(const std::string &path, const struct stat &st) {
+  if (!S_ISREG(st.st_mode))
+    throw Error(path + ": not a regular file (" + file_kind(st.st_mode) + ")");
+}
+
+void check_regular_file(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw Error(path + ": cannot open: " + strerror(errno));
+  require_regular(path, st);
+}
+
+int open_regular_file(const std::string &path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw Error(path + ": cannot open: " + strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    throw Error(path + ": cannot stat: " + strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    require_regular(path, st);
+  }
+  // Back to blocking reads: O_NONBLOCK only kept open() from waiting for a FIFO's writer.
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+std::string read_input_file(const std::string &path) {
+  int fd = open_regular_file(path);
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      throw Error(path + ": read error: " + strerror(err));
+    }
+    if (n == 0) break;
+    out.append(buf, (size_t)n);
+  }
+  close(fd);
+  return out;
+}
+
+} // namespace klp
