@@ -550,7 +550,9 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     if (cache)
       cache->reset();
     make_shadow_tree(opts.sourcedir, tree.srctree);
-    prepare_tree(tree, config_path);
+    for (const std::string &t : prepare_tree(tree, config_path))
+      report.info(config_path + ": olddefconfig changed a value kconfig only probes from a tool "
+                  "this config does not use (tolerated): " + t);
     if (cache)
       cache->set_ready();
   } else {
