@@ -8,6 +8,7 @@
 
 #include "descend.h"
 #include "error.h"
+#include "kconfig.h"
 #include "process.h"
 
 namespace fs = std::filesystem;
@@ -42,81 +43,18 @@ std::string read_text_file(const std::string &path) {
   return ss.str();
 }
 
-// "CONFIG_X=y" and "# CONFIG_X is not set" -> "CONFIG_X".
-static std::string option_name(const std::string &line) {
-  std::string name = line.substr(line.rfind("# ", 0) == 0 ? 2 : 0);
-  return name.substr(0, name.find_first_of("= "));
-}
-
-// Options kconfig derives from the build host's tools that do not change generated code:
-// pahole's version (and the BTF options that depend on it) only decide whether BTF debug
-// information is produced at link time. A host without pahole (or with another version) would
-// otherwise make every distro config "change" under olddefconfig.
-static bool is_host_tool_option(const std::string &line) {
-  static constexpr std::string_view kOptions[] = {
-      "CONFIG_PAHOLE_VERSION", "CONFIG_DEBUG_INFO_BTF", "CONFIG_DEBUG_INFO_BTF_MODULES",
-      "CONFIG_PAHOLE_HAS_SPLIT_BTF", "CONFIG_PAHOLE_HAS_BTF_TAG",
-      "CONFIG_PAHOLE_HAS_LANG_EXCLUDE", "CONFIG_MODULE_ALLOW_BTF_MISMATCH",
-  };
-  std::string name = option_name(line);
-  for (std::string_view o : kOptions)
-    if (name == o)
-      return true;
-  return false;
-}
-
-// Options Debian leaves out of the config it installs as /boot/config-* (they name its build
-// host's signing key, trusted keys and build-id salt; the linux-headers .config keeps them).
-// None changes the code of a translation unit: the salt goes into init/version.o's and each
-// module's .mod.o ELF note, the keys into module signing. olddefconfig adds them back with
-// their defaults, which is no sign of a config from another source version.
-static bool is_distro_stripped_option(const std::string &name) {
-  static constexpr std::string_view kOptions[] = {
-      "CONFIG_BUILD_SALT", "CONFIG_MODULE_SIG_ALL", "CONFIG_MODULE_SIG_KEY",
-      "CONFIG_SYSTEM_TRUSTED_KEYS", "CONFIG_SYSTEM_REVOCATION_KEYS",
-  };
-  for (std::string_view o : kOptions)
-    if (name == o)
-      return true;
-  return false;
-}
-
-// The settings of a config, one a line; `absent_from`, when given, is the config this one was
-// derived from: distro-stripped options it does not set are left out here too.
-static std::string config_lines(const std::string &path, const std::string *absent_from = nullptr) {
-  // Comments carry the generator's version; only settings matter.
-  std::istringstream in(read_text_file(path));
-  std::string line, out;
-  while (std::getline(in, line)) {
-    if ((line.rfind("CONFIG_", 0) != 0 && line.rfind("# CONFIG_", 0) != 0) ||
-        is_host_tool_option(line))
-      continue;
-    std::string name = option_name(line);
-    if (absent_from && is_distro_stripped_option(name) &&
-        ("\n" + *absent_from).find("\n" + name + "=") == std::string::npos &&
-        absent_from->find("# " + name + " is not set\n") == std::string::npos)
-      continue;
-    out += line + "\n";
-  }
-  return out;
-}
-
-void prepare_tree(const KbuildTree &tree, const std::string &config) {
+std::vector<std::string> prepare_tree(const KbuildTree &tree, const std::string &config) {
   fs::create_directories(tree.objtree);
   std::string dot_config = tree.objtree + "/.config";
   fs::copy_file(config, dot_config, fs::copy_options::overwrite_existing);
   run_checked({make_argv(tree, {"olddefconfig"}), "", {}}, "make olddefconfig");
-  std::string before = config_lines(config), after = config_lines(dot_config, &before);
-  if (before != after) {
-    std::istringstream a(before), b(after);
-    std::string la, lb;
-    while (std::getline(a, la) && std::getline(b, lb) && la == lb) {
-    }
-    throw Error(config + ": make olddefconfig changed the config (first difference: '" + la +
-                "' became '" + lb + "'); use the config of this exact source version and "
-                "compiler");
-  }
+  ConfigChanges c = compare_olddefconfig(read_text_file(config), read_text_file(dot_config));
+  if (c.changed())
+    throw Error(config + ": make olddefconfig changed the config (first difference: '" +
+                c.first_before + "' became '" + c.first_after + "'); use the config of this "
+                "exact source version and compiler");
   run_checked({make_argv(tree, {"modules_prepare"}), "", {}}, "make modules_prepare");
+  return c.tolerated;
 }
 
 double compile_objects(const KbuildTree &tree, const std::vector<std::string> &objects,

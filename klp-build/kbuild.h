@@ -23,8 +23,9 @@ struct KbuildTree {
 std::vector<std::string> make_argv(const KbuildTree &tree, const std::vector<std::string> &targets);
 
 // Copies `config` into the build directory and runs olddefconfig and modules_prepare. Fails if
-// olddefconfig had to change the config (it belongs to another source version or compiler).
-void prepare_tree(const KbuildTree &tree, const std::string &config);
+// olddefconfig had to change the config (it belongs to another source version or compiler);
+// returns the changes it tolerated (compare_olddefconfig() in kconfig.h), one a line.
+std::vector<std::string> prepare_tree(const KbuildTree &tree, const std::string &config);
 
 // Compiles the objects (paths relative to the tree, e.g. "fs/proc/cmdline.o") through kbuild's
 // single-object targets. Returns the seconds spent. `record_descent`: the tree holds the user's

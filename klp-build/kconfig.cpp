@@ -1,6 +1,8 @@
 #include "kconfig.h"
 
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "error.h"
 #include "input_file.h"
@@ -51,6 +53,124 @@ void check_config(const KernelConfig &config, const std::string &cc) {
     throw Error(config.path() + ": the kernel was built with '" + want + "' but " + cc +
                 " is '" + have + "'; install that compiler (or pass --compiler-launcher) so the "
                 "original objects match the running code");
+}
+
+// One setting of a config file: "CONFIG_X=v" or "# CONFIG_X is not set".
+struct Setting {
+  std::string name; // "CONFIG_X"
+  std::string line;
+};
+
+static std::vector<Setting> settings_of(const std::string &text) {
+  // Comments carry the generator's version; only settings matter.
+  std::istringstream in(text);
+  std::vector<Setting> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("CONFIG_", 0) != 0 && line.rfind("# CONFIG_", 0) != 0)
+      continue;
+    std::string name = line.substr(line.rfind("# ", 0) == 0 ? 2 : 0);
+    out.push_back({name.substr(0, name.find_first_of("= ")), line});
+  }
+  return out;
+}
+
+// A setting's value as kconfig writes it; "" for "is not set" and for an absent line.
+static std::string value_of(const std::string &line) {
+  size_t eq = line.find('=');
+  return line.rfind("# ", 0) == 0 || eq == std::string::npos ? "" : line.substr(eq + 1);
+}
+
+static bool starts_with(const std::string &s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// The tool kconfig probes for `name` when the build of `config` does not use it; "" otherwise.
+static std::string unused_probed_tool(const std::string &name, bool rust) {
+  static constexpr std::string_view kRust[] = {
+      "CONFIG_RUSTC_VERSION", "CONFIG_RUSTC_LLVM_VERSION", "CONFIG_RUST_IS_AVAILABLE",
+      "CONFIG_BINDGEN_VERSION_TEXT", "CONFIG_RUSTC_VERSION_TEXT", "CONFIG_RUST",
+  };
+  static constexpr std::string_view kPahole[] = {
+      "CONFIG_PAHOLE_VERSION", "CONFIG_DEBUG_INFO_BTF", "CONFIG_DEBUG_INFO_BTF_MODULES",
+      "CONFIG_MODULE_ALLOW_BTF_MISMATCH",
+  };
+  if (!rust) {
+    for (std::string_view o : kRust)
+      if (name == o)
+        return "rustc, which this config does not use";
+    if (starts_with(name, "CONFIG_RUSTC_HAS_") || starts_with(name, "CONFIG_RUSTC_SUPPORTS_"))
+      return "rustc, which this config does not use";
+  }
+  for (std::string_view o : kPahole)
+    if (name == o)
+      return "pahole, which only makes BTF at link time";
+  if (starts_with(name, "CONFIG_PAHOLE_HAS_"))
+    return "pahole, which only makes BTF at link time";
+  return "";
+}
+
+// Options Debian leaves out of the config it installs as /boot/config-* (they name its build
+// host's signing key, trusted keys and build-id salt; the linux-headers .config keeps them).
+// None changes the code of a translation unit: the salt goes into init/version.o's and each
+// module's .mod.o ELF note, the keys into module signing. olddefconfig adds them back with
+// their defaults, which is no sign of a config from another source version.
+static bool is_distro_stripped_option(const std::string &name) {
+  static constexpr std::string_view kOptions[] = {
+      "CONFIG_BUILD_SALT", "CONFIG_MODULE_SIG_ALL", "CONFIG_MODULE_SIG_KEY",
+      "CONFIG_SYSTEM_TRUSTED_KEYS", "CONFIG_SYSTEM_REVOCATION_KEYS",
+  };
+  for (std::string_view o : kOptions)
+    if (name == o)
+      return true;
+  return false;
+}
+
+ConfigChanges compare_olddefconfig(const std::string &before, const std::string &after) {
+  std::vector<Setting> b = settings_of(before), a = settings_of(after);
+  std::map<std::string, std::string> blines, alines;
+  for (const Setting &s : b)
+    blines[s.name] = s.line;
+  for (const Setting &s : a)
+    alines[s.name] = s.line;
+  auto it = blines.find("CONFIG_RUST");
+  bool rust = it != blines.end() && value_of(it->second) == "y";
+
+  ConfigChanges c;
+  std::set<std::string> skip;
+  std::set<std::string> names;
+  for (const auto &[n, l] : blines)
+    names.insert(n);
+  for (const auto &[n, l] : alines)
+    names.insert(n);
+  for (const std::string &n : names) {
+    auto bi = blines.find(n), ai = alines.find(n);
+    std::string bv = bi == blines.end() ? "" : value_of(bi->second);
+    std::string av = ai == alines.end() ? "" : value_of(ai->second);
+    std::string tool = unused_probed_tool(n, rust);
+    if (!tool.empty()) {
+      skip.insert(n);
+      if (bv != av)
+        c.tolerated.push_back(n + ": '" + bv + "' became '" + av + "' (" + tool + ")");
+    } else if (is_distro_stripped_option(n) && bi == blines.end()) {
+      skip.insert(n);
+    }
+  }
+  std::vector<std::string> bl, al;
+  for (const Setting &s : b)
+    if (!skip.count(s.name))
+      bl.push_back(s.line);
+  for (const Setting &s : a)
+    if (!skip.count(s.name))
+      al.push_back(s.line);
+  size_t i = 0;
+  while (i < bl.size() && i < al.size() && bl[i] == al[i])
+    i++;
+  if (i < bl.size() || i < al.size()) {
+    c.first_before = i < bl.size() ? bl[i] : "";
+    c.first_after = i < al.size() ? al[i] : "";
+  }
+  return c;
 }
 
 } // namespace klp

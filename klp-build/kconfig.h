@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace klp {
 
@@ -24,6 +25,24 @@ private:
 // the one the kernel was configured with (CONFIG_CC_VERSION_TEXT): objects from another compiler
 // do not match the running code.
 void check_config(const KernelConfig &config, const std::string &cc);
+
+// What `make olddefconfig` did to a config (`before`: the text given, `after`: the .config it
+// wrote). Values kconfig merely probes from tools the build of this config does not use are
+// tolerated, each named in `tolerated` as "CONFIG_X: 'old' became 'new' (why)":
+//   - rustc and bindgen (RUSTC_VERSION, RUSTC_LLVM_VERSION, RUST_IS_AVAILABLE, ...) unless the
+//     config has CONFIG_RUST=y: a build machine's rustc is no sign of another kernel;
+//   - pahole and the BTF options that follow from its version: BTF is made at link time from
+//     the objects' DWARF, the code of no translation unit depends on it.
+// Options distro builders leave out of the /boot config (BUILD_SALT, the signing keys) may
+// appear with their defaults. Any other difference - another compiler (CC_VERSION_TEXT,
+// GCC_VERSION) or assembler (AS_VERSION), another source version - is the first one in file
+// order, in first_before / first_after ("" for a setting one side lacks).
+struct ConfigChanges {
+  std::vector<std::string> tolerated;
+  std::string first_before, first_after;
+  bool changed() const { return !first_before.empty() || !first_after.empty(); }
+};
+ConfigChanges compare_olddefconfig(const std::string &before, const std::string &after);
 
 // The first line of `cc --version`.
 std::string compiler_version_text(const std::string &cc);

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -29,10 +30,12 @@
 #include "kconfig.h"
 #include "module_gen.h"
 #include "module_relink.h"
+#include "module_sign.h"
 #include "patch_set.h"
 #include "process.h"
 #include "replay.h"
 #include "shadow_tree.h"
+#include "target_modules.h"
 #include "tree_cache.h"
 #include "version.h"
 #include "work_dir.h"
@@ -107,10 +110,20 @@ std::string resolve_symvers(const BuildOptions &o, const std::string &kbuild_dir
 }
 
 // The kernel's symbols for `target`: a copy of /proc/kallsyms covers vmlinux and loaded
-// modules; with --vmlinux, modules come from the .ko next to it in the same build tree.
-std::string symtab_for(const BuildOptions &o, const ObjectRecord &rec) {
-  if (!o.kallsyms.empty())
-    return o.kallsyms;
+// modules, a module it lacks comes from its file under --modules (decompressed into
+// `scratch_dir`); with --vmlinux, modules come from the .ko next to it in the same build tree.
+std::string symtab_for(const BuildOptions &o, const ObjectRecord &rec,
+                       const std::set<std::string> &kallsyms_mods,
+                       const std::string &scratch_dir) {
+  if (!o.kallsyms.empty()) {
+    if (rec.target == "vmlinux" || o.modules_dir.empty() || kallsyms_mods.count(rec.target))
+      return o.kallsyms;
+    std::string ko = find_module_file(o.modules_dir, rec.target);
+    if (ko.empty())
+      throw Error(rec.object + " belongs to module " + rec.target + ", which neither " +
+                  o.kallsyms + " nor " + o.modules_dir + " has");
+    return uncompressed_module(ko, scratch_dir);
+  }
   if (rec.target == "vmlinux")
     return o.vmlinux;
   std::string build = parent_dir(o.vmlinux);
@@ -374,24 +387,6 @@ struct DiffedObject {
   std::vector<PatchedFunction> functions; // with the sympos the descriptors carry
 };
 
-// The target module's file under a /lib/modules/RELEASE tree: "<name>.ko", compressed or not,
-// its file name spelling '_' as '-' or not; "" if there is none.
-std::string find_module_file(const std::string &modules_dir, const std::string &modname) {
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(modules_dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    for (const char *ext : {".ko", ".ko.xz", ".ko.zst", ".ko.gz"}) {
-      std::string_view e(ext);
-      if (name.size() <= e.size() || name.compare(name.size() - e.size(), e.size(), e) != 0)
-        continue;
-      if (module_name_of(name.substr(0, name.size() - e.size())) == modname)
-        return it->path().string();
-    }
-  }
-  return "";
-}
-
 void verify_against_image(const std::string &image, const std::string &modules_dir,
                           const std::vector<DiffedObject> &diffed, const Reporter &report) {
   std::vector<ImageFunction> vmlinux_funcs;
@@ -608,7 +603,9 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
     if (cache)
       cache->reset();
     make_shadow_tree(opts.sourcedir, tree.srctree);
-    prepare_tree(tree, config_path);
+    for (const std::string &t : prepare_tree(tree, config_path))
+      report.info(config_path + ": olddefconfig changed a value kconfig only probes from a tool "
+                  "this config does not use (tolerated): " + t);
     if (cache)
       cache->set_ready();
   } else {
@@ -681,12 +678,15 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   std::vector<DiffedObject> sessions; // kept for the image match
   std::vector<std::pair<DiffOptions, const ObjectRecord *>> changed;
   LinkScope scope; // the new globals each object of the module defines
+  std::set<std::string> kallsyms_mods;
+  if (!opts.kallsyms.empty() && !opts.modules_dir.empty())
+    kallsyms_mods = kallsyms_modules(opts.kallsyms);
   for (const ObjectRecord &rec : records) {
     DiffOptions d;
     d.orig_path = work.sub("orig/" + rec.object);
     d.patched_path = work.sub("patched/" + rec.object);
     d.target = rec.target;
-    d.symtab_path = symtab_for(opts, rec);
+    d.symtab_path = symtab_for(opts, rec, kallsyms_mods, work.sub("target-modules"));
     d.symvers_path = symvers;
     d.patch_name = result.module_name;
     explain_objects.push_back({rec.object, rec.target, d.symtab_path});
@@ -734,6 +734,16 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   fs::create_directories(opts.output_dir);
   result.module_path = (fs::path(opts.output_dir) / (spec.name + ".ko")).string();
   finish_module(linked, result.module_path);
+  if (!opts.sign_key.empty()) {
+    try {
+      std::string hash = sign_module(result.module_path, kbuild_dir, opts.sign_key,
+                                     opts.sign_cert);
+      report.info("signed " + result.module_path + " (" + hash + ", " + opts.sign_cert + ")");
+    } catch (...) {
+      fs::remove(result.module_path); // no unsigned module where a signed one was asked for
+      throw;
+    }
+  }
   // Keep what klp-diff --explain needs next to the module.
   if (opts.explain)
     write_explain_dir(result.module_path, result.module_name, work, symvers, explain_objects);

@@ -70,18 +70,28 @@ int main(int argc, char **argv) {
   app.add_option("-j,--jobs", o.jobs, "parallel compile jobs (default: number of CPUs)");
   app.add_flag("--no-replace", no_replace, "stack on earlier patches instead of replacing them");
   app.add_option("--compiler-launcher", o.compiler_launcher, "e.g. ccache, distcc, icecc");
-  CLI::Option *image =
-      app.add_option("--kernel-image", o.kernel_image,
-                     "the target's vmlinux or vmlinuz: prove the original build matches it")
-          ->check(CLI::ExistingFile);
+  app.add_option("--kernel-image", o.kernel_image,
+                 "the target's vmlinux or vmlinuz: prove the original build matches it")
+      ->check(CLI::ExistingFile);
   app.add_option("--modules", o.modules_dir,
-                 "the target's /lib/modules/RELEASE: with --kernel-image, functions of modules "
-                 "are checked against their .ko there")
-      ->check(CLI::ExistingDirectory)
-      ->needs(image);
+                 "the target's /lib/modules/RELEASE: symbols of modules --kallsyms lacks come "
+                 "from their .ko (.ko.xz, .ko.zst, .ko.gz) there; with --kernel-image, functions "
+                 "of modules are checked against them")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--cache", o.cache_dir,
                  "where prepared trees and original objects are kept (default: "
                  "~/.cache/klp-build)");
+  CLI::Option *sign_key =
+      app.add_option("--sign-key", o.sign_key,
+                     "sign the module with this private key (PEM file or PKCS#11 URI) by the "
+                     "build tree's scripts/sign-file, for kernels that enforce signatures");
+  CLI::Option *sign_cert =
+      app.add_option("--sign-cert", o.sign_cert,
+                     "the X.509 certificate (PEM or DER) of --sign-key, which the target kernel "
+                     "must trust")
+          ->check(CLI::ExistingFile);
+  sign_key->needs(sign_cert);
+  sign_cert->needs(sign_key);
   bool no_cache = false;
   app.add_flag("--no-cache", no_cache, "prepare a throwaway tree instead of using the cache");
   app.add_flag("--keep-tmp", o.keep_tmp, "keep the work directory");

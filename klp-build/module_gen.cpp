@@ -8,6 +8,7 @@
 #include "elf_writer.h"
 #include "error.h"
 #include "kbuild.h"
+#include "kconfig.h"
 #include "klp_reloc.h"
 #include "object.h"
 #include "process.h"
@@ -120,6 +121,15 @@ static Command module_make(const ModuleSpec &spec, const std::string &dir,
               {}};
   if (!spec.compiler.empty())
     cmd.argv.push_back("CC=" + spec.compiler);
+  // No BTF for the module (CONFIG_DEBUG_INFO_BTF_MODULES, Makefile.modfinal's pahole step):
+  // pahole would describe the diff objects' partial debug information as split BTF on the
+  // build tree's vmlinux, which a kernel refuses (or, with MODULE_ALLOW_BTF_MISMATCH, drops
+  // with a warning) unless both match it exactly; nothing needs a livepatch module's BTF, and a
+  // module without .BTF loads on every kernel.
+  std::error_code ec;
+  if (fs::exists(spec.kbuild_dir + "/.config", ec) &&
+      KernelConfig(spec.kbuild_dir + "/.config").enabled("DEBUG_INFO_BTF_MODULES"))
+    cmd.argv.push_back("CONFIG_DEBUG_INFO_BTF_MODULES=");
   cmd.argv.insert(cmd.argv.end(), targets.begin(), targets.end());
   if (!spec.source_date_epoch.empty())
     cmd.env["SOURCE_DATE_EPOCH"] = spec.source_date_epoch;

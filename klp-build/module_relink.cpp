@@ -26,17 +26,7 @@ bool is_mod_list(const std::string &text, const std::vector<std::string> &object
   return text == want;
 }
 
-// CONFIG_DEBUG_INFO_BTF_MODULES with a vmlinux in the build tree: Makefile.modfinal runs pahole
-// on the .ko after the recorded ld, a step no record holds.
-static bool generates_btf(const std::string &kbuild_dir) {
-  std::error_code ec;
-  return fs::exists(kbuild_dir + "/vmlinux", ec) && fs::exists(kbuild_dir + "/.config", ec) &&
-         KernelConfig(kbuild_dir + "/.config").enabled("DEBUG_INFO_BTF_MODULES");
-}
-
 std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std::string &dir) {
-  if (generates_btf(spec.kbuild_dir))
-    return std::nullopt;
   LinkTemplate t;
   t.dir = fs::absolute(dir).lexically_normal().string();
   t.name = spec.name;

@@ -19,7 +19,7 @@
 //
 // Each is a command from kbuild's records (replay.h). A link whose records do not have that
 // shape (kernels before the .mod list file, a composite object that names its objects itself)
-// or that would also generate BTF goes through make; so does --check-reproducible's second
+// goes through make; so does --check-reproducible's second
 // build, which proves the two give the same module.
 #pragma once
 

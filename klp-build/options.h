@@ -23,6 +23,8 @@ struct BuildOptions {
   std::string modules_dir;      // the target's /lib/modules/RELEASE: module .ko files for it
   std::string cache_dir;        // tree cache root (default: ~/.cache/klp-build), see tree_cache.h
   bool use_cache = true;        // --no-cache: prepare a throwaway tree in the work directory
+  std::string sign_key;         // --sign-key: sign the module with the build tree's sign-file
+  std::string sign_cert;        // --sign-cert: the X.509 certificate of that key
   bool keep_tmp = false;
   bool explain = false;
   bool check_reproducible = false;

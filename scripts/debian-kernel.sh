@@ -1,54 +1,81 @@
 #!/usr/bin/env bash
-# Prepare Debian 12's stock kernel 6.1.0-56-amd64 (6.1.192-2) as a klp-build
-# target: what a user of that machine has, nothing rebuilt.
+# Prepare one of Debian 12's stock kernels as a klp-build target: what a user
+# of that machine has, nothing rebuilt.
+#   6.1   bookworm's 6.1.0-56-amd64 (6.1.192-2), the default
+#   6.12  bookworm-backports' 6.12.95+deb12-amd64 (6.12.95-1~bpo12+1): prefix
+#         symbols, IBT, call depth tracking, modules shipped as .ko.xz
 #
-# Usage: scripts/debian-kernel.sh [--force] [-h|--help]
+# Usage: scripts/debian-kernel.sh [6.1|6.12] [--force] [-h|--help]
 #
 # Prints shell assignments (eval-able) of the paths, logs to stderr:
-#   DEBIAN_KREL       6.1.0-56-amd64
-#   DEBIAN_VMLINUZ    the stock (signed) vmlinuz of linux-image-6.1.0-56-amd64
-#   DEBIAN_CONFIG     its /boot/config-6.1.0-56-amd64
-#   DEBIAN_MODULES    its lib/modules/6.1.0-56-amd64 (uncompressed .ko files)
-#   DEBIAN_HEADERS    /usr/src/linux-headers-6.1.0-56-amd64 (kbuild tree, Module.symvers;
-#                     installed with apt-get if missing, and so is dwarves/pahole)
-#   DEBIAN_SRC        pristine linux-source-6.1 tree (Debian patches applied)
+#   DEBIAN_KREL       6.1.0-56-amd64 (6.12.95+deb12-amd64)
+#   DEBIAN_VMLINUZ    the stock vmlinuz of linux-image-$KREL (6.12: its -unsigned
+#                     variant, the same kernel without the EFI signature)
+#   DEBIAN_CONFIG     its /boot/config-$KREL
+#   DEBIAN_MODULES    its lib/modules/$KREL (6.1: uncompressed .ko files;
+#                     6.12: .ko.xz as shipped)
+#   DEBIAN_HEADERS    6.1: /usr/src/linux-headers-6.1.0-56-amd64 (installed with
+#                     apt-get if missing, and so is dwarves/pahole); 6.12: the
+#                     linux-headers (+ -common, linux-kbuild) packages unpacked
+#                     into the cache, not installed (kbuild tree, Module.symvers)
+#   DEBIAN_SRC        pristine linux-source tree (Debian patches applied)
 #   DEBIAN_KALLSYMS   a copy of /proc/kallsyms of the stock kernel booted in QEMU
 #                     WITH KASLR (as a user's copy is), KALLSYMS_MODULES loaded
 #   DEBIAN_KALLSYMS_INFO  how it was captured (cmdline, _text, KASLR offset, modules)
 #
-# Cache layout ($KLP_CACHE/debian, default <repo>/build/cache/debian):
-#   deb/          the downloaded linux-image .deb (apt-get download)
-#   image/        dpkg -x of it (boot/, lib/modules/)
-#   src/          linux-source-6.1, extracted from the tarball, never modified
+# Cache layout ($KLP_CACHE/debian for 6.1, $KLP_CACHE/debian-6.12 for 6.12;
+# default KLP_CACHE <repo>/build/cache):
+#   deb/          the downloaded .deb files (apt-get download)
+#   image/        6.1: dpkg -x of linux-image (boot/, lib/modules/)
+#   root/         6.12: dpkg -x of image, headers, kbuild and source packages
+#   src/          linux-source, extracted from the tarball, never modified
 #   kallsyms, kallsyms.info, kallsyms-boot.log
 #   timings.txt   seconds per step of the last run that did any work
 # Each step is skipped while its stamp matches (package version, tarball
 # identity, vmlinuz hash + module list).
 #
-# Environment: KLP_CACHE (cache root), KLP_KERNEL_TARBALL (default
-# /usr/src/linux-source-6.1.tar.xz), KLP_DEBIAN_KREL (default 6.1.0-56-amd64),
-# KALLSYMS_MODULES (stock modules loaded before the capture, default
-# "binfmt_misc"), KLP_BOOT_TIMEOUT (seconds, default 300).
+# Environment: KLP_CACHE (cache root), KLP_KERNEL_TARBALL (6.1 only, default
+# /usr/src/linux-source-6.1.tar.xz), KLP_DEBIAN_KREL (6.1 only, default
+# 6.1.0-56-amd64), KALLSYMS_MODULES (stock modules loaded before the capture,
+# default "binfmt_misc" for 6.1, none for 6.12: its module patches take their
+# symbols from the .ko.xz), KLP_BOOT_TIMEOUT (seconds, default 300).
 set -euo pipefail
 
 script=$(readlink -f "${BASH_SOURCE[0]}")
 repo=$(cd "$(dirname "$script")/.." && pwd)
-krel=${KLP_DEBIAN_KREL:-6.1.0-56-amd64}
-tarball=${KLP_KERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 cache_root=${KLP_CACHE:-$repo/build/cache}
-kallsyms_modules=${KALLSYMS_MODULES-binfmt_misc}
 timeout_s=${KLP_BOOT_TIMEOUT:-300}
-image_pkg=linux-image-$krel
-headers_pkg=linux-headers-$krel
 
 force=0
+series=6.1
 for arg in "$@"; do
   case $arg in
+    6.1|6.12) series=$arg ;;
     --force) force=1 ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$script"; exit 0 ;;
     *) echo "debian-kernel: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
+
+if [[ $series == 6.1 ]]; then
+  krel=${KLP_DEBIAN_KREL:-6.1.0-56-amd64}
+  tarball=${KLP_KERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+  kallsyms_modules=${KALLSYMS_MODULES-binfmt_misc}
+  image_pkg=linux-image-$krel
+  headers_pkg=linux-headers-$krel
+  dirname=debian
+else
+  krel=6.12.95+deb12-amd64
+  pkgver=6.12.95-1~bpo12+1
+  kallsyms_modules=${KALLSYMS_MODULES-}
+  image_pkg=linux-image-$krel-unsigned
+  headers_pkg=linux-headers-$krel
+  # linux-source-6.12 of the same version: bookworm-security's newer ones
+  # would not match the image.
+  pkgs_612=("$image_pkg" "$headers_pkg" "linux-headers-${krel%-amd64}-common"
+    "linux-kbuild-${krel%-amd64}" linux-source-6.12)
+  dirname=debian-6.12
+fi
 
 log() { echo "debian-kernel: $*" >&2; }
 die() { echo "debian-kernel: error: $*" >&2; exit 1; }
@@ -58,9 +85,9 @@ read_file() { if [[ -f $1 ]]; then cat "$1"; fi; }
 
 mkdir -p "$cache_root"
 cache_root=$(cd "$cache_root" && pwd)
-dir=$cache_root/debian
+dir=$cache_root/$dirname
 mkdir -p "$dir"
-exec 9>"$cache_root/debian.lock"
+exec 9>"$cache_root/$dirname.lock"
 flock 9
 
 declare -A timing=()
@@ -74,6 +101,7 @@ apt_update_once() {
 }
 
 # ---- 1. linux-image: vmlinuz, config, modules -----------------------------
+if [[ $series == 6.1 ]]; then
 image=$dir/image
 vmlinuz=$image/boot/vmlinuz-$krel
 config=$image/boot/config-$krel
@@ -115,10 +143,63 @@ if ((force)) || [[ ! -s $vmlinuz || ! -s $config || ! -d $modules/kernel || $(re
   image_stamp_want >"$image/.stamp"
   timing[image]=$(elapsed "$t")
 fi
+else
+  # 6.12: every package of the target unpacked into root/, none installed:
+  # the headers must not become the build machine's (its /usr/src, its
+  # /lib/modules/*/build) for a kernel it does not run.
+  root=$dir/root
+  image=$root
+  vmlinuz=$root/boot/vmlinuz-$krel
+  config=$root/boot/config-$krel
+  modules=$root/lib/modules/$krel
+  root_stamp_want() { printf '%s\n' "${pkgs_612[@]/%/=$pkgver}" "$(cd "$dir/deb" 2>/dev/null && ls -- *.deb 2>/dev/null)"; }
+  if ((force)) || [[ ! -s $vmlinuz || ! -d $modules/kernel || $(read_file "$root/.stamp") != "$(root_stamp_want)" ]]; then
+    t=$(now)
+    did_work=1
+    mkdir -p "$dir/deb"
+    local_debs() {
+      local p f
+      for p in "${pkgs_612[@]}"; do
+        for f in "$dir"/deb/"${p}"_*.deb; do
+          if [[ -e $f ]]; then echo "$f"; fi
+        done
+      done
+    }
+    if ((force)) || (($(local_debs | wc -l) != ${#pkgs_612[@]})); then
+      log "downloading ${pkgs_612[*]} ($pkgver, bookworm-backports)"
+      rm -f "$dir"/deb/*.deb
+      want=("${pkgs_612[@]/%/=$pkgver}")
+      if ! (cd "$dir/deb" && apt-get download -q "${want[@]}" >/dev/null 2>&1); then
+        apt_update_once
+        (cd "$dir/deb" && apt-get download -q "${want[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) ||
+          die "apt-get download ${want[*]} failed (is bookworm-backports in the apt sources? scripts/install-deps)"
+      fi
+    fi
+    (($(local_debs | wc -l) == ${#pkgs_612[@]})) || die "$dir/deb lacks some of ${pkgs_612[*]} $pkgver"
+    rm -rf "$root" "$root.tmp"
+    mkdir -p "$root.tmp"
+    while IFS= read -r deb; do
+      log "unpacking ${deb##*/}"
+      dpkg-deb -x "$deb" "$root.tmp"
+    done < <(local_debs)
+    mv "$root.tmp" "$root"
+    [[ -s $vmlinuz && -s $config && -d $modules/kernel ]] || die "$root lacks boot/vmlinuz-$krel, boot/config-$krel or lib/modules/$krel"
+    # The modules stay .ko.xz, as on the target; modules.dep & co. are made by
+    # the package's postinst; make them here.
+    depmod -b "$root" "$krel" || die "depmod failed"
+    # Absolute links into /usr/src, which is not where the packages are.
+    ln -sfn "$root/usr/src/$headers_pkg" "$modules/build"
+    ln -sfn "$root/usr/src/linux-headers-${krel%-amd64}-common" "$modules/source"
+    # The headers' Makefile includes the -common tree by its absolute path.
+    sed -i "s|^include /usr/src/|include $root/usr/src/|" "$root/usr/src/$headers_pkg/Makefile"
+    root_stamp_want >"$root/.stamp"
+    timing[image]=$(elapsed "$t")
+  fi
+fi
 
 # ---- 2. linux-headers: the kbuild tree modules are linked against ---------
-headers=/usr/src/$headers_pkg
-if [[ ! -s $headers/Module.symvers || ! -f $headers/Makefile ]]; then
+if [[ $series == 6.1 ]]; then headers=/usr/src/$headers_pkg; else headers=$root/usr/src/$headers_pkg; fi
+if [[ $series == 6.1 ]] && [[ ! -s $headers/Module.symvers || ! -f $headers/Makefile ]]; then
   t=$(now)
   did_work=1
   log "installing $headers_pkg"
@@ -132,6 +213,8 @@ fi
 # (Debian's include/config/kernel.release says 6.1.192; UTS_RELEASE, which
 # vermagic uses, is the package's release.)
 hrel=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$headers/include/generated/utsrelease.h" 2>/dev/null || true)
+[[ $series == 6.1 || -s $headers/Module.symvers && $(head -n1 "$headers/Makefile") == "include $root/"* ]] ||
+  die "$headers: no Module.symvers, or its Makefile does not include the unpacked -common tree"
 [[ $hrel == "$krel" ]] || die "$headers/include/generated/utsrelease.h: UTS_RELEASE is '$hrel', not $krel"
 # Debian's build adds these to the headers' .config only (they are not in
 # /boot/config-*): BUILD_SALT, MODULE_SIG_ALL, MODULE_SIG_KEY, SYSTEM_TRUSTED_KEYS.
@@ -159,9 +242,10 @@ if [[ -n $want_pahole && $want_pahole != 0 ]]; then
     log "warning: pahole version ${have_pahole:-none}, the config was made with $want_pahole"
 fi
 
-# ---- 3. pristine linux-source-6.1 ------------------------------------------
+# ---- 3. pristine linux-source ---------------------------------------------
 src=$dir/src
-[[ -f $tarball ]] || die "kernel tarball $tarball not found (install linux-source-6.1: scripts/install-deps)"
+[[ $series == 6.1 ]] || tarball=$root/usr/src/linux-source-6.12.tar.xz
+[[ -f $tarball ]] || die "kernel tarball $tarball not found (install linux-source-$series: scripts/install-deps)"
 tarball_id() {
   local p
   p=$(readlink -f "$tarball")
@@ -185,7 +269,7 @@ if ((force)) || [[ $(read_file "$src/.klp-src-key") != "$src_key" ]]; then
   mv "$src.tmp" "$src"
 fi
 srcver=$(make -s -C "$src" kernelversion 2>/dev/null || true)
-[[ $srcver == 6.1.* ]] || die "$src: kernelversion '$srcver' is not 6.1.x"
+[[ $srcver == "$series".* ]] || die "$src: kernelversion '$srcver' is not $series.x"
 
 # ---- 4. /proc/kallsyms of the booted stock kernel (KASLR on) ---------------
 # A user's copy of /proc/kallsyms has KASLR-shifted addresses; capture it the
@@ -232,12 +316,17 @@ capture_kallsyms() {
   mkdir -p "$work/root"/{bin,dev,proc,sys,tmp,lib/modules}
   cp /bin/busybox "$work/root/bin/busybox"
   local -a kos=()
-  local p i=0
+  local p b i=0
   if [[ -n $kallsyms_modules ]]; then
     # shellcheck disable=SC2086
     while IFS= read -r p; do
       i=$((i + 1))
-      cp "$modules/$p" "$work/root/lib/modules/$(printf '%02d' $i)-${p##*/}"
+      # busybox insmod loads plain ELF only
+      case $p in
+        *.ko) cp "$modules/$p" "$work/root/lib/modules/$(printf '%02d' $i)-${p##*/}" ;;
+        *.ko.xz) b=${p##*/}; xz -dc "$modules/$p" >"$work/root/lib/modules/$(printf '%02d' $i)-${b%.xz}" ;;
+        *) die "$modules/$p: a compression this script does not handle" ;;
+      esac
     done < <(mod_closure $kallsyms_modules)
   fi
   cat >"$work/root/init" <<'EOF'
@@ -248,6 +337,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 dmesg -n 1
 for m in /lib/modules/*.ko; do
+  [ -e "$m" ] || continue
   insmod "$m" || echo "KALLSYMS: FAIL insmod $m"
 done
 echo "KALLSYMS: cmdline $(cat /proc/cmdline)"

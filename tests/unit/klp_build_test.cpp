@@ -200,6 +200,71 @@ TEST(KlpBuildConfig, RefusesAnotherCompiler) {
   EXPECT_NO_THROW(check_config(KernelConfig(dir.file("ok")), "gcc"));
 }
 
+// Debian's 6.12 config was made without rustc; a build machine with one gets CONFIG_RUSTC_VERSION
+// and friends from olddefconfig. Nothing of a config without CONFIG_RUST=y uses them.
+TEST(KlpBuildConfig, ToleratesProbesOfUnusedTools) {
+  std::string before = "CONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0\"\n"
+                       "CONFIG_GCC_VERSION=120200\n"
+                       "CONFIG_RUSTC_VERSION=0\n"
+                       "CONFIG_RUSTC_LLVM_VERSION=0\n"
+                       "CONFIG_PAHOLE_VERSION=124\n"
+                       "CONFIG_LIVEPATCH=y\n"
+                       "CONFIG_DEBUG_INFO_BTF=y\n";
+  std::string after = "# comment of another kconfig\n"
+                      "CONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0\"\n"
+                      "CONFIG_GCC_VERSION=120200\n"
+                      "CONFIG_RUSTC_VERSION=109500\n"
+                      "CONFIG_RUSTC_LLVM_VERSION=200100\n"
+                      "CONFIG_PAHOLE_VERSION=0\n"
+                      "CONFIG_RUST_IS_AVAILABLE=y\n"
+                      "CONFIG_LIVEPATCH=y\n"
+                      "# CONFIG_RUST is not set\n"
+                      "# CONFIG_DEBUG_INFO_BTF is not set\n"
+                      "CONFIG_BUILD_SALT=\"\"\n";
+  ConfigChanges c = compare_olddefconfig(before, after);
+  EXPECT_FALSE(c.changed()) << c.first_before << " / " << c.first_after;
+  EXPECT_EQ(c.tolerated,
+            (std::vector<std::string>{
+                "CONFIG_DEBUG_INFO_BTF: 'y' became '' (pahole, which only makes BTF at link time)",
+                "CONFIG_PAHOLE_VERSION: '124' became '0' (pahole, which only makes BTF at link time)",
+                "CONFIG_RUSTC_LLVM_VERSION: '0' became '200100' (rustc, which this config does "
+                "not use)",
+                "CONFIG_RUSTC_VERSION: '0' became '109500' (rustc, which this config does not use)",
+                "CONFIG_RUST_IS_AVAILABLE: '' became 'y' (rustc, which this config does not use)",
+            }));
+  // Nothing changed, nothing tolerated.
+  c = compare_olddefconfig(before, before);
+  EXPECT_FALSE(c.changed());
+  EXPECT_TRUE(c.tolerated.empty());
+}
+
+TEST(KlpBuildConfig, RefusesOtherCompilersAndRustWhenUsed) {
+  std::string base = "CONFIG_GCC_VERSION=120200\nCONFIG_AS_VERSION=24000\nCONFIG_LIVEPATCH=y\n";
+  ConfigChanges c = compare_olddefconfig(
+      base, "CONFIG_GCC_VERSION=140200\nCONFIG_AS_VERSION=24000\nCONFIG_LIVEPATCH=y\n");
+  EXPECT_EQ(c.first_before, "CONFIG_GCC_VERSION=120200");
+  EXPECT_EQ(c.first_after, "CONFIG_GCC_VERSION=140200");
+  c = compare_olddefconfig(
+      base, "CONFIG_GCC_VERSION=120200\nCONFIG_AS_VERSION=24200\nCONFIG_LIVEPATCH=y\n");
+  EXPECT_EQ(c.first_before, "CONFIG_AS_VERSION=24000");
+  EXPECT_EQ(c.first_after, "CONFIG_AS_VERSION=24200");
+  // A setting olddefconfig adds, and one it drops.
+  c = compare_olddefconfig(base, base + "CONFIG_NEW_OPTION=y\n");
+  EXPECT_EQ(c.first_before, "");
+  EXPECT_EQ(c.first_after, "CONFIG_NEW_OPTION=y");
+  c = compare_olddefconfig(base + "CONFIG_OLD_OPTION=y\n", base);
+  EXPECT_EQ(c.first_before, "CONFIG_OLD_OPTION=y");
+  EXPECT_EQ(c.first_after, "");
+  // A kernel with Rust code uses rustc: its version is a difference.
+  c = compare_olddefconfig("CONFIG_RUST=y\nCONFIG_RUSTC_VERSION=108500\n",
+                           "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION=109500\n");
+  EXPECT_EQ(c.first_before, "CONFIG_RUSTC_VERSION=108500");
+  EXPECT_TRUE(c.tolerated.empty());
+  // A distro-stripped option present in the given config must stay as it is.
+  c = compare_olddefconfig("CONFIG_BUILD_SALT=\"a\"\n", "CONFIG_BUILD_SALT=\"b\"\n");
+  EXPECT_EQ(c.first_after, "CONFIG_BUILD_SALT=\"b\"");
+}
+
 TEST(KlpBuildKbuild, ReadsModuleAndCrcsFromTheRecord) {
   ScratchDir dir;
   fs::create_directories(dir.file("obj/fs/ext4"));
