@@ -106,19 +106,29 @@ private:
 // Calls fn(line, lineno) for each line of the file behind `fd`, read in large chunks: the whole
 // file is never in memory at once. The views passed are valid during the call only.
 template <typename Fn> void for_each_line(int fd, const std::string &path, Fn &&fn) {
-  std::vector<char> buf(256 * 1024);
+  // As large as a small file (plus one byte to see its end), at most 256 KiB; never zeroed.
+  struct stat st;
+  size_t cap = 256 * 1024;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < cap)
+    cap = std::max<size_t>((size_t)st.st_size + 1, 4096);
+  std::unique_ptr<char[]> buf(new char[cap]);
   size_t have = 0, lineno = 0;
   bool eof = false;
   while (!eof) {
-    if (have == buf.size()) buf.resize(buf.size() * 2); // a line longer than the buffer
-    ssize_t n = read(fd, buf.data() + have, buf.size() - have);
+    if (have == cap) { // a line longer than the buffer
+      std::unique_ptr<char[]> bigger(new char[cap * 2]);
+      std::memcpy(bigger.get(), buf.get(), have);
+      buf = std::move(bigger);
+      cap *= 2;
+    }
+    ssize_t n = read(fd, buf.get() + have, cap - have);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw Error(path + ": read error: " + std::strerror(errno));
     }
     eof = n == 0;
     have += (size_t)n;
-    std::string_view chunk(buf.data(), have);
+    std::string_view chunk(buf.get(), have);
     size_t pos = 0;
     while (true) {
       size_t nl = chunk.find('\n', pos);
@@ -130,7 +140,7 @@ template <typename Fn> void for_each_line(int fd, const std::string &path, Fn &&
       fn(chunk.substr(pos), ++lineno);
       pos = have;
     }
-    std::memmove(buf.data(), buf.data() + pos, have - pos);
+    std::memmove(buf.get(), buf.get() + pos, have - pos);
     have -= pos;
   }
 }
