@@ -1,6 +1,7 @@
 // Runs the commands listed in a file, one after the other, and prints one line per command:
 // "<wall microseconds> <peak RSS KiB> <exit status>". A command is one line of the file, its
-// arguments separated by single spaces (no quoting). Output of the commands goes to /dev/null.
+// arguments separated by single spaces (no quoting); leading NAME=VALUE words set environment
+// variables for that command only. Output of the commands goes to /dev/null.
 // Small on purpose: a child's peak RSS counts its parent's pages until exec, so the parent
 // must be smaller than any command measured (a Python or bash parent is not).
 //   runlist LIST
@@ -35,10 +36,13 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = fork();
     if (pid == 0) {
+      char **cmd = args;
+      while (*cmd && strchr(*cmd, '=')) putenv(*cmd++);
+      if (!*cmd) _exit(127);
       int fd = open("/dev/null", O_WRONLY);
       dup2(fd, 1);
       dup2(fd, 2);
-      execvp(args[0], args);
+      execvp(cmd[0], cmd);
       _exit(127);
     }
     int status;
