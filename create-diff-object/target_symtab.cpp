@@ -32,10 +32,10 @@ bool is_blank(char c) {
 }
 
 std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
+  size_t b = 0, e = s.size();
+  while (b < e && (is_blank(s[b]) || s[b] == '\n')) b++;
+  while (e > b && (is_blank(s[e - 1]) || s[e - 1] == '\n')) e--;
+  return s.substr(b, e - b);
 }
 
 std::string_view basename_of(std::string_view path) {
@@ -157,13 +157,13 @@ template <typename Fn> void for_each_line(std::string_view text, Fn &&fn) {
 
 // Names scripts/mksysmap and scripts/kallsyms leave out of vmlinux's kallsyms (6.1).
 bool kallsyms_ignores(std::string_view name) {
-  static const char *const exact[] = {
+  static constexpr std::string_view exact[] = {
       "kallsyms_addresses",   "kallsyms_offsets",     "kallsyms_relative_base",
       "kallsyms_num_syms",    "kallsyms_names",       "kallsyms_markers",
       "kallsyms_token_table", "kallsyms_token_index", "kallsyms_seqs_of_names",
       "_SDA_BASE_",           "_SDA2_BASE_",          "L0",
   };
-  static const char *const prefixes[] = {
+  static constexpr std::string_view prefixes[] = {
       "$",
       ".L",
       "__crc_",
@@ -180,16 +180,23 @@ bool kallsyms_ignores(std::string_view name) {
       "__microLA25Thunk_",
       "__kcfi_typeid_",
   };
-  static const char *const suffixes[] = {"_from_arm", "_from_thumb", "_veneer"};
-  static const char *const infixes[] = {".long_branch.", ".plt_branch."};
-  for (const char *s : exact)
-    if (name == s) return true;
-  for (const char *p : prefixes)
-    if (name.starts_with(p)) return true;
-  for (const char *s : suffixes)
-    if (name.ends_with(s)) return true;
-  for (const char *s : infixes)
-    if (name.find(s) != std::string_view::npos) return true;
+  static constexpr std::string_view suffixes[] = {"_from_arm", "_from_thumb", "_veneer"};
+  static constexpr std::string_view infixes[] = {".long_branch.", ".plt_branch."};
+  if (name.empty()) return false;
+  // Every exact name and prefix starts with one of these, every suffix ends with 'm' or 'r' and
+  // every infix holds a '.': most names are decided by two characters.
+  if (std::string_view("$._kL").find(name.front()) != std::string_view::npos) {
+    for (std::string_view s : exact)
+      if (name == s) return true;
+    for (std::string_view p : prefixes)
+      if (name.starts_with(p)) return true;
+  }
+  if (name.back() == 'm' || name.back() == 'r')
+    for (std::string_view s : suffixes)
+      if (name.ends_with(s)) return true;
+  if (name.find('.') != std::string_view::npos)
+    for (std::string_view s : infixes)
+      if (name.find(s) != std::string_view::npos) return true;
   return false;
 }
 
