@@ -51,7 +51,7 @@ std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
   s->orig = Object::load(opts.orig_path);
   s->patched = Object::load(opts.patched_path);
   if (!opts.symvers_path.empty())
-    s->symvers = std::make_unique<Symvers>(opts.symvers_path);
+    s->symvers = std::make_unique<Symvers>(Symvers::open_lazily(opts.symvers_path));
   // Read only if a reference needs a sympos: most objects of a tree have no change at all.
   if (!opts.symtab_path.empty())
     s->symtab = std::make_unique<TargetSymtab>(

@@ -83,11 +83,23 @@ std::vector<std::string_view> split_tabs(std::string_view line) {
 } // namespace
 
 Symvers::Symvers(const std::string &path) : source_(path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  read_file();
+}
+
+Symvers Symvers::open_lazily(const std::string &path) {
+  Symvers s(Blank{}, path);
+  if (!std::ifstream(path, std::ios::binary))
+    throw Error(path + ": cannot open: " + std::strerror(errno));
+  s.pending_ = std::make_unique<std::mutex>();
+  return s;
+}
+
+void Symvers::read_file() const {
+  std::ifstream in(source_, std::ios::binary);
+  if (!in) throw Error(source_ + ": cannot open: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) throw Error(path + ": read error: " + std::strerror(errno));
+  if (in.bad()) throw Error(source_ + ": read error: " + std::strerror(errno));
   parse(ss.str());
 }
 
@@ -97,7 +109,7 @@ Symvers Symvers::from_text(std::string_view text, std::string source) {
   return s;
 }
 
-void Symvers::parse(std::string_view text) {
+void Symvers::parse(std::string_view text) const {
   size_t lineno = 0, pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -146,6 +158,7 @@ void Symvers::parse(std::string_view text) {
 }
 
 const Export *Symvers::find(std::string_view name) const {
+  load();
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : &exports_[it->second];
 }

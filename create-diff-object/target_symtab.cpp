@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -27,8 +28,15 @@ namespace {
 
 constexpr uint32_t kNone = UINT32_MAX;
 
+// ' ', '\t' and '\r' separate columns; a table is cheaper than three comparisons a character.
+constexpr std::array<bool, 256> kBlanks = [] {
+  std::array<bool, 256> t{};
+  t[' '] = t['\t'] = t['\r'] = true;
+  return t;
+}();
+
 bool is_blank(char c) {
-  return c == ' ' || c == '\t' || c == '\r';
+  return kBlanks[(unsigned char)c];
 }
 
 std::string_view trim(std::string_view s) {
@@ -44,11 +52,26 @@ std::string_view basename_of(std::string_view path) {
 }
 
 // Whole-string hexadecimal (optional 0x) and decimal numbers.
+// Hexadecimal digit values; -1 for other characters.
+constexpr std::array<int8_t, 256> kHexDigits = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int i = 0; i < 10; i++) t['0' + i] = (int8_t)i;
+  for (int i = 0; i < 6; i++) t['a' + i] = t['A' + i] = (int8_t)(10 + i);
+  return t;
+}();
+
 bool parse_hex(std::string_view s, uint64_t &out) {
   if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
   if (s.empty() || s.size() > 16) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 16);
-  return ec == std::errc() && end == s.data() + s.size();
+  uint64_t v = 0;
+  for (char c : s) {
+    int8_t d = kHexDigits[(unsigned char)c];
+    if (d < 0) return false;
+    v = v << 4 | (uint64_t)d;
+  }
+  out = v;
+  return true;
 }
 
 bool parse_dec(std::string_view s, uint64_t &out) {
@@ -655,14 +678,43 @@ void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address
     return a.address < b.address;
   };
   if (sort_by_address && !std::is_sorted(symbols.begin(), symbols.end(), by_address)) {
-    // Stable: (address, position) pairs sorted, then the symbols permuted.
-    std::vector<std::pair<uint64_t, uint32_t>> keys(symbols.size());
-    for (size_t i = 0; i < symbols.size(); i++) keys[i] = {symbols[i].address, (uint32_t)i};
-    std::sort(keys.begin(), keys.end());
-    std::vector<TargetSymbol> sorted;
-    sorted.reserve(symbols.size());
-    for (const auto &k : keys) sorted.push_back(symbols[k.second]);
-    symbols = std::move(sorted);
+    // A stable LSD radix sort of the positions by address, 16 bits a pass; the passes over
+    // bits all addresses share (a kernel's top 32) are skipped.
+    size_t n = symbols.size();
+    std::vector<uint32_t> order(n), tmp(n);
+    for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
+    std::vector<uint32_t> count(1 << 16);
+    for (unsigned shift = 0; shift < 64; shift += 16) {
+      auto digit = [&](uint32_t i) { return (size_t)(symbols[i].address >> shift) & 0xffff; };
+      std::fill(count.begin(), count.end(), 0);
+      for (uint32_t i : order) count[digit(i)]++;
+      if (count[digit(order[0])] == n) continue; // one digit for all: nothing to reorder
+      uint32_t sum = 0;
+      for (uint32_t &c : count) {
+        uint32_t here = c;
+        c = sum;
+        sum += here;
+      }
+      for (uint32_t i : order) tmp[count[digit(i)]++] = i;
+      order.swap(tmp);
+    }
+    // Permuted in place, cycle by cycle: a sorted copy would double the table's memory.
+    std::vector<bool> placed(n);
+    for (size_t i = 0; i < n; i++) {
+      if (placed[i]) continue;
+      TargetSymbol first = symbols[i];
+      size_t j = i;
+      while (true) {
+        placed[j] = true;
+        size_t from = order[j];
+        if (from == i) {
+          symbols[j] = first;
+          break;
+        }
+        symbols[j] = symbols[from];
+        j = from;
+      }
+    }
   }
   has_addresses = false;
   size_t n = symbols.size();
