@@ -69,15 +69,24 @@ bool parse_crc(std::string_view s, uint32_t &out) {
   return true;
 }
 
-std::vector<std::string_view> split_tabs(std::string_view line) {
-  std::vector<std::string_view> out;
+// The tab-separated fields of a line; more than five count as six (a malformed line either way).
+struct Fields {
+  std::string_view f[6];
+  size_t n = 0;
+  size_t size() const { return n; }
+  std::string_view operator[](size_t i) const { return f[i]; }
+};
+
+Fields split_tabs(std::string_view line) {
+  Fields out;
   size_t pos = 0;
-  while (true) {
+  while (out.n < 6) {
     size_t tab = line.find('\t', pos);
-    out.push_back(line.substr(pos, tab == std::string_view::npos ? tab : tab - pos));
-    if (tab == std::string_view::npos) return out;
+    out.f[out.n++] = line.substr(pos, tab == std::string_view::npos ? tab : tab - pos);
+    if (tab == std::string_view::npos) break;
     pos = tab + 1;
   }
+  return out;
 }
 
 } // namespace
@@ -120,7 +129,7 @@ void Symvers::parse(std::string_view text) const {
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     // Built only for an error: a Module.symvers has ~30k lines.
     auto loc = [&] { return source_ + ":" + std::to_string(lineno); };
-    std::vector<std::string_view> f = split_tabs(line);
+    Fields f = split_tabs(line);
     if (f.size() < 4 || f.size() > 5)
       throw Error(loc() + ": malformed line (expected tab-separated 'crc symbol module export_type "
                         "[namespace]')");

@@ -444,13 +444,72 @@ struct TargetSymtab::Loader {
         state = Outside;
         return;
       }
-      entry(line, lineno);
+      if (!fast_entry(line)) entry(line, lineno);
       parsed++;
     }
 
     void end() const {
       check_count();
       if (!seen_symtab) throw Error(l.o.source_ + ": no '.symtab' table in the readelf dump");
+    }
+
+    // The common line, "  123: ffffffff81000000    16 FUNC    LOCAL  DEFAULT    1 name", in one
+    // scan without allocating. Returns false, having added nothing, for anything else (a "<...>"
+    // type or binding, "[...]" after Vis, an "OS [...]" index, a truncated name, a malformed
+    // column): entry() reads those and words the errors.
+    bool fast_entry(std::string_view line) {
+      const char *p = line.data(), *end = p + line.size();
+      auto blanks = [&] {
+        while (p < end && is_blank(*p)) p++;
+      };
+      auto token = [&]() -> std::string_view {
+        const char *b = p;
+        while (p < end && !is_blank(*p)) p++;
+        return {b, (size_t)(p - b)};
+      };
+      blanks();
+      uint64_t index = 0;
+      const char *b = p;
+      while (p < end && *p >= '0' && *p <= '9') index = index * 10 + (uint64_t)(*p++ - '0');
+      if (p == b || p - b > 9 || p == end || *p++ != ':') return false;
+      SymtabEntry e;
+      e.index = (uint32_t)index;
+      blanks();
+      std::string_view value = token();
+      if (!parse_hex(value, e.value)) return false;
+      blanks();
+      std::string_view size = token();
+      if (!(size.starts_with("0x") ? parse_hex(size, e.size) : parse_dec(size, e.size)))
+        return false;
+      blanks();
+      std::string_view type = token();
+      blanks();
+      std::string_view bind = token();
+      blanks();
+      std::string_view vis = token();
+      blanks();
+      std::string_view ndx = token();
+      if (type.empty() || bind.empty() || vis.empty() || ndx.empty() || type[0] == '<' ||
+          bind[0] == '<' || vis[0] == '<' || ndx[0] == '[' || ndx == "OS")
+        return false;
+      e.type = stt_of(type);
+      e.bind = stb_of(bind);
+      uint64_t sec = 0;
+      if (is(ndx, "UND"))
+        e.where = SymtabEntry::Where::Undef;
+      else if (is(ndx, "ABS"))
+        e.where = SymtabEntry::Where::Abs;
+      else if (is(ndx, "COM"))
+        e.where = SymtabEntry::Where::Common;
+      else if (parse_dec(ndx, sec))
+        e.where = SymtabEntry::Where::Core;
+      else
+        e.where = SymtabEntry::Where::Abs;
+      std::string_view name = trim(std::string_view(p, (size_t)(end - p)));
+      if (name.ends_with("[...]")) return false;
+      e.name = name;
+      l.add(e);
+      return true;
     }
 
     // "   Num:    Value          Size Type    Bind   Vis      Ndx Name"
@@ -487,7 +546,7 @@ struct TargetSymtab::Loader {
         throw malformed("bad size");
       e.type = stt_of(column());
       std::string_view bind = column();
-      e.bind = bind == "LOCAL" ? STB_LOCAL : bind == "WEAK" ? STB_WEAK : STB_GLOBAL;
+      e.bind = stb_of(bind);
       column(); // Vis
 
       // "[...]" groups after Vis, then Ndx.
@@ -530,14 +589,21 @@ struct TargetSymtab::Loader {
     }
 
     static unsigned stt_of(std::string_view type) {
-      if (type == "FUNC") return STT_FUNC;
-      if (type == "OBJECT") return STT_OBJECT;
-      if (type == "SECTION") return STT_SECTION;
-      if (type == "FILE") return STT_FILE;
-      if (type == "COMMON") return STT_COMMON;
-      if (type == "TLS") return STT_TLS;
-      if (type == "IFUNC" || type == "GNU_IFUNC") return STT_GNU_IFUNC;
+      if (is(type, "FUNC")) return STT_FUNC;
+      if (is(type, "OBJECT")) return STT_OBJECT;
+      if (is(type, "SECTION")) return STT_SECTION;
+      if (is(type, "FILE")) return STT_FILE;
+      if (is(type, "COMMON")) return STT_COMMON;
+      if (is(type, "TLS")) return STT_TLS;
+      if (is(type, "IFUNC") || is(type, "GNU_IFUNC")) return STT_GNU_IFUNC;
       return STT_NOTYPE;
+    }
+    static unsigned stb_of(std::string_view bind) {
+      return is(bind, "LOCAL") ? STB_LOCAL : is(bind, "WEAK") ? STB_WEAK : STB_GLOBAL;
+    }
+    // s == lit, compared with a length the compiler knows (no library call).
+    template <size_t N> static bool is(std::string_view s, const char (&lit)[N]) {
+      return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
     }
   };
 
