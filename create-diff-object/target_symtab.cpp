@@ -129,9 +129,9 @@ private:
 // Calls fn(line, lineno) for each line of the file behind `fd`, read in large chunks: the whole
 // file is never in memory at once. The views passed are valid during the call only.
 template <typename Fn> void for_each_line(int fd, const std::string &path, Fn &&fn) {
-  // As large as a small file (plus one byte to see its end), at most 256 KiB; never zeroed.
+  // As large as a small file (plus one byte to see its end), at most 64 KiB; never zeroed.
   struct stat st;
-  size_t cap = 256 * 1024;
+  size_t cap = 64 * 1024;
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < cap)
     cap = std::max<size_t>((size_t)st.st_size + 1, 4096);
   std::unique_ptr<char[]> buf(new char[cap]);
@@ -744,14 +744,17 @@ void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address
     return a.address < b.address;
   };
   if (sort_by_address && !std::is_sorted(symbols.begin(), symbols.end(), by_address)) {
-    // A stable LSD radix sort of the positions by address, 16 bits a pass; the passes over
-    // bits all addresses share (a kernel's top 32) are skipped.
+    // A stable LSD radix sort of the positions by address, 11 bits a pass (a small count
+    // table); the passes over bits all addresses share (a kernel's top 32) are skipped.
     size_t n = symbols.size();
     std::vector<uint32_t> order(n), tmp(n);
     for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
-    std::vector<uint32_t> count(1 << 16);
-    for (unsigned shift = 0; shift < 64; shift += 16) {
-      auto digit = [&](uint32_t i) { return (size_t)(symbols[i].address >> shift) & 0xffff; };
+    constexpr unsigned kBits = 11;
+    std::vector<uint32_t> count(1 << kBits);
+    for (unsigned shift = 0; shift < 64; shift += kBits) {
+      auto digit = [&](uint32_t i) {
+        return (size_t)(symbols[i].address >> shift) & ((1 << kBits) - 1);
+      };
       std::fill(count.begin(), count.end(), 0);
       for (uint32_t i : order) count[digit(i)]++;
       if (count[digit(order[0])] == n) continue; // one digit for all: nothing to reorder

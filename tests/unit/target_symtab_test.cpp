@@ -356,7 +356,7 @@ TEST_F(TargetSymtabTest, LazyTableIsReadOnFirstLookup) {
 }
 
 TEST_F(TargetSymtabTest, LinesLongerThanTheReadBufferAndOtherLineEnds) {
-  // A name far longer than the reader's 256 KiB buffer, CRLF line ends, blank lines and a last
+  // A name far longer than the reader's 64 KiB buffer, CRLF line ends, blank lines and a last
   // line without a newline.
   std::string long_name(600 * 1024, 'n');
   std::string text = "ffffffff81000000 T _text\r\n\n\n" + std::string("ffffffff81000100 t ") +
