@@ -279,6 +279,7 @@ struct TargetSymtab::Table {
   bool has_file_info = false;
   bool has_addresses = false;
   std::vector<TargetSymbol> symbols; // kallsyms order
+  std::vector<std::string_view> files{""}; // STT_FILE names by block number (0: none)
   // Open-addressed hash of names: 1 + the first symbol of that name (in kallsyms order), 0 free.
   std::vector<uint32_t> slots;
   std::vector<uint32_t> next; // the next symbol of the same name, in kallsyms order; kNone
@@ -324,15 +325,14 @@ struct TargetSymtab::Loader {
 
   const TargetSymtab &o;
   Table &t;
-  std::string_view current_file; // name of the current STT_FILE block
-  uint32_t block = 0;            // its 1-based number; 0 before the first STT_FILE
+  uint32_t block = 0; // the 1-based number of the current STT_FILE block; 0 before the first
 
   std::string loc(size_t lineno) const { return o.source_ + ":" + std::to_string(lineno); }
 
   // Applies the kallsyms filters to one symbol table entry (in symtab order) and records it.
   void add(const SymtabEntry &e) {
     if (e.type == STT_FILE) {
-      current_file = t.strings.copy(e.name);
+      t.files.push_back(t.strings.copy(e.name));
       block++;
       if (!e.name.empty()) t.has_file_info = true;
       return;
@@ -357,10 +357,7 @@ struct TargetSymtab::Loader {
     sym.size = e.size;
     sym.kind = kind_from_stt(e.type);
     sym.binding = e.bind == STB_LOCAL ? SymbolBinding::Local : SymbolBinding::Global;
-    if (sym.is_local() && block) {
-      sym.file = current_file;
-      sym.file_block = block;
-    }
+    if (sym.is_local()) sym.file_block = block;
     sym.source_index = e.index;
   }
 
@@ -861,6 +858,11 @@ bool TargetSymtab::has_addresses() const {
   return table().has_addresses;
 }
 
+std::string_view TargetSymtab::file_of(const TargetSymbol &sym) const {
+  const Table &t = table();
+  return sym.file_block < t.files.size() ? t.files[sym.file_block] : std::string_view();
+}
+
 const std::vector<TargetSymbol> &TargetSymtab::symbols() const {
   return table().symbols;
 }
@@ -898,7 +900,7 @@ std::vector<size_t> TargetSymtab::Table::narrow_by_files(std::vector<size_t> can
   std::vector<size_t> exact, base;
   std::string_view want_base = basename_of(hint.file);
   for (size_t c : cands) {
-    std::string_view file = symbols[c].file;
+    std::string_view file = files[symbols[c].file_block];
     if (file.empty()) continue;
     if (file == hint.file)
       exact.push_back(c);
@@ -990,8 +992,8 @@ void TargetSymtab::Table::throw_ambiguous(const TargetSymtab &owner, std::string
     if (format == TargetFormat::Kallsyms)
       list += " (line " + std::to_string(s.source_index) + ")";
     else
-      list += " (symbol " + std::to_string(s.source_index) + (s.file.empty() ? "" : ", ") +
-              std::string(s.file) + ")";
+      list += " (symbol " + std::to_string(s.source_index) +
+              (files[s.file_block].empty() ? "" : ", ") + std::string(files[s.file_block]) + ")";
   }
   std::string remedy =
       has_file_info

@@ -47,14 +47,16 @@ enum class SymbolBinding { Local, Global }; // STB_WEAK counts as global, as kal
 
 enum class TargetFormat { Elf, Readelf, Kallsyms };
 
-// name and file are views into the table's own storage: valid as long as the TargetSymtab.
+// name is a view into the table's own storage: valid as long as the TargetSymtab. 48 bytes: a
+// vmlinux has tens of thousands.
 struct TargetSymbol {
   std::string_view name;
   // Runtime address (kallsyms, ELF vmlinux), or st_value (section-relative in a .ko).
   uint64_t address = 0;
   uint64_t size = 0; // 0 if unknown (kallsyms)
-  std::string_view file;   // the STT_FILE name of the symbol's block; empty if unknown
-  uint32_t file_block = 0; // 1-based number of that STT_FILE block; 0 if none
+  // 1-based number of the STT_FILE block of a local symbol; 0 if none (TargetSymtab::file_of()
+  // names it).
+  uint32_t file_block = 0;
   uint32_t order = 0;      // 0-based position in kallsyms iteration order (index in symbols())
   uint32_t source_index = 0; // index in the ELF/readelf symbol table, or 1-based kallsyms line
   SymbolKind kind = SymbolKind::Other;
@@ -114,6 +116,9 @@ public:
   bool has_file_info() const;
   // False when every address is 0 (a /proc/kallsyms read without privileges).
   bool has_addresses() const;
+
+  // The STT_FILE name of the symbol's block; empty if unknown (globals belong to none).
+  std::string_view file_of(const TargetSymbol &sym) const;
 
   // All symbols kallsyms holds for the object, in kallsyms iteration order.
   const std::vector<TargetSymbol> &symbols() const;

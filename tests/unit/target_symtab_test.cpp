@@ -122,7 +122,7 @@ TEST_F(TargetSymtabTest, KallsymsTypesGiveKindAndBinding) {
   EXPECT_EQ(obj->kind, SymbolKind::Object);
   EXPECT_EQ(obj->binding, SymbolBinding::Local);
   EXPECT_EQ(obj->size, 0u);
-  EXPECT_TRUE(obj->file.empty());
+  EXPECT_TRUE(t.file_of(*obj).empty());
 }
 
 TEST_F(TargetSymtabTest, KallsymsDuplicateLocalChosenByNeighbours) {
@@ -276,7 +276,7 @@ TEST_F(TargetSymtabTest, ReadelfDumpParsedWithFileBlocksAndAddressOrder) {
   EXPECT_FALSE(t.contains(".text"));
   // vmlinux: kallsyms order is address order, so two.c's dup_fn (lower address) comes first.
   EXPECT_EQ(t.symbols().front().name, "dup_fn");
-  EXPECT_EQ(t.symbols().front().file, "two.c");
+  EXPECT_EQ(t.file_of(t.symbols().front()), "two.c");
   EXPECT_EQ(t.sympos("dup_fn", local_hint("two.c")), 1u);
   EXPECT_EQ(t.sympos("dup_fn", local_hint("kernel/one.c")), 2u);
   EXPECT_EQ(t.sympos("dup_fn", local_hint("one.c")), 2u);     // basename of the FILE symbol
@@ -286,11 +286,11 @@ TEST_F(TargetSymtabTest, ReadelfDumpParsedWithFileBlocksAndAddressOrder) {
   ASSERT_NE(big, nullptr);
   EXPECT_EQ(big->size, 100000u);
   EXPECT_EQ(big->kind, SymbolKind::Object);
-  EXPECT_EQ(big->file, "kernel/one.c");
+  EXPECT_EQ(t.file_of(*big), "kernel/one.c");
   const TargetSymbol *weak = t.find("weak_fn", 0);
   ASSERT_NE(weak, nullptr);
   EXPECT_EQ(weak->binding, SymbolBinding::Global);
-  EXPECT_TRUE(weak->file.empty()); // globals belong to no file block
+  EXPECT_TRUE(t.file_of(*weak).empty()); // globals belong to no file block
   EXPECT_EQ(t.address_of("os_typed", 0), 0xffffffff81000400u);
   expect_throw_with<Error>([&] { t.sympos("dup_fn", local_hint("three.c")); },
                            {"'dup_fn'", "ambiguous", "two.c", "kernel/one.c"});
@@ -511,7 +511,7 @@ TEST_F(TargetSymtabElfTest, VmlinuxOrderIsAddressOrder) {
   EXPECT_TRUE(t.has_file_info());
   ASSERT_EQ(t.find_all("dup_fn").size(), 4u);
   // b.c's copy has the lowest address, so it is first although a.c's comes first in .symtab.
-  EXPECT_EQ(t.find_all("dup_fn")[0]->file, "b.c");
+  EXPECT_EQ(t.file_of(*t.find_all("dup_fn")[0]), "b.c");
   EXPECT_GT(t.find_all("dup_fn")[0]->source_index, t.find_all("dup_fn")[1]->source_index);
   using V = std::vector<std::optional<unsigned long>>;
   // a.c, b.c, util.c by gamma, util.c by delta, shared_name global/local, alpha_helper, b_entry.
@@ -520,12 +520,12 @@ TEST_F(TargetSymtabElfTest, VmlinuxOrderIsAddressOrder) {
   EXPECT_LT(*t.address_of("dup_fn", 1), *t.address_of("dup_fn", 2));
   // Linker-defined symbols are global and outside any file block.
   ASSERT_TRUE(t.contains("_end"));
-  EXPECT_TRUE(t.find("_end", 0)->file.empty());
+  EXPECT_TRUE(t.file_of(*t.find("_end", 0)).empty());
   const TargetSymbol *counter = t.find("alpha_counter", 0);
   ASSERT_NE(counter, nullptr);
   EXPECT_EQ(counter->kind, SymbolKind::Object);
   EXPECT_EQ(counter->size, 4u);
-  EXPECT_EQ(counter->file, "a.c");
+  EXPECT_EQ(t.file_of(*counter), "a.c");
 }
 
 TEST_F(TargetSymtabElfTest, ModuleOrderIsSymtabOrder) {
@@ -549,7 +549,7 @@ TEST_F(TargetSymtabElfTest, ReadelfDumpGivesSameAnswersAsElf) {
   for (size_t i = 0; i < elf.size(); i++) {
     EXPECT_EQ(dump.symbols()[i].name, elf.symbols()[i].name) << i;
     EXPECT_EQ(dump.symbols()[i].address, elf.symbols()[i].address) << i;
-    EXPECT_EQ(dump.symbols()[i].file, elf.symbols()[i].file) << i;
+    EXPECT_EQ(dump.file_of(dump.symbols()[i]), elf.file_of(elf.symbols()[i])) << i;
   }
   TargetSymtab mod_elf(dir_ + "/mod.ko", "mod");
   TargetSymtab mod_dump(dir_ + "/mod.symtab", "mod");
