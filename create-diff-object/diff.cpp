@@ -54,8 +54,8 @@ std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
     s->symvers = std::make_unique<Symvers>(Symvers::open_lazily(opts.symvers_path));
   // Read only if a reference needs a sympos: most objects of a tree have no change at all.
   if (!opts.symtab_path.empty())
-    s->symtab = std::make_unique<TargetSymtab>(
-        TargetSymtab::open_lazily(opts.symtab_path, opts.target));
+    s->symtab =
+        std::make_unique<TargetSymtab>(TargetSymtab::open_lazily(opts.symtab_path, opts.target));
   s->ctx = std::make_unique<DiffContext>(DiffContext{*s->orig, *s->patched, opts.debug, {}, {}});
   DiffContext &ctx = *s->ctx;
 

@@ -124,7 +124,8 @@ std::unique_ptr<Object> Object::load(const std::string &path) {
         if (symi == 0 || symi >= sym_by_index.size())
           throw Error(at() + ": relocation refers to invalid symbol index " + std::to_string(symi));
         rel.sym = sym_by_index[symi];
-        unsigned width = reloc_supported(rel.type) ? reloc_width(rel.type) : reloc_width(rel.type, at());
+        unsigned width =
+            reloc_supported(rel.type) ? reloc_width(rel.type) : reloc_width(rel.type, at());
         if (base->type() != SHT_NOBITS &&
             (rel.offset > base->size() || base->size() - rel.offset < width))
           throw Error(at() + ": relocation extends past the end of the section");

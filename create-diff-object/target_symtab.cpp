@@ -243,7 +243,6 @@ SymbolKind kind_from_stt(unsigned type) {
   }
 }
 
-
 // Keeps the candidates with the highest positive score; all of them if every score is 0.
 std::vector<size_t> keep_best(const std::vector<size_t> &cands, const std::vector<size_t> &scores) {
   size_t best = *std::max_element(scores.begin(), scores.end());
@@ -278,7 +277,7 @@ struct TargetSymtab::Table {
   TargetFormat format = TargetFormat::Kallsyms;
   bool has_file_info = false;
   bool has_addresses = false;
-  std::vector<TargetSymbol> symbols; // kallsyms order
+  std::vector<TargetSymbol> symbols;       // kallsyms order
   std::vector<std::string_view> files{""}; // STT_FILE names by block number (0: none)
   // Open-addressed hash of names: 1 + the first symbol of that name (in kallsyms order), 0 free.
   std::vector<uint32_t> slots;
@@ -290,7 +289,7 @@ struct TargetSymtab::Table {
 
   size_t slot_of(std::string_view name) const {
     size_t mask = slots.size() - 1;
-    size_t h = std::hash<std::string_view>{}(name) & mask;
+    size_t h = std::hash<std::string_view>{}(name)&mask;
     while (slots[h] && symbols[slots[h] - 1].name != name) h = (h + 1) & mask;
     return h;
   }
@@ -733,9 +732,10 @@ struct TargetSymtab::Loader {
 
 void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address) {
   if (symbols.empty())
-    throw Error(
-        owner.source_ + ": no symbols of " + owner.objname_ +
-        (format == TargetFormat::Kallsyms && !owner.is_vmlinux() ? " (is the module loaded?)" : ""));
+    throw Error(owner.source_ + ": no symbols of " + owner.objname_ +
+                (format == TargetFormat::Kallsyms && !owner.is_vmlinux()
+                     ? " (is the module loaded?)"
+                     : ""));
   if (symbols.size() >= kNone) throw Error(owner.source_ + ": too many symbols");
   auto by_address = [](const TargetSymbol &a, const TargetSymbol &b) {
     return a.address < b.address;

@@ -57,7 +57,7 @@ struct TargetSymbol {
   // 1-based number of the STT_FILE block of a local symbol; 0 if none (TargetSymtab::file_of()
   // names it).
   uint32_t file_block = 0;
-  uint32_t order = 0;      // 0-based position in kallsyms iteration order (index in symbols())
+  uint32_t order = 0;        // 0-based position in kallsyms iteration order (index in symbols())
   uint32_t source_index = 0; // index in the ELF/readelf symbol table, or 1-based kallsyms line
   SymbolKind kind = SymbolKind::Other;
   SymbolBinding binding = SymbolBinding::Global;
