@@ -87,12 +87,12 @@ static void compute_pc_bias(Object &obj) {
       needed |= reloc_is_pc_relative(r.type);
     if (!needed)
       continue;
-    std::vector<Insn> insns = Disassembler::shared().decode(rela.base->bytes());
+    std::vector<InsnExtent> insns = Disassembler::shared().extents(rela.base->bytes());
     for (Relocation &r : rela.relocs) {
       if (!reloc_is_pc_relative(r.type))
         continue;
       auto it = std::upper_bound(insns.begin(), insns.end(), r.offset,
-                                 [](uint64_t off, const Insn &i) { return off < i.offset; });
+                                 [](uint64_t off, const InsnExtent &i) { return off < i.offset; });
       uint64_t width = reloc_width(r.type, rela.name);
       uint64_t end = r.offset + width;
       if (it != insns.begin() && std::prev(it)->valid && std::prev(it)->end() >= end)

@@ -50,10 +50,12 @@ static void run_passes(DiffSession *s, const DiffOptions &opts) {
   s->orig = Object::load(opts.orig_path);
   s->patched = Object::load(opts.patched_path);
   if (!opts.symvers_path.empty())
-    s->symvers = std::make_unique<Symvers>(opts.symvers_path);
+    s->symvers = std::make_unique<Symvers>(Symvers::open_lazily(opts.symvers_path));
+  // Read only if a reference needs a sympos: most objects of a tree have no change at all.
   if (!opts.symtab_path.empty()) {
     check_regular_file(opts.symtab_path); // a FIFO would block in the loader's open
-    s->symtab = std::make_unique<TargetSymtab>(opts.symtab_path, opts.target);
+    s->symtab =
+        std::make_unique<TargetSymtab>(TargetSymtab::open_lazily(opts.symtab_path, opts.target));
   }
   s->ctx = std::make_unique<DiffContext>(DiffContext{*s->orig, *s->patched, opts.debug, {}, {}});
   DiffContext &ctx = *s->ctx;

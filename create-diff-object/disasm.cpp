@@ -385,6 +385,25 @@ std::vector<Insn> Disassembler::decode(std::span<const uint8_t> code, uint64_t b
   return out;
 }
 
+std::vector<InsnExtent> Disassembler::extents(std::span<const uint8_t> code, uint64_t base) const {
+  std::vector<InsnExtent> out;
+  out.reserve(code.size() / 4 + 1);
+  std::lock_guard lock(impl_->mutex);
+  llvm::MCInst mi;
+  for (size_t pos = 0; pos < code.size();) {
+    // As decode_locked() delimits instructions: an undecodable byte is one invalid instruction.
+    const size_t avail = std::min(code.size() - pos, kMaxInsnSize);
+    uint64_t size = 0;
+    mi.clear();
+    const auto status = impl_->dis->getInstruction(
+        mi, size, llvm::ArrayRef<uint8_t>(code.data() + pos, avail), base + pos, llvm::nulls());
+    bool valid = status == llvm::MCDisassembler::Success && size != 0 && size <= avail;
+    out.push_back({base + pos, uint8_t(valid ? size : 1), valid});
+    pos += out.back().size;
+  }
+  return out;
+}
+
 Insn Disassembler::decode_one(std::span<const uint8_t> code, uint64_t address) const {
   std::lock_guard lock(impl_->mutex);
   return impl_->decode_locked(code, address);

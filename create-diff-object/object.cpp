@@ -134,14 +134,16 @@ std::unique_ptr<Object> Object::load(const std::string &path) {
         rel.offset = gr.r_offset;
         rel.type = GELF_R_TYPE(gr.r_info);
         rel.addend = gr.r_addend;
-        std::string at = obj->where(*base, rel.offset);
+        // Built only for an error: objects have tens of thousands of relocations.
+        auto at = [&] { return obj->where(*base, rel.offset); };
         if (symi == 0 || symi >= sym_by_index.size())
-          throw Error(at + ": relocation refers to invalid symbol index " + std::to_string(symi));
+          throw Error(at() + ": relocation refers to invalid symbol index " + std::to_string(symi));
         rel.sym = sym_by_index[symi];
-        unsigned width = reloc_width(rel.type, at);
+        unsigned width =
+            reloc_supported(rel.type) ? reloc_width(rel.type) : reloc_width(rel.type, at());
         if (base->type() != SHT_NOBITS &&
             (rel.offset > base->size() || base->size() - rel.offset < width))
-          throw Error(at + ": relocation extends past the end of the section");
+          throw Error(at() + ": relocation extends past the end of the section");
         sec.relocs.push_back(rel);
       }
     } else if (sec.type() == SHT_GROUP) {

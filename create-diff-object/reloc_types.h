@@ -11,6 +11,9 @@ unsigned reloc_width(uint32_t type);
 // Like reloc_width(), but throws Error "<where>: relocation type N is not supported" for types
 // the differ does not understand, so unknown input never passes silently.
 unsigned reloc_width(uint32_t type, const std::string &where);
+// Whether reloc_width(type, where) returns rather than throws (a caller can then build `where`
+// only for the error).
+bool reloc_supported(uint32_t type);
 // PC-relative types: the CPU adds the address of the next instruction (PC32, PLT32, GOTPCREL...).
 bool reloc_is_pc_relative(uint32_t type);
 

@@ -378,9 +378,10 @@ void SpecialFilter::split_entries(Table &t) {
   for (size_t i = 0; i < relocs.size(); i++) {
     const Relocation &r = relocs[i];
     uint64_t idx = r.offset / t.size.size;
-    std::string at = obj_.where(*t.sec, r.offset);
-    if (idx >= n || r.offset % t.size.size + reloc_width(r.type, at) > t.size.size)
-      throw Error(at + ": relocation straddles two entries; the entry size " +
+    auto at = [&] { return obj_.where(*t.sec, r.offset); }; // built only for an error
+    unsigned width = reloc_supported(r.type) ? reloc_width(r.type) : reloc_width(r.type, at());
+    if (idx >= n || r.offset % t.size.size + width > t.size.size)
+      throw Error(at() + ": relocation straddles two entries; the entry size " +
                   std::to_string(t.size.size) + " (" + size_method_name(t.size.method) +
                   ") is wrong");
     t.entries[idx].relocs.push_back(i);

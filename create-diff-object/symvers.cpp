@@ -70,26 +70,48 @@ bool parse_crc(std::string_view s, uint32_t &out) {
   return true;
 }
 
-std::vector<std::string_view> split_tabs(std::string_view line) {
-  std::vector<std::string_view> out;
+// The tab-separated fields of a line; more than five count as six (a malformed line either way).
+struct Fields {
+  std::string_view f[6];
+  size_t n = 0;
+  size_t size() const { return n; }
+  std::string_view operator[](size_t i) const { return f[i]; }
+};
+
+Fields split_tabs(std::string_view line) {
+  Fields out;
   size_t pos = 0;
-  while (true) {
+  while (out.n < 6) {
     size_t tab = line.find('\t', pos);
-    out.push_back(line.substr(pos, tab == std::string_view::npos ? tab : tab - pos));
-    if (tab == std::string_view::npos) return out;
+    out.f[out.n++] = line.substr(pos, tab == std::string_view::npos ? tab : tab - pos);
+    if (tab == std::string_view::npos) break;
     pos = tab + 1;
   }
+  return out;
 }
 
 } // namespace
 
 Symvers::Symvers(const std::string &path) : source_(path) {
+  read_file();
+}
+
+Symvers Symvers::open_lazily(const std::string &path) {
   check_regular_file(path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  Symvers s(Blank{}, path);
+  if (!std::ifstream(path, std::ios::binary))
+    throw Error(path + ": cannot open: " + std::strerror(errno));
+  s.pending_ = std::make_unique<std::mutex>();
+  return s;
+}
+
+void Symvers::read_file() const {
+  check_regular_file(source_);
+  std::ifstream in(source_, std::ios::binary);
+  if (!in) throw Error(source_ + ": cannot open: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) throw Error(path + ": read error: " + std::strerror(errno));
+  if (in.bad()) throw Error(source_ + ": read error: " + std::strerror(errno));
   parse(ss.str());
 }
 
@@ -99,7 +121,7 @@ Symvers Symvers::from_text(std::string_view text, std::string source) {
   return s;
 }
 
-void Symvers::parse(std::string_view text) {
+void Symvers::parse(std::string_view text) const {
   size_t lineno = 0, pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -110,7 +132,7 @@ void Symvers::parse(std::string_view text) {
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     // Built only for an error: a Module.symvers has ~30k lines.
     auto loc = [&] { return source_ + ":" + std::to_string(lineno); };
-    std::vector<std::string_view> f = split_tabs(line);
+    Fields f = split_tabs(line);
     if (f.size() < 4 || f.size() > 5)
       throw Error(loc() + ": malformed line " + quoted_input(line) +
                   " (expected tab-separated 'crc symbol module export_type [namespace]')");
@@ -149,6 +171,7 @@ void Symvers::parse(std::string_view text) {
 }
 
 const Export *Symvers::find(std::string_view name) const {
+  load();
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : &exports_[it->second];
 }

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -48,6 +50,9 @@ struct Export {
 class Symvers {
 public:
   explicit Symvers(const std::string &path);
+  // Like the constructor, but parses `path` only on the first lookup (find(), exports(), size()):
+  // a diff with nothing to export-check never reads it. Whether the file opens is checked now.
+  static Symvers open_lazily(const std::string &path);
   // Parses text already in memory; `source` names it in diagnostics.
   static Symvers from_text(std::string_view text, std::string source);
 
@@ -56,13 +61,27 @@ public:
   const Export *find(std::string_view name) const;
   bool exported_by_vmlinux(std::string_view name) const;
   // In file order.
-  const std::vector<Export> &exports() const { return exports_; }
-  size_t size() const { return exports_.size(); }
+  const std::vector<Export> &exports() const {
+    load();
+    return exports_;
+  }
+  size_t size() const { return exports().size(); }
 
 private:
   struct Blank {};
   Symvers(Blank, std::string source) : source_(std::move(source)) {}
-  void parse(std::string_view text);
+  void parse(std::string_view text) const;
+  void read_file() const;
+  // Parses the file if open_lazily() left it for later.
+  void load() const {
+    if (pending_) {
+      std::lock_guard<std::mutex> lock(*pending_);
+      if (!loaded_) {
+        read_file();
+        loaded_ = true;
+      }
+    }
+  }
 
   struct Hash {
     using is_transparent = void;
@@ -70,8 +89,10 @@ private:
   };
 
   std::string source_;
-  std::vector<Export> exports_;
-  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> by_name_;
+  mutable std::vector<Export> exports_;
+  mutable std::unordered_map<std::string, size_t, Hash, std::equal_to<>> by_name_;
+  std::unique_ptr<std::mutex> pending_; // set by open_lazily()
+  mutable bool loaded_ = false;
 };
 
 } // namespace klp

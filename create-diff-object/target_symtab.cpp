@@ -1,10 +1,16 @@
 #include "target_symtab.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "elf_file.h"
@@ -20,11 +26,24 @@ std::string kallsyms_module_name(std::string_view name) {
 
 namespace {
 
+constexpr uint32_t kNone = UINT32_MAX;
+
+// ' ', '\t' and '\r' separate columns; a table is cheaper than three comparisons a character.
+constexpr std::array<bool, 256> kBlanks = [] {
+  std::array<bool, 256> t{};
+  t[' '] = t['\t'] = t['\r'] = true;
+  return t;
+}();
+
+bool is_blank(char c) {
+  return kBlanks[(unsigned char)c];
+}
+
 std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
+  size_t b = 0, e = s.size();
+  while (b < e && (is_blank(s[b]) || s[b] == '\n')) b++;
+  while (e > b && (is_blank(s[e - 1]) || s[e - 1] == '\n')) e--;
+  return s.substr(b, e - b);
 }
 
 std::string_view basename_of(std::string_view path) {
@@ -32,20 +51,23 @@ std::string_view basename_of(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+// Whole-string hexadecimal (optional 0x) and decimal numbers.
+// Hexadecimal digit values; -1 for other characters.
+constexpr std::array<int8_t, 256> kHexDigits = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int i = 0; i < 10; i++) t['0' + i] = (int8_t)i;
+  for (int i = 0; i < 6; i++) t['a' + i] = t['A' + i] = (int8_t)(10 + i);
+  return t;
+}();
+
 bool parse_hex(std::string_view s, uint64_t &out) {
   if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
   if (s.empty() || s.size() > 16) return false;
   uint64_t v = 0;
   for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return false;
+    int8_t d = kHexDigits[(unsigned char)c];
+    if (d < 0) return false;
     v = v << 4 | (uint64_t)d;
   }
   out = v;
@@ -54,74 +76,117 @@ bool parse_hex(std::string_view s, uint64_t &out) {
 
 bool parse_dec(std::string_view s, uint64_t &out) {
   if (s.empty() || s.size() > 19) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (uint64_t)(c - '0');
-  }
-  out = v;
-  return true;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 10);
+  return ec == std::errc() && end == s.data() + s.size();
 }
 
-// Whitespace-separated tokens of a line, with their offsets.
+// A blank-separated token of a line, with its offsets.
 struct Token {
   std::string_view text;
   size_t begin = 0;
   size_t end = 0;
 };
 
-std::vector<Token> tokenize(std::string_view line) {
-  std::vector<Token> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) i++;
-    if (i >= line.size()) break;
-    size_t b = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') i++;
-    out.push_back({line.substr(b, i - b), b, i});
-  }
-  return out;
-}
-
-std::string read_whole_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(path + ": read error: " + std::strerror(errno));
-  return ss.str();
-}
-
-std::string read_prefix(const std::string &path, size_t n) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  std::string buf(n, '\0');
-  in.read(buf.data(), (std::streamsize)n);
-  buf.resize((size_t)in.gcount());
-  return buf;
-}
-
-bool is_readelf_dump(std::string_view text) {
+// The tokens of one line, one at a time.
+struct Tokens {
+  std::string_view line;
   size_t pos = 0;
+
+  bool next(Token &t) {
+    while (pos < line.size() && is_blank(line[pos])) pos++;
+    if (pos >= line.size()) return false;
+    size_t b = pos;
+    while (pos < line.size() && !is_blank(line[pos])) pos++;
+    t = {line.substr(b, pos - b), b, pos};
+    return true;
+  }
+};
+
+// Copies of the strings a table keeps, in large blocks that never move.
+class Arena {
+public:
+  std::string_view copy(std::string_view s) {
+    if (s.size() > left_) {
+      size_t n = std::max(s.size(), kBlock);
+      blocks_.emplace_back(new char[n]);
+      next_ = blocks_.back().get();
+      left_ = n;
+    }
+    if (!s.empty()) std::memcpy(next_, s.data(), s.size());
+    std::string_view out(next_, s.size());
+    next_ += s.size();
+    left_ -= s.size();
+    return out;
+  }
+
+private:
+  static constexpr size_t kBlock = 64 * 1024;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char *next_ = nullptr;
+  size_t left_ = 0;
+};
+
+// Calls fn(line, lineno) for each line of the file behind `fd`, read in large chunks: the whole
+// file is never in memory at once. The views passed are valid during the call only.
+template <typename Fn> void for_each_line(int fd, const std::string &path, Fn &&fn) {
+  // As large as a small file (plus one byte to see its end), at most 64 KiB; never zeroed.
+  struct stat st;
+  size_t cap = 64 * 1024;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < cap)
+    cap = std::max<size_t>((size_t)st.st_size + 1, 4096);
+  std::unique_ptr<char[]> buf(new char[cap]);
+  size_t have = 0, lineno = 0;
+  bool eof = false;
+  while (!eof) {
+    if (have == cap) { // a line longer than the buffer
+      std::unique_ptr<char[]> bigger(new char[cap * 2]);
+      std::memcpy(bigger.get(), buf.get(), have);
+      buf = std::move(bigger);
+      cap *= 2;
+    }
+    ssize_t n = read(fd, buf.get() + have, cap - have);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(path + ": read error: " + std::strerror(errno));
+    }
+    eof = n == 0;
+    have += (size_t)n;
+    std::string_view chunk(buf.get(), have);
+    size_t pos = 0;
+    while (true) {
+      size_t nl = chunk.find('\n', pos);
+      if (nl == std::string_view::npos) break;
+      fn(chunk.substr(pos, nl - pos), ++lineno);
+      pos = nl + 1;
+    }
+    if (eof && pos < have) {
+      fn(chunk.substr(pos), ++lineno);
+      pos = have;
+    }
+    std::memmove(buf.get(), buf.get() + pos, have - pos);
+    have -= pos;
+  }
+}
+
+template <typename Fn> void for_each_line(std::string_view text, Fn &&fn) {
+  size_t lineno = 0, pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view line = trim(text.substr(pos, nl == std::string_view::npos ? nl : nl - pos));
-    if (!line.empty()) return line.starts_with("Symbol table '") || line.starts_with("File: ");
-    if (nl == std::string_view::npos) break;
+    if (nl == std::string_view::npos) nl = text.size();
+    fn(text.substr(pos, nl - pos), ++lineno);
     pos = nl + 1;
   }
-  return false;
 }
 
 // Names scripts/mksysmap and scripts/kallsyms leave out of vmlinux's kallsyms (6.1).
 bool kallsyms_ignores(std::string_view name) {
-  static const char *const exact[] = {
+  static constexpr std::string_view exact[] = {
       "kallsyms_addresses",   "kallsyms_offsets",     "kallsyms_relative_base",
       "kallsyms_num_syms",    "kallsyms_names",       "kallsyms_markers",
       "kallsyms_token_table", "kallsyms_token_index", "kallsyms_seqs_of_names",
       "_SDA_BASE_",           "_SDA2_BASE_",          "L0",
   };
-  static const char *const prefixes[] = {
+  static constexpr std::string_view prefixes[] = {
       "$",
       ".L",
       "__crc_",
@@ -138,16 +203,23 @@ bool kallsyms_ignores(std::string_view name) {
       "__microLA25Thunk_",
       "__kcfi_typeid_",
   };
-  static const char *const suffixes[] = {"_from_arm", "_from_thumb", "_veneer"};
-  static const char *const infixes[] = {".long_branch.", ".plt_branch."};
-  for (const char *s : exact)
-    if (name == s) return true;
-  for (const char *p : prefixes)
-    if (name.starts_with(p)) return true;
-  for (const char *s : suffixes)
-    if (name.ends_with(s)) return true;
-  for (const char *s : infixes)
-    if (name.find(s) != std::string_view::npos) return true;
+  static constexpr std::string_view suffixes[] = {"_from_arm", "_from_thumb", "_veneer"};
+  static constexpr std::string_view infixes[] = {".long_branch.", ".plt_branch."};
+  if (name.empty()) return false;
+  // Every exact name and prefix starts with one of these, every suffix ends with 'm' or 'r' and
+  // every infix holds a '.': most names are decided by two characters.
+  if (std::string_view("$._kL").find(name.front()) != std::string_view::npos) {
+    for (std::string_view s : exact)
+      if (name == s) return true;
+    for (std::string_view p : prefixes)
+      if (name.starts_with(p)) return true;
+  }
+  if (name.back() == 'm' || name.back() == 'r')
+    for (std::string_view s : suffixes)
+      if (name.ends_with(s)) return true;
+  if (name.find('.') != std::string_view::npos)
+    for (std::string_view s : infixes)
+      if (name.find(s) != std::string_view::npos) return true;
   return false;
 }
 
@@ -171,9 +243,19 @@ SymbolKind kind_from_stt(unsigned type) {
   }
 }
 
+// Keeps the candidates with the highest positive score; all of them if every score is 0.
+std::vector<size_t> keep_best(const std::vector<size_t> &cands, const std::vector<size_t> &scores) {
+  size_t best = *std::max_element(scores.begin(), scores.end());
+  if (best == 0) return cands;
+  std::vector<size_t> out;
+  for (size_t i = 0; i < cands.size(); i++)
+    if (scores[i] == best) out.push_back(cands[i]);
+  return out;
+}
 } // namespace
 
-// One entry of an ELF or readelf symbol table, before the kallsyms filters.
+// One entry of an ELF or readelf symbol table, before the kallsyms filters. The name is valid
+// while the entry is being added only.
 struct SymtabEntry {
   enum class Where {
     Undef,      // SHN_UNDEF
@@ -188,54 +270,98 @@ struct SymtabEntry {
   unsigned type = STT_NOTYPE;
   unsigned bind = STB_LOCAL;
   Where where = Where::Core;
-  size_t index = 0;
+  uint32_t index = 0;
+};
+
+struct TargetSymtab::Table {
+  TargetFormat format = TargetFormat::Kallsyms;
+  bool has_file_info = false;
+  bool has_addresses = false;
+  std::vector<TargetSymbol> symbols;       // kallsyms order
+  std::vector<std::string_view> files{""}; // STT_FILE names by block number (0: none)
+  // Open-addressed hash of names: 1 + the first symbol of that name (in kallsyms order), 0 free.
+  std::vector<uint32_t> slots;
+  std::vector<uint32_t> next; // the next symbol of the same name, in kallsyms order; kNone
+  // Modules only: source_index of named symbols present in the COMING-time kallsyms (whole
+  // .symtab) but not in the core one (.init and non-SHF_ALLOC sections, SHN_ABS), by name.
+  std::unordered_map<std::string_view, std::vector<uint32_t>> coming_only;
+  Arena strings; // every name and file name above
+
+  size_t slot_of(std::string_view name) const {
+    size_t mask = slots.size() - 1;
+    size_t h = std::hash<std::string_view>{}(name)&mask;
+    while (slots[h] && symbols[slots[h] - 1].name != name) h = (h + 1) & mask;
+    return h;
+  }
+  uint32_t first(std::string_view name) const {
+    uint32_t s = slots[slot_of(name)];
+    return s ? s - 1 : kNone;
+  }
+  // The positions of the symbols named `name`, ascending.
+  std::vector<size_t> indices(std::string_view name) const {
+    std::vector<size_t> out;
+    for (uint32_t i = first(name); i != kNone; i = next[i]) out.push_back(i);
+    return out;
+  }
+
+  void finish(const TargetSymtab &owner, bool sort_by_address);
+  std::vector<size_t> narrow_by_files(std::vector<size_t> cands, const SymbolHint &hint) const;
+  std::vector<size_t> narrow_by_blocks(std::vector<size_t> cands, std::string_view name,
+                                       const SymbolHint &hint) const;
+  std::vector<size_t> narrow_by_window(std::vector<size_t> cands, std::string_view name,
+                                       const SymbolHint &hint) const;
+  [[noreturn]] void throw_ambiguous(const TargetSymtab &owner, std::string_view name,
+                                    const std::vector<size_t> &cands) const;
+  unsigned long position_of(const TargetSymtab &owner, const TargetSymbol &sym) const;
+};
+
+struct TargetSymtab::Pending {
+  std::mutex mutex;
 };
 
 struct TargetSymtab::Loader {
-  explicit Loader(TargetSymtab &table) : t(table) {}
+  Loader(const TargetSymtab &owner, Table &table) : o(owner), t(table) {}
 
-  TargetSymtab &t;
-  std::string current_file; // name of the current STT_FILE block
-  uint32_t block = 0;       // its 1-based number; 0 before the first STT_FILE
+  const TargetSymtab &o;
+  Table &t;
+  uint32_t block = 0; // the 1-based number of the current STT_FILE block; 0 before the first
+
+  std::string loc(size_t lineno) const { return o.source_ + ":" + std::to_string(lineno); }
 
   // Applies the kallsyms filters to one symbol table entry (in symtab order) and records it.
   void add(const SymtabEntry &e) {
     if (e.type == STT_FILE) {
-      current_file = std::string(e.name);
+      t.files.push_back(t.strings.copy(e.name));
       block++;
-      if (!e.name.empty()) t.has_file_info_ = true;
+      if (!e.name.empty()) t.has_file_info = true;
       return;
     }
     if (e.type == STT_SECTION || e.where == SymtabEntry::Where::Undef || e.name.empty()) return;
     bool kept;
-    if (t.is_vmlinux()) {
+    if (o.is_vmlinux()) {
       kept = e.where == SymtabEntry::Where::Core ||
              (e.where == SymtabEntry::Where::Abs && kallsyms_keeps_absolute(e.name));
       kept = kept && !kallsyms_ignores(e.name);
     } else {
       if (e.where == SymtabEntry::Where::Abs || e.where == SymtabEntry::Where::ComingOnly) {
-        t.coming_only_[std::string(e.name)].push_back(e.index);
+        t.coming_only[t.strings.copy(e.name)].push_back(e.index);
         return;
       }
       kept = e.where == SymtabEntry::Where::Core;
     }
     if (!kept) return;
-    TargetSymbol sym;
-    sym.name = std::string(e.name);
+    TargetSymbol &sym = t.symbols.emplace_back();
+    sym.name = t.strings.copy(e.name);
     sym.address = e.value;
     sym.size = e.size;
     sym.kind = kind_from_stt(e.type);
     sym.binding = e.bind == STB_LOCAL ? SymbolBinding::Local : SymbolBinding::Global;
-    if (sym.is_local() && block) {
-      sym.file = current_file;
-      sym.file_block = block;
-    }
+    if (sym.is_local()) sym.file_block = block;
     sym.source_index = e.index;
-    t.symbols_.push_back(std::move(sym));
   }
 
   void load_elf(const std::string &path) {
-    t.format_ = TargetFormat::Elf;
+    t.format = TargetFormat::Elf;
     ElfFile elf(path);
     if (!elf.symtab_index()) throw Error(path + ": no symbol table (is it stripped?)");
     size_t shnum = elf.section_count();
@@ -244,8 +370,9 @@ struct TargetSymtab::Loader {
       const GElf_Shdr &sh = elf.shdr(i);
       bool alloc = sh.sh_flags & SHF_ALLOC;
       bool init = elf.section_name(i).starts_with(".init");
-      if (alloc && (t.is_vmlinux() || !init)) section_where[i] = SymtabEntry::Where::Core;
+      if (alloc && (o.is_vmlinux() || !init)) section_where[i] = SymtabEntry::Where::Core;
     }
+    t.symbols.reserve(elf.symbol_count());
     for (size_t i = 0; i < elf.symbol_count(); i++) {
       GElf_Sym sym = elf.symbol(i);
       SymtabEntry e;
@@ -254,7 +381,7 @@ struct TargetSymtab::Loader {
       e.size = sym.st_size;
       e.type = GELF_ST_TYPE(sym.st_info);
       e.bind = GELF_ST_BIND(sym.st_info);
-      e.index = i;
+      e.index = (uint32_t)i;
       if (sym.st_shndx == SHN_UNDEF) {
         e.where = SymtabEntry::Where::Undef;
       } else if (sym.st_shndx == SHN_COMMON) {
@@ -265,175 +392,242 @@ struct TargetSymtab::Loader {
       }
       add(e);
     }
-    t.finish(t.is_vmlinux());
+    t.finish(o, o.is_vmlinux());
   }
 
   // `readelf -s --wide` output. Only the '.symtab' table is read; section flags are not shown, so
   // every symbol with a numeric Ndx counts as Core.
-  void load_readelf(std::string_view text) {
-    t.format_ = TargetFormat::Readelf;
+  struct Readelf {
+    Loader &l;
     enum { Outside, InSymtab, InOther } state = Outside;
     bool seen_symtab = false;
     uint64_t declared = 0, parsed = 0;
     size_t declared_line = 0;
-    auto check_count = [&] {
+
+    void check_count() const {
       if (state == InSymtab && parsed != declared)
-        throw Error(t.source_ + ":" + std::to_string(declared_line) + ": symbol table declares " +
-                    std::to_string(declared) + " entries but " + std::to_string(parsed) +
-                    " follow (truncated dump?)");
-    };
-    size_t lineno = 0, pos = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-      pos = nl == std::string_view::npos ? text.size() : nl + 1;
-      lineno++;
+        throw Error(l.loc(declared_line) + ": symbol table declares " + std::to_string(declared) +
+                    " entries but " + std::to_string(parsed) + " follow (truncated dump?)");
+    }
+
+    void line(std::string_view line, size_t lineno) {
       std::string_view trimmed = trim(line);
-      std::string loc = t.source_ + ":" + std::to_string(lineno);
       if (trimmed.starts_with("Symbol table '")) {
         check_count();
         size_t q = trimmed.find('\'', 14);
         std::string_view table = q == std::string_view::npos ? "" : trimmed.substr(14, q - 14);
         if (table != ".symtab") {
           state = InOther;
-          continue;
+          return;
         }
         if (seen_symtab)
-          throw Error(loc + ": more than one '.symtab' table (dump of several files?)");
+          throw Error(l.loc(lineno) + ": more than one '.symtab' table (dump of several files?)");
         seen_symtab = true;
         state = InSymtab;
         parsed = 0;
         declared_line = lineno;
         size_t c = trimmed.find(" contains ");
-        std::vector<Token> toks =
-            tokenize(c == std::string_view::npos ? "" : trimmed.substr(c + 10));
-        if (toks.empty() || !parse_dec(toks[0].text, declared))
-          throw Error(loc + ": malformed symbol table header");
-        continue;
+        Tokens toks{c == std::string_view::npos ? "" : trimmed.substr(c + 10)};
+        Token count;
+        if (!toks.next(count) || !parse_dec(count.text, declared))
+          throw Error(l.loc(lineno) + ": malformed symbol table header");
+        if (declared < (1u << 24)) l.t.symbols.reserve(declared);
+        return;
       }
-      if (state != InSymtab || trimmed.empty() || trimmed.starts_with("Num:")) continue;
+      if (state != InSymtab || trimmed.empty() || trimmed.starts_with("Num:")) return;
       if (trimmed.starts_with("File: ")) {
         check_count();
         state = Outside;
-        continue;
+        return;
       }
-      read_readelf_line(line, loc);
+      if (!fast_entry(line)) entry(line, lineno);
       parsed++;
     }
-    check_count();
-    if (!seen_symtab) throw Error(t.source_ + ": no '.symtab' table in the readelf dump");
-    t.finish(t.is_vmlinux());
-  }
 
-  void read_readelf_line(std::string_view line, const std::string &loc) {
+    void end() const {
+      check_count();
+      if (!seen_symtab) throw Error(l.o.source_ + ": no '.symtab' table in the readelf dump");
+    }
+
+    // The common line, "  123: ffffffff81000000    16 FUNC    LOCAL  DEFAULT    1 name", in one
+    // scan without allocating. Returns false, having added nothing, for anything else (a "<...>"
+    // type or binding, "[...]" after Vis, an "OS [...]" index, a truncated name, a malformed
+    // column): entry() reads those and words the errors.
+    bool fast_entry(std::string_view line) {
+      const char *p = line.data(), *end = p + line.size();
+      auto blanks = [&] {
+        while (p < end && is_blank(*p)) p++;
+      };
+      auto token = [&]() -> std::string_view {
+        const char *b = p;
+        while (p < end && !is_blank(*p)) p++;
+        return {b, (size_t)(p - b)};
+      };
+      blanks();
+      uint64_t index = 0;
+      const char *b = p;
+      while (p < end && *p >= '0' && *p <= '9') index = index * 10 + (uint64_t)(*p++ - '0');
+      if (p == b || p - b > 9 || p == end || *p++ != ':') return false;
+      SymtabEntry e;
+      e.index = (uint32_t)index;
+      blanks();
+      std::string_view value = token();
+      if (!parse_hex(value, e.value)) return false;
+      blanks();
+      std::string_view size = token();
+      if (!(size.starts_with("0x") ? parse_hex(size, e.size) : parse_dec(size, e.size)))
+        return false;
+      blanks();
+      std::string_view type = token();
+      blanks();
+      std::string_view bind = token();
+      blanks();
+      std::string_view vis = token();
+      blanks();
+      std::string_view ndx = token();
+      if (type.empty() || bind.empty() || vis.empty() || ndx.empty() || type[0] == '<' ||
+          bind[0] == '<' || vis[0] == '<' || ndx[0] == '[' || ndx == "OS")
+        return false;
+      e.type = stt_of(type);
+      e.bind = stb_of(bind);
+      uint64_t sec = 0;
+      if (is(ndx, "UND"))
+        e.where = SymtabEntry::Where::Undef;
+      else if (is(ndx, "ABS"))
+        e.where = SymtabEntry::Where::Abs;
+      else if (is(ndx, "COM"))
+        e.where = SymtabEntry::Where::Common;
+      else if (parse_dec(ndx, sec))
+        e.where = SymtabEntry::Where::Core;
+      else
+        e.where = SymtabEntry::Where::Abs;
+      std::string_view name = trim(std::string_view(p, (size_t)(end - p)));
+      if (name.ends_with("[...]")) return false;
+      e.name = name;
+      l.add(e);
+      return true;
+    }
+
     // "   Num:    Value          Size Type    Bind   Vis      Ndx Name"
     // Type and Bind may read "<OS specific>: 10"; Vis may be followed by "[<localentry>: 8]" or
     // "[VARIANT_PCS]"; Ndx may read "PRC[0xff00]", "OS [0xff20]" or "RSV[0xffff]".
-    std::vector<Token> toks = tokenize(line);
-    size_t i = 0;
-    auto malformed = [&](const char *what) -> Error {
-      return Error(loc + ": malformed line (" + what + ")");
-    };
-    // One column value, joining "<...>: N" and "[...]" groups that contain blanks.
-    auto column = [&]() -> std::string_view {
-      if (i >= toks.size()) throw malformed("too few columns");
-      size_t b = toks[i].begin, e = toks[i].end;
-      std::string_view first = toks[i].text;
-      i++;
-      if (first.starts_with("<")) {
-        while (line.substr(b, e - b).find('>') == std::string_view::npos && i < toks.size())
-          e = toks[i++].end;
-        if (line.substr(b, e - b).ends_with(":") && i < toks.size()) e = toks[i++].end;
+    void entry(std::string_view line, size_t lineno) {
+      Tokens toks{line};
+      auto malformed = [&](const char *what) -> Error {
+        return Error(l.loc(lineno) + ": malformed line (" + what + ")");
+      };
+      // One column value, joining "<...>: N" groups that contain blanks.
+      auto column = [&]() -> std::string_view {
+        Token t;
+        if (!toks.next(t)) throw malformed("too few columns");
+        size_t b = t.begin, e = t.end;
+        if (t.text.starts_with("<")) {
+          while (line.substr(b, e - b).find('>') == std::string_view::npos && toks.next(t))
+            e = t.end;
+          if (line.substr(b, e - b).ends_with(":") && toks.next(t)) e = t.end;
+        }
+        return line.substr(b, e - b);
+      };
+
+      SymtabEntry e;
+      std::string_view num = column();
+      uint64_t index = 0;
+      if (!num.ends_with(":") || !parse_dec(num.substr(0, num.size() - 1), index) ||
+          index > UINT32_MAX)
+        throw malformed("expected 'Num: Value Size Type Bind Vis Ndx Name'");
+      e.index = (uint32_t)index;
+      if (!parse_hex(column(), e.value)) throw malformed("bad value");
+      std::string_view size = column();
+      if (!(size.starts_with("0x") ? parse_hex(size, e.size) : parse_dec(size, e.size)))
+        throw malformed("bad size");
+      e.type = stt_of(column());
+      std::string_view bind = column();
+      e.bind = stb_of(bind);
+      column(); // Vis
+
+      // "[...]" groups after Vis, then Ndx.
+      Token ndx;
+      auto next_column = [&] {
+        if (!toks.next(ndx)) throw malformed("missing section index");
+      };
+      next_column();
+      while (ndx.text.starts_with("[")) {
+        while (!ndx.text.ends_with("]"))
+          if (!toks.next(ndx)) throw malformed("unterminated '['");
+        next_column();
       }
-      return line.substr(b, e - b);
-    };
-    auto skip_bracket_groups = [&] {
-      while (i < toks.size() && toks[i].text.starts_with("[")) {
-        while (i < toks.size() && !toks[i].text.ends_with("]")) i++;
-        if (i == toks.size()) throw malformed("unterminated '['");
-        i++;
+      size_t name_from = ndx.end;
+      if (ndx.text == "OS") {
+        Tokens peek = toks;
+        Token t;
+        if (peek.next(t) && t.text.starts_with("[")) {
+          name_from = t.end;
+          toks = peek;
+        }
       }
-    };
+      uint64_t sec = 0;
+      if (ndx.text == "UND")
+        e.where = SymtabEntry::Where::Undef;
+      else if (ndx.text == "ABS")
+        e.where = SymtabEntry::Where::Abs;
+      else if (ndx.text == "COM")
+        e.where = SymtabEntry::Where::Common;
+      else if (parse_dec(ndx.text, sec))
+        e.where = SymtabEntry::Where::Core;
+      else
+        e.where = SymtabEntry::Where::Abs; // PRC[...], OS [...], RSV[...]: not a real section
 
-    SymtabEntry e;
-    std::string_view num = column();
-    uint64_t index = 0;
-    if (!num.ends_with(":") || !parse_dec(num.substr(0, num.size() - 1), index))
-      throw malformed("expected 'Num: Value Size Type Bind Vis Ndx Name'");
-    e.index = index;
-    if (!parse_hex(column(), e.value)) throw malformed("bad value");
-    std::string_view size = column();
-    if (!(size.starts_with("0x") ? parse_hex(size, e.size) : parse_dec(size, e.size)))
-      throw malformed("bad size");
-
-    std::string_view type = column();
-    static const std::unordered_map<std::string_view, unsigned> types = {
-        {"NOTYPE", STT_NOTYPE},   {"OBJECT", STT_OBJECT},   {"FUNC", STT_FUNC},
-        {"SECTION", STT_SECTION}, {"FILE", STT_FILE},       {"COMMON", STT_COMMON},
-        {"TLS", STT_TLS},         {"IFUNC", STT_GNU_IFUNC}, {"GNU_IFUNC", STT_GNU_IFUNC},
-    };
-    auto ti = types.find(type);
-    e.type = ti == types.end() ? STT_NOTYPE : ti->second;
-
-    std::string_view bind = column();
-    e.bind = bind == "LOCAL" ? STB_LOCAL : bind == "WEAK" ? STB_WEAK : STB_GLOBAL;
-    column(); // Vis
-    skip_bracket_groups();
-
-    if (i >= toks.size()) throw malformed("missing section index");
-    std::string_view ndx = toks[i].text;
-    size_t name_from = toks[i].end;
-    i++;
-    if (ndx == "OS" && i < toks.size() && toks[i].text.starts_with("[")) {
-      name_from = toks[i].end;
-      i++;
+      std::string_view name = trim(line.substr(std::min(name_from, line.size())));
+      if (name.ends_with("[...]"))
+        throw Error(l.loc(lineno) + ": symbol name is truncated; dump with 'readelf -s --wide'");
+      e.name = name;
+      l.add(e);
     }
-    uint64_t sec = 0;
-    if (ndx == "UND")
-      e.where = SymtabEntry::Where::Undef;
-    else if (ndx == "ABS")
-      e.where = SymtabEntry::Where::Abs;
-    else if (ndx == "COM")
-      e.where = SymtabEntry::Where::Common;
-    else if (parse_dec(ndx, sec))
-      e.where = SymtabEntry::Where::Core;
-    else
-      e.where = SymtabEntry::Where::Abs; // PRC[...], OS [...], RSV[...]: not a real section
 
-    std::string_view name = trim(line.substr(std::min(name_from, line.size())));
-    if (name.ends_with("[...]"))
-      throw Error(loc + ": symbol name is truncated; dump with 'readelf -s --wide'");
-    e.name = name;
-    add(e);
-  }
+    static unsigned stt_of(std::string_view type) {
+      if (is(type, "FUNC")) return STT_FUNC;
+      if (is(type, "OBJECT")) return STT_OBJECT;
+      if (is(type, "SECTION")) return STT_SECTION;
+      if (is(type, "FILE")) return STT_FILE;
+      if (is(type, "COMMON")) return STT_COMMON;
+      if (is(type, "TLS")) return STT_TLS;
+      if (is(type, "IFUNC") || is(type, "GNU_IFUNC")) return STT_GNU_IFUNC;
+      return STT_NOTYPE;
+    }
+    static unsigned stb_of(std::string_view bind) {
+      return is(bind, "LOCAL") ? STB_LOCAL : is(bind, "WEAK") ? STB_WEAK : STB_GLOBAL;
+    }
+    // s == lit, compared with a length the compiler knows (no library call).
+    template <size_t N> static bool is(std::string_view s, const char (&lit)[N]) {
+      return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+    }
+  };
 
-  void load_kallsyms(std::string_view text) {
-    t.format_ = TargetFormat::Kallsyms;
-    size_t lineno = 0, pos = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-      pos = nl == std::string_view::npos ? text.size() : nl + 1;
-      lineno++;
-      std::vector<Token> toks = tokenize(line);
-      if (toks.empty()) continue;
-      // Built only for an error: a kallsyms copy has ~100k lines.
-      auto loc = [&] { return t.source_ + ":" + std::to_string(lineno); };
+  // A copy of /proc/kallsyms: "address type name [module]".
+  struct Kallsyms {
+    Loader &l;
+
+    void line(std::string_view line, size_t lineno) {
+      Tokens toks{line};
+      Token tok[5];
+      size_t n = 0;
+      while (n < 5 && toks.next(tok[n])) n++;
+      if (n == 0) return;
       uint64_t addr = 0;
-      if (toks.size() < 3 || toks.size() > 4 || !parse_hex(toks[0].text, addr) ||
-          toks[0].text.starts_with("0x") || toks[1].text.size() != 1)
-        throw Error(loc() + ": malformed line (expected 'address type name [module]')");
+      if (n < 3 || n > 4 || !parse_hex(tok[0].text, addr) || tok[0].text.starts_with("0x") ||
+          tok[1].text.size() != 1)
+        throw Error(l.loc(lineno) + ": malformed line (expected 'address type name [module]')");
       std::string_view module;
-      if (toks.size() == 4) {
-        std::string_view tag = toks[3].text;
+      if (n == 4) {
+        std::string_view tag = tok[3].text;
         if (tag.size() < 3 || tag.front() != '[' || tag.back() != ']')
-          throw Error(loc() + ": malformed module tag '" + std::string(tag) + "'");
+          throw Error(l.loc(lineno) + ": malformed module tag '" + std::string(tag) + "'");
         module = tag.substr(1, tag.size() - 2);
       }
-      if (t.is_vmlinux() ? !module.empty() : kallsyms_module_name(module) != t.objname_) continue;
-      char type = toks[1].text[0];
-      TargetSymbol sym;
-      sym.name = std::string(toks[2].text);
+      if (l.o.is_vmlinux() ? !module.empty() : !is_module(module)) return;
+      char type = tok[1].text[0];
+      TargetSymbol &sym = l.t.symbols.emplace_back();
+      sym.name = l.t.strings.copy(tok[2].text);
       sym.address = addr;
       switch (type) {
       case 't':
@@ -458,12 +652,153 @@ struct TargetSymtab::Loader {
       // Lower case is local, except the weak (w, v) and unique (u) types.
       bool local = type >= 'a' && type <= 'z' && type != 'w' && type != 'v' && type != 'u';
       sym.binding = local ? SymbolBinding::Local : SymbolBinding::Global;
-      sym.source_index = lineno;
-      t.symbols_.push_back(std::move(sym));
+      sym.source_index = (uint32_t)lineno;
     }
-    t.finish(false);
+
+    // Whether a [module] tag names the table's module ('-' and '_' alike).
+    bool is_module(std::string_view module) const {
+      const std::string &want = l.o.objname_;
+      if (module.size() != want.size()) return false;
+      for (size_t i = 0; i < module.size(); i++)
+        if ((module[i] == '-' ? '_' : module[i]) != want[i]) return false;
+      return true;
+    }
+
+    void end() const {}
+  };
+
+  // Text input, readelf dump or kallsyms, told apart by its first non-blank line.
+  struct Text {
+    Loader &l;
+    Readelf readelf{l};
+    Kallsyms kallsyms{l};
+    bool decided = false;
+
+    void line(std::string_view line, size_t lineno) {
+      if (!decided) {
+        std::string_view trimmed = trim(line);
+        if (trimmed.empty()) return;
+        decided = true;
+        if (trimmed.starts_with("Symbol table '") || trimmed.starts_with("File: "))
+          l.t.format = TargetFormat::Readelf;
+      }
+      if (l.t.format == TargetFormat::Readelf)
+        readelf.line(line, lineno);
+      else
+        kallsyms.line(line, lineno);
+    }
+    void end() {
+      if (l.t.format == TargetFormat::Readelf) {
+        readelf.end();
+        l.t.finish(l.o, l.o.is_vmlinux());
+      } else {
+        l.t.finish(l.o, false);
+      }
+    }
+  };
+
+  void load_text(std::string_view text) {
+    Text parser{*this};
+    for_each_line(text, [&](std::string_view line, size_t lineno) { parser.line(line, lineno); });
+    parser.end();
+  }
+
+  void load_file(const std::string &path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
+    struct Closer {
+      int fd;
+      ~Closer() { close(fd); }
+    } closer{fd};
+    char magic[6] = {};
+    ssize_t n = pread(fd, magic, sizeof(magic), 0);
+    if (n < 0) throw Error(path + ": read error: " + std::strerror(errno));
+    std::string_view m(magic, (size_t)n);
+    if (m.starts_with("\x7f"
+                      "ELF")) {
+      load_elf(path);
+      return;
+    }
+    if (m.starts_with("\xfd"
+                      "7zXZ") ||
+        m.starts_with("\x28\xb5\x2f\xfd") || m.starts_with("\x1f\x8b"))
+      throw Error(path + ": compressed file; decompress it first (xz -d, zstd -d or gzip -d)");
+    Text parser{*this};
+    for_each_line(fd, path,
+                  [&](std::string_view line, size_t lineno) { parser.line(line, lineno); });
+    parser.end();
   }
 };
+
+void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address) {
+  if (symbols.empty())
+    throw Error(owner.source_ + ": no symbols of " + owner.objname_ +
+                (format == TargetFormat::Kallsyms && !owner.is_vmlinux()
+                     ? " (is the module loaded?)"
+                     : ""));
+  if (symbols.size() >= kNone) throw Error(owner.source_ + ": too many symbols");
+  auto by_address = [](const TargetSymbol &a, const TargetSymbol &b) {
+    return a.address < b.address;
+  };
+  if (sort_by_address && !std::is_sorted(symbols.begin(), symbols.end(), by_address)) {
+    // A stable LSD radix sort of the positions by address, 11 bits a pass (a small count
+    // table); the passes over bits all addresses share (a kernel's top 32) are skipped.
+    size_t n = symbols.size();
+    std::vector<uint32_t> order(n), tmp(n);
+    for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
+    constexpr unsigned kBits = 11;
+    std::vector<uint32_t> count(1 << kBits);
+    for (unsigned shift = 0; shift < 64; shift += kBits) {
+      auto digit = [&](uint32_t i) {
+        return (size_t)(symbols[i].address >> shift) & ((1 << kBits) - 1);
+      };
+      std::fill(count.begin(), count.end(), 0);
+      for (uint32_t i : order) count[digit(i)]++;
+      if (count[digit(order[0])] == n) continue; // one digit for all: nothing to reorder
+      uint32_t sum = 0;
+      for (uint32_t &c : count) {
+        uint32_t here = c;
+        c = sum;
+        sum += here;
+      }
+      for (uint32_t i : order) tmp[count[digit(i)]++] = i;
+      order.swap(tmp);
+    }
+    // Permuted in place, cycle by cycle: a sorted copy would double the table's memory.
+    std::vector<bool> placed(n);
+    for (size_t i = 0; i < n; i++) {
+      if (placed[i]) continue;
+      TargetSymbol first = symbols[i];
+      size_t j = i;
+      while (true) {
+        placed[j] = true;
+        size_t from = order[j];
+        if (from == i) {
+          symbols[j] = first;
+          break;
+        }
+        symbols[j] = symbols[from];
+        j = from;
+      }
+    }
+  }
+  has_addresses = false;
+  size_t n = symbols.size();
+  for (size_t i = 0; i < n; i++) {
+    symbols[i].order = (uint32_t)i;
+    has_addresses |= symbols[i].address != 0;
+  }
+  size_t cap = 16;
+  while (cap < 2 * n) cap <<= 1;
+  slots.assign(cap, 0);
+  next.assign(n, kNone);
+  // Backwards, so that each name's chain runs in kallsyms order.
+  for (size_t i = n; i-- > 0;) {
+    size_t s = slot_of(symbols[i].name);
+    if (slots[s]) next[i] = slots[s] - 1;
+    slots[s] = (uint32_t)i + 1;
+  }
+}
 
 TargetSymtab::TargetSymtab(Blank, std::string source, std::string_view objname)
     : source_(std::move(source)), objname_(kallsyms_module_name(objname)) {
@@ -474,74 +809,82 @@ TargetSymtab::TargetSymtab(Blank, std::string source, std::string_view objname)
 
 TargetSymtab::TargetSymtab(const std::string &path, std::string_view objname)
     : TargetSymtab(Blank{}, path, objname) {
-  Loader loader(*this);
-  std::string magic = read_prefix(path, 6);
-  if (magic.starts_with("\x7f"
-                        "ELF")) {
-    loader.load_elf(path);
-    return;
-  }
-  if (magic.starts_with("\xfd"
-                        "7zXZ") ||
-      magic.starts_with("\x28\xb5\x2f\xfd") || magic.starts_with("\x1f\x8b"))
-    throw Error(path + ": compressed file; decompress it first (xz -d, zstd -d or gzip -d)");
-  std::string text = read_whole_file(path);
-  if (is_readelf_dump(text))
-    loader.load_readelf(text);
-  else
-    loader.load_kallsyms(text);
+  table_ = std::make_unique<Table>();
+  Loader(*this, *table_).load_file(path);
+}
+
+TargetSymtab TargetSymtab::open_lazily(const std::string &path, std::string_view objname) {
+  TargetSymtab t(Blank{}, path, objname);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
+  close(fd);
+  t.pending_ = std::make_unique<Pending>();
+  return t;
 }
 
 TargetSymtab TargetSymtab::from_text(std::string_view text, std::string source,
                                      std::string_view objname) {
   TargetSymtab t(Blank{}, std::move(source), objname);
-  Loader loader(t);
-  if (is_readelf_dump(text))
-    loader.load_readelf(text);
-  else
-    loader.load_kallsyms(text);
+  t.table_ = std::make_unique<Table>();
+  Loader(t, *t.table_).load_text(text);
   return t;
 }
 
-void TargetSymtab::finish(bool sort_by_address) {
-  if (symbols_.empty())
-    throw Error(
-        source_ + ": no symbols of " + objname_ +
-        (format_ == TargetFormat::Kallsyms && !is_vmlinux() ? " (is the module loaded?)" : ""));
-  if (sort_by_address)
-    std::stable_sort(
-        symbols_.begin(), symbols_.end(),
-        [](const TargetSymbol &a, const TargetSymbol &b) { return a.address < b.address; });
-  has_addresses_ = false;
-  by_name_.reserve(symbols_.size());
-  for (size_t i = 0; i < symbols_.size(); i++) {
-    symbols_[i].order = i;
-    has_addresses_ |= symbols_[i].address != 0;
-    by_name_[symbols_[i].name].push_back(i);
+TargetSymtab::TargetSymtab(TargetSymtab &&) noexcept = default;
+TargetSymtab &TargetSymtab::operator=(TargetSymtab &&) noexcept = default;
+TargetSymtab::~TargetSymtab() = default;
+
+const TargetSymtab::Table &TargetSymtab::table() const {
+  if (pending_) {
+    std::lock_guard<std::mutex> lock(pending_->mutex);
+    if (!table_) {
+      auto table = std::make_unique<Table>();
+      Loader(*this, *table).load_file(source_);
+      table_ = std::move(table);
+    }
   }
+  return *table_;
 }
 
-const std::vector<size_t> *TargetSymtab::indices(std::string_view name) const {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : &it->second;
+TargetFormat TargetSymtab::format() const {
+  return table().format;
+}
+
+bool TargetSymtab::has_file_info() const {
+  return table().has_file_info;
+}
+
+bool TargetSymtab::has_addresses() const {
+  return table().has_addresses;
+}
+
+std::string_view TargetSymtab::file_of(const TargetSymbol &sym) const {
+  const Table &t = table();
+  return sym.file_block < t.files.size() ? t.files[sym.file_block] : std::string_view();
+}
+
+const std::vector<TargetSymbol> &TargetSymtab::symbols() const {
+  return table().symbols;
 }
 
 bool TargetSymtab::contains(std::string_view name) const {
-  return indices(name) != nullptr;
+  return table().first(name) != kNone;
 }
 
 std::vector<const TargetSymbol *> TargetSymtab::find_all(std::string_view name) const {
+  const Table &t = table();
   std::vector<const TargetSymbol *> out;
-  if (const std::vector<size_t> *idx = indices(name))
-    for (size_t i : *idx) out.push_back(&symbols_[i]);
+  for (uint32_t i = t.first(name); i != kNone; i = t.next[i]) out.push_back(&t.symbols[i]);
   return out;
 }
 
 const TargetSymbol *TargetSymtab::find(std::string_view name, unsigned long sympos) const {
-  const std::vector<size_t> *idx = indices(name);
-  if (!idx) return nullptr;
-  if (sympos == 0) return idx->size() == 1 ? &symbols_[idx->front()] : nullptr;
-  return sympos <= idx->size() ? &symbols_[(*idx)[sympos - 1]] : nullptr;
+  const Table &t = table();
+  uint32_t i = t.first(name);
+  if (i == kNone) return nullptr;
+  if (sympos == 0) return t.next[i] == kNone ? &t.symbols[i] : nullptr;
+  for (unsigned long k = 1; k < sympos && i != kNone; k++) i = t.next[i];
+  return i == kNone ? nullptr : &t.symbols[i];
 }
 
 std::optional<uint64_t> TargetSymtab::address_of(std::string_view name,
@@ -551,27 +894,13 @@ std::optional<uint64_t> TargetSymtab::address_of(std::string_view name,
   return sym->address;
 }
 
-namespace {
-
-// Keeps the candidates with the highest positive score; all of them if every score is 0.
-std::vector<size_t> keep_best(const std::vector<size_t> &cands, const std::vector<size_t> &scores) {
-  size_t best = *std::max_element(scores.begin(), scores.end());
-  if (best == 0) return cands;
-  std::vector<size_t> out;
-  for (size_t i = 0; i < cands.size(); i++)
-    if (scores[i] == best) out.push_back(cands[i]);
-  return out;
-}
-
-} // namespace
-
-std::vector<size_t> TargetSymtab::narrow_by_files(std::vector<size_t> cands,
-                                                  const SymbolHint &hint) const {
-  if (!has_file_info_ || hint.file.empty()) return cands;
+std::vector<size_t> TargetSymtab::Table::narrow_by_files(std::vector<size_t> cands,
+                                                         const SymbolHint &hint) const {
+  if (!has_file_info || hint.file.empty()) return cands;
   std::vector<size_t> exact, base;
   std::string_view want_base = basename_of(hint.file);
   for (size_t c : cands) {
-    const std::string &file = symbols_[c].file;
+    std::string_view file = files[symbols[c].file_block];
     if (file.empty()) continue;
     if (file == hint.file)
       exact.push_back(c);
@@ -584,20 +913,21 @@ std::vector<size_t> TargetSymtab::narrow_by_files(std::vector<size_t> cands,
 
 // Scores each candidate by how many distinct neighbour names are local symbols of its STT_FILE
 // block.
-std::vector<size_t> TargetSymtab::narrow_by_blocks(std::vector<size_t> cands, std::string_view name,
-                                                   const SymbolHint &hint) const {
-  if (!has_file_info_ || hint.neighbours.empty()) return cands;
+std::vector<size_t> TargetSymtab::Table::narrow_by_blocks(std::vector<size_t> cands,
+                                                          std::string_view name,
+                                                          const SymbolHint &hint) const {
+  if (!has_file_info || hint.neighbours.empty()) return cands;
   std::vector<size_t> scores(cands.size(), 0);
   std::unordered_set<std::string_view> seen;
   for (const std::string &n : hint.neighbours) {
     if (n == name || !seen.insert(n).second) continue;
-    const std::vector<size_t> *idx = indices(n);
-    if (!idx) continue;
+    uint32_t head = first(n);
+    if (head == kNone) continue;
     for (size_t k = 0; k < cands.size(); k++) {
-      uint32_t block = symbols_[cands[k]].file_block;
+      uint32_t block = symbols[cands[k]].file_block;
       if (!block) continue;
-      for (size_t i : *idx)
-        if (symbols_[i].is_local() && symbols_[i].file_block == block) {
+      for (uint32_t i = head; i != kNone; i = next[i])
+        if (symbols[i].is_local() && symbols[i].file_block == block) {
           scores[k]++;
           break;
         }
@@ -609,25 +939,24 @@ std::vector<size_t> TargetSymtab::narrow_by_blocks(std::vector<size_t> cands, st
 // Each local occurrence of a neighbour name within kNeighbourWindow entries of a candidate votes
 // for the candidate nearest to it (none on a tie); a candidate scores the number of distinct names
 // that voted for it.
-std::vector<size_t> TargetSymtab::narrow_by_window(std::vector<size_t> cands, std::string_view name,
-                                                   const SymbolHint &hint) const {
+std::vector<size_t> TargetSymtab::Table::narrow_by_window(std::vector<size_t> cands,
+                                                          std::string_view name,
+                                                          const SymbolHint &hint) const {
   if (hint.neighbours.empty()) return cands;
   std::sort(cands.begin(), cands.end()); // indices are kallsyms positions
   std::vector<size_t> scores(cands.size(), 0);
   std::unordered_set<std::string_view> seen;
   std::vector<bool> voted(cands.size());
+  size_t lo = cands.front() > kNeighbourWindow ? cands.front() - kNeighbourWindow : 0;
+  size_t hi = cands.back() + kNeighbourWindow;
   for (const std::string &n : hint.neighbours) {
     if (n == name || !seen.insert(n).second) continue;
-    const std::vector<size_t> *idx = indices(n); // sorted
-    if (!idx) continue;
     std::fill(voted.begin(), voted.end(), false);
-    size_t lo = cands.front() > kNeighbourWindow ? cands.front() - kNeighbourWindow : 0;
-    for (auto it = std::lower_bound(idx->begin(), idx->end(), lo);
-         it != idx->end() && *it <= cands.back() + kNeighbourWindow; ++it) {
-      if (!symbols_[*it].is_local()) continue;
-      size_t o = *it;
+    // The chain is in ascending order.
+    for (uint32_t o = first(n); o != kNone && o <= hi; o = next[o]) {
+      if (o < lo || !symbols[o].is_local()) continue;
       // The candidates nearest to o: the last one at or before it and the first one after it.
-      auto after = std::upper_bound(cands.begin(), cands.end(), o);
+      auto after = std::upper_bound(cands.begin(), cands.end(), (size_t)o);
       size_t best = cands.size(), best_dist = kNeighbourWindow + 1;
       bool tie = false;
       for (auto c : {after - cands.begin() - 1, after - cands.begin()}) {
@@ -648,7 +977,8 @@ std::vector<size_t> TargetSymtab::narrow_by_window(std::vector<size_t> cands, st
   return keep_best(cands, scores);
 }
 
-void TargetSymtab::throw_ambiguous(std::string_view name, const std::vector<size_t> &cands) const {
+void TargetSymtab::Table::throw_ambiguous(const TargetSymtab &owner, std::string_view name,
+                                          const std::vector<size_t> &cands) const {
   std::string list;
   size_t shown = 0;
   for (size_t c : cands) {
@@ -656,38 +986,43 @@ void TargetSymtab::throw_ambiguous(std::string_view name, const std::vector<size
       list += ", ...";
       break;
     }
-    const TargetSymbol &s = symbols_[c];
+    const TargetSymbol &s = symbols[c];
     if (shown++) list += ", ";
-    list += has_addresses_ ? hex(s.address) : "?";
-    if (format_ == TargetFormat::Kallsyms)
+    list += has_addresses ? hex(s.address) : "?";
+    if (format == TargetFormat::Kallsyms)
       list += " (line " + std::to_string(s.source_index) + ")";
     else
-      list += " (symbol " + std::to_string(s.source_index) + (s.file.empty() ? "" : ", ") + s.file +
-              ")";
+      list += " (symbol " + std::to_string(s.source_index) +
+              (files[s.file_block].empty() ? "" : ", ") + std::string(files[s.file_block]) + ")";
   }
   std::string remedy =
-      has_file_info_
+      has_file_info
           ? "neither the source file name nor the neighbouring symbols tell them apart"
           : "pass the vmlinux or module, or a 'readelf -s --wide' dump of it, whose file symbols "
             "tell them apart";
-  throw Error(source_ + ": symbol '" + std::string(name) + "' of " + objname_ + " is ambiguous: " +
-              std::to_string(cands.size()) + " candidates at " + list + "; " + remedy);
+  throw Error(owner.source_ + ": symbol '" + std::string(name) + "' of " + owner.objname_ +
+              " is ambiguous: " + std::to_string(cands.size()) + " candidates at " + list + "; " +
+              remedy);
 }
 
-unsigned long TargetSymtab::position_of(const TargetSymbol &sym) const {
-  const std::vector<size_t> &same = *indices(sym.name);
-  unsigned long pos = std::find(same.begin(), same.end(), sym.order) - same.begin() + 1;
-  auto co = coming_only_.find(sym.name);
-  if (co == coming_only_.end()) return same.size() == 1 ? 0 : pos;
+unsigned long TargetSymtab::Table::position_of(const TargetSymtab &owner,
+                                               const TargetSymbol &sym) const {
+  unsigned long pos = 0, count = 0;
+  for (uint32_t i = first(sym.name); i != kNone; i = next[i]) {
+    count++;
+    if (i == sym.order) pos = count;
+  }
+  auto co = coming_only.find(sym.name);
+  if (co == coming_only.end()) return count == 1 ? 0 : pos;
   // While the module is COMING its kallsyms is the whole .symtab, in symtab order.
   unsigned long before = 0;
-  for (size_t index : co->second) before += index < sym.source_index;
+  for (uint32_t index : co->second) before += index < sym.source_index;
   if (before) {
     Decision d;
     d.kind = DecisionKind::SymposUnstable;
-    d.object = source_;
-    d.symbol = sym.name;
-    d.detail = objname_;
+    d.object = owner.source_;
+    d.symbol = std::string(sym.name);
+    d.detail = owner.objname_;
     d.before = std::to_string(pos);
     d.after = std::to_string(pos + before);
     throw Unpatchable(std::move(d));
@@ -696,31 +1031,30 @@ unsigned long TargetSymtab::position_of(const TargetSymbol &sym) const {
 }
 
 const TargetSymbol *TargetSymtab::resolve(std::string_view name, const SymbolHint &hint) const {
-  const std::vector<size_t> *all = indices(name);
-  if (!all) return nullptr;
+  const Table &t = table();
   std::vector<size_t> cands;
-  for (size_t i : *all)
-    if (!hint.binding || symbols_[i].binding == *hint.binding) cands.push_back(i);
+  for (uint32_t i = t.first(name); i != kNone; i = t.next[i])
+    if (!hint.binding || t.symbols[i].binding == *hint.binding) cands.push_back(i);
   if (cands.empty()) return nullptr;
   if (cands.size() > 1 && hint.kind) {
     std::vector<size_t> kinded;
     for (size_t c : cands)
-      if (symbols_[c].kind == *hint.kind || symbols_[c].kind == SymbolKind::Other)
+      if (t.symbols[c].kind == *hint.kind || t.symbols[c].kind == SymbolKind::Other)
         kinded.push_back(c);
     if (!kinded.empty()) cands = std::move(kinded);
   }
-  if (cands.size() > 1) cands = narrow_by_files(std::move(cands), hint);
-  if (cands.size() > 1) cands = narrow_by_blocks(std::move(cands), name, hint);
-  if (cands.size() > 1) cands = narrow_by_window(std::move(cands), name, hint);
-  if (cands.size() > 1) throw_ambiguous(name, cands);
-  return &symbols_[cands.front()];
+  if (cands.size() > 1) cands = t.narrow_by_files(std::move(cands), hint);
+  if (cands.size() > 1) cands = t.narrow_by_blocks(std::move(cands), name, hint);
+  if (cands.size() > 1) cands = t.narrow_by_window(std::move(cands), name, hint);
+  if (cands.size() > 1) t.throw_ambiguous(*this, name, cands);
+  return &t.symbols[cands.front()];
 }
 
 std::optional<unsigned long> TargetSymtab::sympos(std::string_view name,
                                                   const SymbolHint &hint) const {
   const TargetSymbol *sym = resolve(name, hint);
   if (!sym) return std::nullopt;
-  return position_of(*sym);
+  return table().position_of(*this, *sym);
 }
 
 } // namespace klp

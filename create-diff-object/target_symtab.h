@@ -34,10 +34,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace klp {
@@ -47,17 +47,20 @@ enum class SymbolBinding { Local, Global }; // STB_WEAK counts as global, as kal
 
 enum class TargetFormat { Elf, Readelf, Kallsyms };
 
+// name is a view into the table's own storage: valid as long as the TargetSymtab. 48 bytes: a
+// vmlinux has tens of thousands.
 struct TargetSymbol {
-  std::string name;
+  std::string_view name;
   // Runtime address (kallsyms, ELF vmlinux), or st_value (section-relative in a .ko).
   uint64_t address = 0;
   uint64_t size = 0; // 0 if unknown (kallsyms)
+  // 1-based number of the STT_FILE block of a local symbol; 0 if none (TargetSymtab::file_of()
+  // names it).
+  uint32_t file_block = 0;
+  uint32_t order = 0;        // 0-based position in kallsyms iteration order (index in symbols())
+  uint32_t source_index = 0; // index in the ELF/readelf symbol table, or 1-based kallsyms line
   SymbolKind kind = SymbolKind::Other;
   SymbolBinding binding = SymbolBinding::Global;
-  std::string file;        // the STT_FILE name of the symbol's block; empty if unknown
-  uint32_t file_block = 0; // 1-based number of that STT_FILE block; 0 if none
-  size_t order = 0;        // 0-based position in kallsyms iteration order (index in symbols())
-  size_t source_index = 0; // index in the ELF/readelf symbol table, or 1-based kallsyms line
 
   bool is_local() const { return binding == SymbolBinding::Local; }
 };
@@ -89,24 +92,37 @@ public:
   // as the table of `objname`: "vmlinux" or a module name (normalised to kallsyms' '_' form).
   TargetSymtab(const std::string &path, std::string_view objname);
 
+  // Like the constructor, but reads `path` only when a symbol is first looked up (or symbols(),
+  // size(), format(), has_file_info() or has_addresses() is called): a diff that resolves nothing
+  // never reads the table. Whether the file opens is checked now; errors in its contents are
+  // thrown by the first lookup.
+  static TargetSymtab open_lazily(const std::string &path, std::string_view objname);
+
   // Parses text already in memory (readelf dump or kallsyms, autodetected); `source` names it in
   // diagnostics.
   static TargetSymtab from_text(std::string_view text, std::string source,
                                 std::string_view objname);
 
+  TargetSymtab(TargetSymtab &&) noexcept;
+  TargetSymtab &operator=(TargetSymtab &&) noexcept;
+  ~TargetSymtab();
+
   // "vmlinux", or the module name as the kernel knows it ('-' replaced by '_').
   const std::string &objname() const { return objname_; }
   bool is_vmlinux() const { return objname_ == "vmlinux"; }
   const std::string &source() const { return source_; }
-  TargetFormat format() const { return format_; }
+  TargetFormat format() const;
   // Whether STT_FILE blocks are known (ELF or readelf input with FILE symbols).
-  bool has_file_info() const { return has_file_info_; }
+  bool has_file_info() const;
   // False when every address is 0 (a /proc/kallsyms read without privileges).
-  bool has_addresses() const { return has_addresses_; }
+  bool has_addresses() const;
+
+  // The STT_FILE name of the symbol's block; empty if unknown (globals belong to none).
+  std::string_view file_of(const TargetSymbol &sym) const;
 
   // All symbols kallsyms holds for the object, in kallsyms iteration order.
-  const std::vector<TargetSymbol> &symbols() const { return symbols_; }
-  size_t size() const { return symbols_.size(); }
+  const std::vector<TargetSymbol> &symbols() const;
+  size_t size() const { return symbols().size(); }
 
   bool contains(std::string_view name) const;
   // Every symbol named `name`, in kallsyms order (their 1-based positions are sympos values).
@@ -125,36 +141,18 @@ public:
   const TargetSymbol *resolve(std::string_view name, const SymbolHint &hint) const;
 
 private:
+  struct Table;   // the symbols, their name index and the storage of their names
+  struct Pending; // a table not read yet: its path
+  struct Loader;
   struct Blank {};
   TargetSymtab(Blank, std::string source, std::string_view objname);
-  struct Loader;
-
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using NameIndex = std::unordered_map<std::string, std::vector<size_t>, Hash, std::equal_to<>>;
-
-  void finish(bool sort_by_address);
-  const std::vector<size_t> *indices(std::string_view name) const;
-  std::vector<size_t> narrow_by_files(std::vector<size_t> cands, const SymbolHint &hint) const;
-  std::vector<size_t> narrow_by_blocks(std::vector<size_t> cands, std::string_view name,
-                                       const SymbolHint &hint) const;
-  std::vector<size_t> narrow_by_window(std::vector<size_t> cands, std::string_view name,
-                                       const SymbolHint &hint) const;
-  [[noreturn]] void throw_ambiguous(std::string_view name, const std::vector<size_t> &cands) const;
-  unsigned long position_of(const TargetSymbol &sym) const;
+  // The table, read first if it is pending.
+  const Table &table() const;
 
   std::string source_;
   std::string objname_;
-  TargetFormat format_ = TargetFormat::Kallsyms;
-  bool has_file_info_ = false;
-  bool has_addresses_ = false;
-  std::vector<TargetSymbol> symbols_;
-  NameIndex by_name_;
-  // Modules only: source_index of named symbols present in the COMING-time kallsyms (whole
-  // .symtab) but not in the core one (.init and non-SHF_ALLOC sections, SHN_ABS), by name.
-  NameIndex coming_only_;
+  mutable std::unique_ptr<Table> table_;
+  std::unique_ptr<Pending> pending_;
 };
 
 // '-' replaced by '_', as KBUILD_MODNAME and thus kallsyms' [module] tags spell module names.

@@ -155,6 +155,26 @@ TEST_F(SymversTest, MissingFileIsAnError) {
   }
 }
 
+TEST_F(SymversTest, LazyFileIsParsedOnFirstLookup) {
+  std::string missing = dir_ + "/nope.symvers";
+  EXPECT_THROW(Symvers::open_lazily(missing), Error);
+  // Not parsed until asked: a malformed line is reported by the first lookup, with its line.
+  std::string path = write("0x1\tf\tvmlinux\tEXPORT_SYMBOL\t\nbroken\n");
+  Symvers lazy = Symvers::open_lazily(path);
+  EXPECT_EQ(lazy.source(), path);
+  try {
+    lazy.find("f");
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ":2: malformed line", 0), 0u) << e.what();
+  }
+  Symvers good = Symvers::open_lazily(write(kSymvers61));
+  Symvers moved = std::move(good);
+  ASSERT_NE(moved.find("ext4_fn"), nullptr);
+  EXPECT_EQ(moved.find("ext4_fn")->objname(), "ext4");
+  EXPECT_EQ(moved.size(), 5u);
+}
+
 TEST_F(SymversTest, EmptyFileHasNoExports) {
   Symvers s(write(""));
   EXPECT_EQ(s.size(), 0u);

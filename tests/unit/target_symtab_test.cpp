@@ -122,7 +122,7 @@ TEST_F(TargetSymtabTest, KallsymsTypesGiveKindAndBinding) {
   EXPECT_EQ(obj->kind, SymbolKind::Object);
   EXPECT_EQ(obj->binding, SymbolBinding::Local);
   EXPECT_EQ(obj->size, 0u);
-  EXPECT_TRUE(obj->file.empty());
+  EXPECT_TRUE(t.file_of(*obj).empty());
 }
 
 TEST_F(TargetSymtabTest, KallsymsDuplicateLocalChosenByNeighbours) {
@@ -276,7 +276,7 @@ TEST_F(TargetSymtabTest, ReadelfDumpParsedWithFileBlocksAndAddressOrder) {
   EXPECT_FALSE(t.contains(".text"));
   // vmlinux: kallsyms order is address order, so two.c's dup_fn (lower address) comes first.
   EXPECT_EQ(t.symbols().front().name, "dup_fn");
-  EXPECT_EQ(t.symbols().front().file, "two.c");
+  EXPECT_EQ(t.file_of(t.symbols().front()), "two.c");
   EXPECT_EQ(t.sympos("dup_fn", local_hint("two.c")), 1u);
   EXPECT_EQ(t.sympos("dup_fn", local_hint("kernel/one.c")), 2u);
   EXPECT_EQ(t.sympos("dup_fn", local_hint("one.c")), 2u);     // basename of the FILE symbol
@@ -286,11 +286,11 @@ TEST_F(TargetSymtabTest, ReadelfDumpParsedWithFileBlocksAndAddressOrder) {
   ASSERT_NE(big, nullptr);
   EXPECT_EQ(big->size, 100000u);
   EXPECT_EQ(big->kind, SymbolKind::Object);
-  EXPECT_EQ(big->file, "kernel/one.c");
+  EXPECT_EQ(t.file_of(*big), "kernel/one.c");
   const TargetSymbol *weak = t.find("weak_fn", 0);
   ASSERT_NE(weak, nullptr);
   EXPECT_EQ(weak->binding, SymbolBinding::Global);
-  EXPECT_TRUE(weak->file.empty()); // globals belong to no file block
+  EXPECT_TRUE(t.file_of(*weak).empty()); // globals belong to no file block
   EXPECT_EQ(t.address_of("os_typed", 0), 0xffffffff81000400u);
   expect_throw_with<Error>([&] { t.sympos("dup_fn", local_hint("three.c")); },
                            {"'dup_fn'", "ambiguous", "two.c", "kernel/one.c"});
@@ -329,6 +329,85 @@ TEST_F(TargetSymtabTest, FromTextDetectsFormat) {
   EXPECT_EQ(k.source(), "mem");
   expect_throw_with<Error>([&] { TargetSymtab::from_text("x y\n", "mem", "vmlinux"); },
                            {"mem:1: malformed line"});
+}
+
+TEST_F(TargetSymtabTest, LazyTableIsReadOnFirstLookup) {
+  std::string missing = dir_ + "/missing";
+  expect_throw_with<Error>([&] { TargetSymtab::open_lazily(missing, "vmlinux"); },
+                           {missing + ": cannot open"});
+  EXPECT_THROW(TargetSymtab::open_lazily(write_file(dir_, "k", kKallsyms), "a/b"), Error);
+
+  // Nothing looked up: a broken table is never read, so never reported.
+  std::string path =
+      write_file(dir_, "broken", "ffffffff81000000 T _text\nffffffff81000100 t x y z w\n");
+  TargetSymtab lazy = TargetSymtab::open_lazily(path, "vmlinux");
+  EXPECT_EQ(lazy.source(), path);
+  EXPECT_TRUE(lazy.is_vmlinux());
+  // The first lookup reads it, and says where it is broken; so does the next one.
+  expect_throw_with<Error>([&] { lazy.sympos("_text", global_hint()); },
+                           {path + ":2: malformed line"});
+  expect_throw_with<Error>([&] { lazy.contains("_text"); }, {path + ":2: malformed line"});
+
+  TargetSymtab good = TargetSymtab::open_lazily(write_file(dir_, "good", kKallsyms), "vmlinux");
+  EXPECT_EQ(good.sympos("dup_fn", local_hint("", {"beta_helper"})), 2u);
+  EXPECT_EQ(good.size(), 12u);
+  TargetSymtab moved = std::move(good);
+  EXPECT_EQ(moved.find("unique_global", 0)->address, 0xffffffff81000900u);
+}
+
+TEST_F(TargetSymtabTest, LinesLongerThanTheReadBufferAndOtherLineEnds) {
+  // A name far longer than the reader's 64 KiB buffer, CRLF line ends, blank lines and a last
+  // line without a newline.
+  std::string long_name(600 * 1024, 'n');
+  std::string text = "ffffffff81000000 T _text\r\n\n\n" + std::string("ffffffff81000100 t ") +
+                     long_name + "\nffffffff81000200 t after_long\r\nffffffff81000300 T last";
+  TargetSymtab t(write_file(dir_, "kallsyms", text), "vmlinux");
+  EXPECT_EQ(t.size(), 4u);
+  EXPECT_EQ(t.address_of(long_name, 0), 0xffffffff81000100u);
+  EXPECT_EQ(t.address_of("after_long", 0), 0xffffffff81000200u);
+  EXPECT_EQ(t.address_of("last", 0), 0xffffffff81000300u);
+  EXPECT_EQ(t.find("last", 0)->source_index, 6u); // line numbers count the blank lines
+
+  // The same past a long line: an error names the right line.
+  std::string bad = text + "\nffffffff81000400 t\n";
+  std::string path = write_file(dir_, "bad", bad);
+  expect_throw_with<Error>([&] { TargetSymtab(path, "vmlinux"); }, {path + ":7: malformed line"});
+  // And the same text parsed from memory.
+  expect_throw_with<Error>([&] { TargetSymtab::from_text(bad, "mem", "vmlinux"); },
+                           {"mem:7: malformed line"});
+}
+
+TEST_F(TargetSymtabTest, ReadelfColumnsAndHeaders) {
+  const std::string header = "\n\nSymbol table '.symtab' contains 4 entries:\n"
+                             "   Num:    Value          Size Type    Bind   Vis      Ndx Name\n";
+  // Leading blank lines, "OS [0xff20]" and "PRC[0xff00]" indices (not sections), a hex size.
+  std::string text = header +
+                     "     0: 0000000000000000     0 NOTYPE  LOCAL  DEFAULT  UND \n"
+                     "     1: ffffffff81000000 0x10 FUNC    GLOBAL DEFAULT    1 f\n"
+                     "     2: ffffffff81000010     4 OBJECT  GLOBAL DEFAULT OS [0xff20] os_sym\n"
+                     "     3: ffffffff81000020     4 OBJECT  GLOBAL DEFAULT PRC[0xff00] prc_sym\n";
+  TargetSymtab t = TargetSymtab::from_text(text, "dump", "vmlinux");
+  EXPECT_EQ(t.format(), TargetFormat::Readelf);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.find("f", 0)->size, 16u);
+  EXPECT_FALSE(t.contains("os_sym"));
+  EXPECT_FALSE(t.contains("prc_sym"));
+
+  auto error_at = [&](const std::string &dump, const std::string &where) {
+    expect_throw_with<Error>([&] { TargetSymtab::from_text(dump, "dump", "vmlinux"); },
+                             {"dump:" + where});
+  };
+  error_at("Symbol table '.symtab' contains many entries:\n", "1: malformed symbol table header");
+  error_at(header + "     0: 0000000000000000     0 NOTYPE  LOCAL  DEFAULT\n",
+           "5: malformed line (missing section index)");
+  error_at(header + "     0: 0000000000000000     0 NOTYPE  LOCAL  DEFAULT [VARIANT_PCS 1 x\n",
+           "5: malformed line (unterminated '[')");
+  error_at(header + "     0: 0000000000000000     x NOTYPE  LOCAL  DEFAULT 1 x\n",
+           "5: malformed line (bad size)");
+  error_at(header + "     0: 0000000000000000\n", "5: malformed line (too few columns)");
+  error_at(header + "     x: 0000000000000000     0 NOTYPE  LOCAL  DEFAULT 1 x\n",
+           "5: malformed line (expected 'Num: Value Size Type Bind Vis Ndx Name')");
+  error_at(text + "\nSymbol table '.symtab' contains 1 entry:\n", "10: more than one '.symtab'");
 }
 
 // Fixtures compiled at test time: a.c and b.c each define `static int dup_fn(void)`; b.c puts its
@@ -432,7 +511,7 @@ TEST_F(TargetSymtabElfTest, VmlinuxOrderIsAddressOrder) {
   EXPECT_TRUE(t.has_file_info());
   ASSERT_EQ(t.find_all("dup_fn").size(), 4u);
   // b.c's copy has the lowest address, so it is first although a.c's comes first in .symtab.
-  EXPECT_EQ(t.find_all("dup_fn")[0]->file, "b.c");
+  EXPECT_EQ(t.file_of(*t.find_all("dup_fn")[0]), "b.c");
   EXPECT_GT(t.find_all("dup_fn")[0]->source_index, t.find_all("dup_fn")[1]->source_index);
   using V = std::vector<std::optional<unsigned long>>;
   // a.c, b.c, util.c by gamma, util.c by delta, shared_name global/local, alpha_helper, b_entry.
@@ -441,12 +520,12 @@ TEST_F(TargetSymtabElfTest, VmlinuxOrderIsAddressOrder) {
   EXPECT_LT(*t.address_of("dup_fn", 1), *t.address_of("dup_fn", 2));
   // Linker-defined symbols are global and outside any file block.
   ASSERT_TRUE(t.contains("_end"));
-  EXPECT_TRUE(t.find("_end", 0)->file.empty());
+  EXPECT_TRUE(t.file_of(*t.find("_end", 0)).empty());
   const TargetSymbol *counter = t.find("alpha_counter", 0);
   ASSERT_NE(counter, nullptr);
   EXPECT_EQ(counter->kind, SymbolKind::Object);
   EXPECT_EQ(counter->size, 4u);
-  EXPECT_EQ(counter->file, "a.c");
+  EXPECT_EQ(t.file_of(*counter), "a.c");
 }
 
 TEST_F(TargetSymtabElfTest, ModuleOrderIsSymtabOrder) {
@@ -470,7 +549,7 @@ TEST_F(TargetSymtabElfTest, ReadelfDumpGivesSameAnswersAsElf) {
   for (size_t i = 0; i < elf.size(); i++) {
     EXPECT_EQ(dump.symbols()[i].name, elf.symbols()[i].name) << i;
     EXPECT_EQ(dump.symbols()[i].address, elf.symbols()[i].address) << i;
-    EXPECT_EQ(dump.symbols()[i].file, elf.symbols()[i].file) << i;
+    EXPECT_EQ(dump.file_of(dump.symbols()[i]), elf.file_of(elf.symbols()[i])) << i;
   }
   TargetSymtab mod_elf(dir_ + "/mod.ko", "mod");
   TargetSymtab mod_dump(dir_ + "/mod.symtab", "mod");
