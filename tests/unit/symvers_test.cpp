@@ -183,3 +183,12 @@ TEST_F(SymversTest, EmptyFileHasNoExports) {
 
 } // namespace
 } // namespace klp
+
+// kpatch's positional form passes /dev/null for "no Module.symvers": an empty table, not an
+// error (the non-regular-file check must not refuse it).
+TEST(SymversDevNull, ReadsAsEmpty) {
+  klp::Symvers lazy = klp::Symvers::open_lazily("/dev/null");
+  EXPECT_EQ(lazy.find("printk"), nullptr);
+  klp::Symvers eager("/dev/null");
+  EXPECT_EQ(eager.find("printk"), nullptr);
+}
