@@ -14,7 +14,7 @@ static bool section_named_for(const Section &sec, const Symbol &sym) {
   std::string_view sname = sym.name;
   if (is_cold_part(sname))
     sname = child_parent_name(sname);
-  return name.size() > sname.size() + 1 && ends_with(name, sname) &&
+  return name.size() > sname.size() + 1 && name.ends_with(sname) &&
          name[name.size() - sname.size() - 1] == '.';
 }
 

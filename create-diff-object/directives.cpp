@@ -12,7 +12,7 @@ static constexpr std::string_view kIgnoreSectionSections[] = {"__klp_ignore_sect
                                                               ".kpatch.ignore.sections"};
 
 bool is_directive_section(std::string_view name) {
-  return starts_with(name, kCallbackSectionPrefix) || name == "__klp_states";
+  return name.starts_with(kCallbackSectionPrefix) || name == "__klp_states";
 }
 
 static void apply_ignore_functions(DiffContext &ctx, const Section &sec) {
@@ -71,7 +71,7 @@ void include_directive_sections(DiffContext &ctx) {
   for (Section &sec : ctx.patched.sections) {
     if (!is_directive_section(sec.name) || sec.is_rela())
       continue;
-    if (starts_with(sec.name, kCallbackSectionPrefix) && sec.size() % kCallbackEntrySize)
+    if (sec.name.starts_with(kCallbackSectionPrefix) && sec.size() % kCallbackEntrySize)
       throw Error(ctx.patched.where(sec) + ": size " + hex(sec.size()) +
                   " is not a multiple of the 16-byte callback entry; was it written with "
                   "KLP_*_CALLBACK()?");

@@ -81,7 +81,7 @@ unsigned long ReferenceResolver::sympos_of_function(const Symbol &orig_fn) const
 }
 
 std::optional<KlpSymName> parse_klp_sym_name(std::string_view name) {
-  if (!starts_with(name, kKlpSymPrefix))
+  if (!name.starts_with(kKlpSymPrefix))
     return std::nullopt;
   std::string_view rest = name.substr(kKlpSymPrefix.size());
   size_t dot = rest.find('.');

@@ -4,14 +4,6 @@
 
 namespace klp {
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // Numbering is removed per dot-separated component: a component of digits only is GCC's
@@ -29,7 +21,7 @@ std::string correlation_key(std::string_view name) {
     for (char c : comp)
       digits &= is_digit(c);
     if (!digits) {
-      if (starts_with(comp, "__UNIQUE_ID_")) {
+      if (comp.starts_with("__UNIQUE_ID_")) {
         size_t end = comp.size();
         while (end > 12 && is_digit(comp[end - 1]))
           end--;
@@ -43,14 +35,14 @@ std::string correlation_key(std::string_view name) {
     start = dot + 1;
   }
   // GCC >= 10 names the cold part "foo.cold", older GCC "foo.cold.N": both key as "foo.cold.".
-  if (ends_with(key, ".cold"))
+  if (key.ends_with(".cold"))
     key.push_back('.');
   return key;
 }
 
 std::string_view prefixed_function_name(std::string_view name) {
   for (std::string_view p : {"__pfx_", "__cfi_"})
-    if (starts_with(name, p) && name.size() > p.size())
+    if (name.starts_with(p) && name.size() > p.size())
       return name.substr(p.size());
   return {};
 }
@@ -114,8 +106,8 @@ bool is_special_static_name(std::string_view name) {
 }
 
 bool is_ubsan_data_section(std::string_view section_name) {
-  return starts_with(section_name, ".data..Lubsan_data") ||
-         starts_with(section_name, ".data..Lubsan_type");
+  return section_name.starts_with(".data..Lubsan_data") ||
+         section_name.starts_with(".data..Lubsan_type");
 }
 
 std::string_view ubsan_data_kind(std::string_view section_name) {

@@ -57,7 +57,5 @@ std::string_view ubsan_data_kind(std::string_view section_name);
 // The numeric suffix of a function-local static: "counter.12" -> "counter"; "" if not numbered.
 std::string_view static_local_base(std::string_view name);
 
-bool starts_with(std::string_view s, std::string_view prefix);
-bool ends_with(std::string_view s, std::string_view suffix);
 
 } // namespace klp

@@ -176,7 +176,7 @@ private:
   // Callback entries name their object by relocation to the object's name.
   void fill_callback_objnames() {
     for (Section &sec : out_->sections) {
-      if (!starts_with(sec.name, kCallbackSectionPrefix) || sec.is_rela())
+      if (!sec.name.starts_with(kCallbackSectionPrefix) || sec.is_rela())
         continue;
       std::vector<Relocation> relocs = sec.rela ? sec.rela->relocs : std::vector<Relocation>{};
       int64_t objname = add_string(resolver_.target());

@@ -50,25 +50,6 @@ std::optional<ExportType> parse_export_type(std::string_view s) {
   return std::nullopt;
 }
 
-bool parse_crc(std::string_view s, uint32_t &out) {
-  if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
-  if (s.empty() || s.size() > 8) return false;
-  uint32_t v = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return false;
-    v = v << 4 | (uint32_t)d;
-  }
-  out = v;
-  return true;
-}
 
 // The tab-separated fields of a line; more than five count as six (a malformed line either way).
 struct Fields {
@@ -106,6 +87,7 @@ Symvers Symvers::open_lazily(const std::string &path) {
 }
 
 void Symvers::read_file() const {
+  // Not read_input_file(): /dev/null is a valid empty Module.symvers (kpatch's harness passes it).
   check_regular_file(source_);
   std::ifstream in(source_, std::ios::binary);
   if (!in) throw Error(source_ + ": cannot open: " + std::strerror(errno));
@@ -138,7 +120,7 @@ void Symvers::parse(std::string_view text) const {
                   " (expected tab-separated 'crc symbol module export_type [namespace]')");
     Export e;
     e.line = lineno;
-    if (!parse_crc(f[0], e.crc)) throw Error(loc() + ": bad crc " + quoted_input(f[0]));
+    if (!parse_hex(f[0], e.crc)) throw Error(loc() + ": bad crc " + quoted_input(f[0]));
     e.name = std::string(f[1]);
     std::optional<ExportType> type;
     if (f.size() == 4) {

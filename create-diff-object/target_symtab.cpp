@@ -15,6 +15,7 @@
 
 #include "elf_file.h"
 #include "error.h"
+#include "input_file.h"
 
 namespace klp {
 
@@ -51,29 +52,7 @@ std::string_view basename_of(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-// Whole-string hexadecimal (optional 0x) and decimal numbers.
-// Hexadecimal digit values; -1 for other characters.
-constexpr std::array<int8_t, 256> kHexDigits = [] {
-  std::array<int8_t, 256> t{};
-  t.fill(-1);
-  for (int i = 0; i < 10; i++) t['0' + i] = (int8_t)i;
-  for (int i = 0; i < 6; i++) t['a' + i] = t['A' + i] = (int8_t)(10 + i);
-  return t;
-}();
-
-bool parse_hex(std::string_view s, uint64_t &out) {
-  if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
-  if (s.empty() || s.size() > 16) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    int8_t d = kHexDigits[(unsigned char)c];
-    if (d < 0) return false;
-    v = v << 4 | (uint64_t)d;
-  }
-  out = v;
-  return true;
-}
-
+// A whole-string decimal number.
 bool parse_dec(std::string_view s, uint64_t &out) {
   if (s.empty() || s.size() > 19) return false;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 10);

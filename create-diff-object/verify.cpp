@@ -17,8 +17,8 @@ bool is_read_only_data(const Symbol &sym) {
 
 // Code the kernel frees after boot (__init) or never loads for built-in code (__exit).
 static bool is_init_or_exit_section(std::string_view name) {
-  return starts_with(name, ".init.") || starts_with(name, ".exit.") ||
-         starts_with(name, ".ref.text") || starts_with(name, ".meminit.");
+  return name.starts_with(".init.") || name.starts_with(".exit.") ||
+         name.starts_with(".ref.text") || name.starts_with(".meminit.");
 }
 
 // Sections whose data is kernel bookkeeping, not program state, and may differ freely. The
@@ -27,9 +27,9 @@ static bool is_init_or_exit_section(std::string_view name) {
 // line does.
 static bool is_bookkeeping_section(const Section &sec) {
   std::string_view name = sec.name;
-  return starts_with(name, ".discard") || starts_with(name, "__ksymtab") ||
-         starts_with(name, "__kcrctab") || name == ".modinfo" || starts_with(name, ".comment") ||
-         starts_with(name, ".note") || starts_with(name, ".debug_") || is_special_section(sec);
+  return name.starts_with(".discard") || name.starts_with("__ksymtab") ||
+         name.starts_with("__kcrctab") || name == ".modinfo" || name.starts_with(".comment") ||
+         name.starts_with(".note") || name.starts_with(".debug_") || is_special_section(sec);
 }
 
 // The functions whose relocations point at `sym`, for the refusal.

@@ -81,10 +81,6 @@ static std::string value_of(const std::string &line) {
   return line.rfind("# ", 0) == 0 || eq == std::string::npos ? "" : line.substr(eq + 1);
 }
 
-static bool starts_with(const std::string &s, std::string_view prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
-
 // The tool kconfig probes for `name` when the build of `config` does not use it; "" otherwise.
 static std::string unused_probed_tool(const std::string &name, bool rust) {
   static constexpr std::string_view kRust[] = {
@@ -99,13 +95,13 @@ static std::string unused_probed_tool(const std::string &name, bool rust) {
     for (std::string_view o : kRust)
       if (name == o)
         return "rustc, which this config does not use";
-    if (starts_with(name, "CONFIG_RUSTC_HAS_") || starts_with(name, "CONFIG_RUSTC_SUPPORTS_"))
+    if (name.starts_with("CONFIG_RUSTC_HAS_") || name.starts_with("CONFIG_RUSTC_SUPPORTS_"))
       return "rustc, which this config does not use";
   }
   for (std::string_view o : kPahole)
     if (name == o)
       return "pahole, which only makes BTF at link time";
-  if (starts_with(name, "CONFIG_PAHOLE_HAS_"))
+  if (name.starts_with("CONFIG_PAHOLE_HAS_"))
     return "pahole, which only makes BTF at link time";
   return "";
 }

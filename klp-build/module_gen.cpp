@@ -7,6 +7,7 @@
 
 #include "elf_writer.h"
 #include "error.h"
+#include "input_file.h"
 #include "kbuild.h"
 #include "kconfig.h"
 #include "klp_reloc.h"
@@ -27,13 +28,13 @@ std::string data_dir() {
   return env && *env ? env : KLP_DATA_DIR;
 }
 
+// A file of klp-build's data directory (runtime/, templates/).
 static std::string slurp(const std::string &path) {
-  std::ifstream in(path);
-  if (!in)
-    throw Error(path + ": cannot read (is KLP_DATA_DIR right?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  try {
+    return read_input_file(path);
+  } catch (const Error &e) {
+    throw Error(std::string(e.what()) + " (is KLP_DATA_DIR right?)");
+  }
 }
 
 std::string render_template(const std::string &path,

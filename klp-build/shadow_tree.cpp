@@ -20,10 +20,6 @@ namespace fs = std::filesystem;
 
 namespace klp {
 
-static bool ends_with(const std::string &s, std::string_view suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
 bool is_build_output(const std::string &rel) {
   std::string name = rel.substr(rel.find_last_of('/') + 1);
   // Top-level and generated configuration: kbuild refuses O= builds of a tree that has them.
@@ -32,14 +28,14 @@ bool is_build_output(const std::string &rel) {
       rel.rfind("vmlinux", 0) == 0 || rel == ".version" || rel == "modules.order" ||
       rel == "modules.builtin" || rel == "modules.builtin.modinfo" || rel == ".git")
     return true;
-  if (rel.rfind("arch/", 0) == 0 && ends_with(rel, "/include/generated"))
+  if (rel.rfind("arch/", 0) == 0 && rel.ends_with("/include/generated"))
     return true;
   static constexpr std::string_view kOutputSuffixes[] = {
       ".o", ".ko", ".a", ".cmd", ".mod", ".mod.c", ".order", ".symvers", ".d", ".lst", ".tmp",
       ".dwo", ".gcno", ".su",
   };
   for (std::string_view s : kOutputSuffixes)
-    if (ends_with(name, s))
+    if (name.ends_with(s))
       return true;
   return name.rfind(".tmp_", 0) == 0;
 }

@@ -14,25 +14,20 @@ namespace klp {
 
 static constexpr std::string_view kModuleSuffixes[] = {".ko", ".ko.xz", ".ko.zst", ".ko.gz"};
 
-static bool ends_with(const std::string &s, std::string_view suffix) {
-  return s.size() > suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string find_module_file(const std::string &modules_dir, const std::string &modname) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(modules_dir, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     std::string name = it->path().filename().string();
     for (std::string_view e : kModuleSuffixes)
-      if (ends_with(name, e) && module_name_of(name.substr(0, name.size() - e.size())) == modname)
+      if (name.ends_with(e) && module_name_of(name.substr(0, name.size() - e.size())) == modname)
         return it->path().string();
   }
   return "";
 }
 
 std::string uncompressed_module(const std::string &path, const std::string &scratch_dir) {
-  if (ends_with(path, ".ko"))
+  if (path.ends_with(".ko"))
     return path;
   std::string name = fs::path(path).filename().string();
   std::string out = scratch_dir + "/" + name.substr(0, name.rfind(".ko") + 3);

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "header_deps.h"
+#include "input_file.h"
 #include "kconfig.h"
 #include "module_gen.h"
 #include "shadow_tree.h"
@@ -23,9 +24,6 @@ namespace {
 // The cache key: the source tree's fingerprint, the config, the compiler and its flags.
 std::string tree_cache_key(const BuildOptions &opts, const std::string &config_path,
                            const KbuildTree &tree) {
-  std::ifstream in(config_path);
-  std::stringstream config;
-  config << in.rdbuf();
   char fp[32];
   snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)fingerprint_tree(opts.sourcedir));
   std::string argv;
@@ -34,7 +32,7 @@ std::string tree_cache_key(const BuildOptions &opts, const std::string &config_p
         a != tree.srctree)
       argv += a + "\n";
   return cache_key(std::string(fp) + "\n" + fs::absolute(opts.sourcedir).string() + "\n" +
-                   config.str() + "\n" + compiler_version_text(tree.cc) + "\n" + argv +
+                   read_input_file(config_path) + "\n" + compiler_version_text(tree.cc) + "\n" + argv +
                    kVersion);
 }
 

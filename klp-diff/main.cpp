@@ -32,8 +32,8 @@ struct Args {
 enum class Mode { Pair, ExplainDir, Compare };
 
 Mode mode_of(const Args &a) {
-  bool two_modules = a.paths.size() == 2 && ends_with(a.paths[0], ".ko") &&
-                     ends_with(a.paths[1], ".ko") && !a.explain;
+  bool two_modules = a.paths.size() == 2 && a.paths[0].ends_with(".ko") &&
+                     a.paths[1].ends_with(".ko") && !a.explain;
   if (a.compare || two_modules) {
     if (a.paths.size() != 2) throw Error("--compare takes two files");
     if (a.explain || !a.function.empty() || a.target_given || !a.symtab.empty() ||

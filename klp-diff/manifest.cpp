@@ -40,7 +40,7 @@ std::string find_dir(const std::string &path) {
     if (has_manifest(p)) return path;
     std::vector<std::string> found;
     for (const fs::directory_entry &e : fs::directory_iterator(p, ec))
-      if (e.is_directory() && ends_with(e.path().filename().string(), kExplainSuffix) &&
+      if (e.is_directory() && std::string_view(e.path().filename().string()).ends_with(kExplainSuffix) &&
           has_manifest(e.path()))
         found.push_back(e.path().filename().string());
     if (found.size() == 1) return join(path, found[0]);
@@ -50,7 +50,7 @@ std::string find_dir(const std::string &path) {
     throw Error(path + ": holds " + std::to_string(found.size()) +
                 " *.explain/ directories; name one");
   }
-  if (ends_with(path, ".ko")) {
+  if (path.ends_with(".ko")) {
     std::string dir = path.substr(0, path.size() - 3) + std::string(kExplainSuffix);
     if (has_manifest(dir)) return dir;
     throw Error(path + ": no explain directory next to it (expected " + dir +
@@ -79,12 +79,9 @@ Manifest read_manifest(const std::string &path) {
   Manifest m;
   m.dir = find_dir(path);
   std::string file = join(m.dir, std::string(kManifest));
-  check_regular_file(file);
-  std::ifstream in(file);
-  if (!in) throw Error(file + ": cannot read");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = read_input_file(file);
   auto fail = [&](const std::string &what) { throw Error(file + ": " + what); };
-  if (starts_with(text, kMagic))
+  if (text.starts_with(kMagic))
     fail("manifest version 1 (plain text) is not supported (this klp-diff reads " +
          std::to_string(kManifestVersion) + "); rerun klp-build with --explain");
   Json j;
