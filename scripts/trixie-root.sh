@@ -50,7 +50,7 @@ packages=(
 )
 
 stamp_want() {
-  printf '%s\n' "suite trixie" "mirror $mirror" "packages ${packages[*]}"
+  printf '%s\n' "suite trixie" "mirror $mirror" "packages ${packages[*]}" "options 2"
 }
 
 mode=root
@@ -68,8 +68,11 @@ prepare() {
   rm -rf "$root" "$root.tmp"
   mkdir -p "$(dirname "$root")"
   # --skip=cleanup/apt/lists: apt-get download inside the root (scripts/debian-kernel.sh trixie)
-  # needs the package lists.
+  # needs the package lists. The headers depend on the kernel image, whose postinst would make
+  # an initramfs nobody boots (minutes): its hooks are not unpacked, nor are docs and manuals.
   mmdebstrap --mode="$mode" --variant=apt --components=main --skip=cleanup/apt/lists \
+    --dpkgopt='path-exclude=/etc/kernel/postinst.d/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/man/*' \
     --include="$(IFS=,; echo "${packages[*]}")" trixie "$root.tmp" "$mirror" >&2 ||
     die "mmdebstrap failed"
   stamp_want >"$root.tmp/.klp-trixie-stamp"
