@@ -67,7 +67,11 @@ const SharedTarget &shared_target() {
 
 OperandRole role_of(const llvm::MCInstrDesc &desc, unsigned idx) {
   if (idx >= desc.getNumOperands()) return OperandRole::kOther;
+#if LLVM_VERSION_MAJOR >= 16
+  switch (desc.operands()[idx].OperandType) {
+#else
   switch (desc.OpInfo[idx].OperandType) {
+#endif
   case llvm::MCOI::OPERAND_REGISTER:
     return OperandRole::kRegister;
   case llvm::MCOI::OPERAND_IMMEDIATE:

@@ -208,6 +208,8 @@ else
       log "unpacking ${deb##*/}"
       dpkg-deb -x "$deb" "$root.tmp"
     done < <(local_debs)
+    # Debian 13's packages ship their modules under usr/lib only (merged /usr).
+    [[ -e $root.tmp/lib || ! -d $root.tmp/usr/lib/modules ]] || ln -s usr/lib "$root.tmp/lib"
     mv "$root.tmp" "$root"
     [[ -s $vmlinuz && -s $config && -d $modules/kernel ]] || die "$root lacks boot/vmlinuz-$krel, boot/config-$krel or lib/modules/$krel"
     # The modules stay .ko.xz, as on the target; modules.dep & co. are made by
