@@ -83,7 +83,7 @@ timing debian_kernel_script "$(elapsed "$t")"
 source "$env_file"
 log "target: $DEBIAN_VMLINUZ; kallsyms $(grep -E '^(kaslr|modules)' "$DEBIAN_KALLSYMS_INFO" | tr '\n' ' ')"
 want_cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$DEBIAN_CONFIG")
-[[ $want_cc == gcc-14\ * ]] || die "$DEBIAN_CONFIG: CONFIG_CC_VERSION_TEXT is '$want_cc', not a gcc-14"
+[[ $want_cc == *gcc-14\ * ]] || die "$DEBIAN_CONFIG: CONFIG_CC_VERSION_TEXT is '$want_cc', not a gcc-14"
 ! grep -q '\[binfmt_misc\]$' "$DEBIAN_KALLSYMS" ||
   die "$DEBIAN_KALLSYMS lists binfmt_misc; this test wants its symbols from the .ko.xz"
 
