@@ -109,8 +109,8 @@ std::vector<StaticRef> statics_of(const Symbol &fn) {
 // What the function's code refers to outside the patch: klp symbols (the notes build_output()
 // left) and, with a symbol table (so that build_output() ran), the rest, which the module loader
 // resolves as exports.
-void references_of(const DiffContext &ctx, const Symbol &fn, const Symvers *symvers,
-                   bool resolved, FunctionReport &fr) {
+void references_of(const DiffContext &ctx, const Symbol &fn, const Symvers *symvers, bool resolved,
+                   FunctionReport &fr) {
   std::vector<const Symbol *> seen;
   for (const Relocation *r : code_relocs(fn)) {
     const Symbol &t = *r->sym;
@@ -251,8 +251,8 @@ struct Gathered {
   std::unordered_map<const Symbol *, std::vector<SpecialRef>> special;
   std::map<std::string, KlpTarget> klp_targets; // by original name
   const Symvers *symvers = nullptr;
-  bool resolved = false; // build_output() ran: references are resolved (needs --symtab)
-  DwarfPair *dwarf = nullptr;                   // null: no details
+  bool resolved = false;      // build_output() ran: references are resolved (needs --symtab)
+  DwarfPair *dwarf = nullptr; // null: no details
 };
 
 FunctionReport report_function(const Symbol &p, Gathered &g) {

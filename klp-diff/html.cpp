@@ -63,7 +63,8 @@ table.grid td, table.grid th { border: 1px solid var(--line); } th { text-align:
 .v-changed { background: var(--chg); } .v-new, .v-included-as-dependency { background: var(--add); }
 .v-removed, .refused { background: var(--del); } .v-ignored, .v-unchanged { color: var(--muted); }
 article.function { border: 1px solid var(--line); border-radius: 6px; padding: .6em 1em;
-                   margin: 1em 0; break-inside: avoid-page; }
+                   margin: 1em 0; break-inside: avoid-page;
+                   content-visibility: auto; contain-intrinsic-size: auto 500px; }
 .reasons { margin: 0; padding-left: 1.4em; }
 pre.hunk { background: #f6f8fa; padding: .4em; overflow-x: auto; margin: .3em 0; }
 pre.hunk .a { background: var(--add); } pre.hunk .d { background: var(--del); }
@@ -106,7 +107,9 @@ addEventListener('beforeprint', function () {
 })();
 )";
 
-std::string esc(const std::string &s) { return html_escape(s); }
+std::string esc(const std::string &s) {
+  return html_escape(s);
+}
 
 std::string xhex(uint64_t v) {
   char buf[24];
@@ -114,7 +117,9 @@ std::string xhex(uint64_t v) {
   return buf;
 }
 
-std::string code(const std::string &s) { return "<code>" + esc(s) + "</code>"; }
+std::string code(const std::string &s) {
+  return "<code>" + esc(s) + "</code>";
+}
 
 std::string verdict_badge(const char *name) {
   return std::string("<span class=\"verdict v-") + name + "\">" + name + "</span>";
@@ -137,7 +142,9 @@ constexpr Verdict kVerdicts[] = {Verdict::Changed, Verdict::New,     Verdict::De
                                  Verdict::Ignored, Verdict::Removed, Verdict::Unchanged};
 
 // Anchors: objects by index, functions by object index and name.
-std::string object_id(size_t oi) { return "o" + std::to_string(oi); }
+std::string object_id(size_t oi) {
+  return "o" + std::to_string(oi);
+}
 std::string function_id(size_t oi, const std::string &name) {
   return "f" + std::to_string(oi) + "-" + name;
 }
@@ -147,10 +154,10 @@ public:
   Page(const Report &r, const PageInfo &info, std::ostream &out) : r_(r), info_(info), out_(out) {}
 
   void print() {
-    std::string title = !info_.module.empty()       ? info_.module
-                        : !r_.patch_name.empty()    ? r_.patch_name
+    std::string title = !info_.module.empty()    ? info_.module
+                        : !r_.patch_name.empty() ? r_.patch_name
                         : r_.objects.size() == 1 ? r_.objects[0].patched_path
-                                                    : "klp-diff report";
+                                                 : "klp-diff report";
     out_ << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          << "<meta name=\"generator\" content=\"klp-diff " << kVersion << "\">\n"
          << "<title>" << esc(title) << ": livepatch review</title>\n<style>" << kStyle
@@ -211,7 +218,7 @@ private:
     row("functions", c);
     std::string result = report_exit_code(r_) == kExitUnpatchable ? "refused"
                          : report_exit_code(r_) == kExitOk        ? "changes that need a livepatch"
-                                                                  : "no change that needs a livepatch";
+                                                           : "no change that needs a livepatch";
     row("result", esc(result));
     if (!info_.phases.empty()) {
       std::string s = "<table class=\"grid\" id=\"phases\"><tr>";
@@ -234,8 +241,7 @@ private:
     out_ << "<nav>\n<h2>Contents</h2>\n<div id=\"filter\" hidden>filter: <input id=\"q\" "
             "type=\"search\" placeholder=\"function name\"> <select id=\"vf\"><option "
             "value=\"\">any verdict</option>";
-    for (Verdict v : kVerdicts)
-      out_ << "<option>" << verdict_name(v) << "</option>";
+    for (Verdict v : kVerdicts) out_ << "<option>" << verdict_name(v) << "</option>";
     out_ << "</select></div>\n<ul>\n";
     for (size_t oi = 0; oi < r_.objects.size(); oi++) {
       const ObjectReport &o = r_.objects[oi];
@@ -262,8 +268,9 @@ private:
   }
 
   void object(size_t oi, const ObjectReport &o) {
-    out_ << "<section class=\"object\" id=\"" << object_id(oi) << "\">\n<h2>" << code(object_name(o))
-         << " <span class=\"muted\">target " << esc(o.target) << "</span></h2>\n"
+    out_ << "<section class=\"object\" id=\"" << object_id(oi) << "\">\n<h2>"
+         << code(object_name(o)) << " <span class=\"muted\">target " << esc(o.target)
+         << "</span></h2>\n"
          << "<table class=\"meta\">\n";
     row("original", code(o.orig_path));
     row("patched", code(o.patched_path));
@@ -309,9 +316,9 @@ private:
       out_ << "<details class=\"unchanged\"><summary>" << unchanged.size()
            << " unchanged function(s): the running kernel's copies stay</summary>\n<ul>\n";
       for (const FunctionReport *f : unchanged)
-        out_ << "<li class=\"function\" id=\"" << esc(function_id(oi, f->name))
-             << "\" data-name=\"" << esc(f->name) << "\" data-verdict=\"unchanged\">"
-             << code(f->name) << " " << verdict_badge("unchanged") << "</li>\n";
+        out_ << "<li class=\"function\" id=\"" << esc(function_id(oi, f->name)) << "\" data-name=\""
+             << esc(f->name) << "\" data-verdict=\"unchanged\">" << code(f->name) << " "
+             << verdict_badge("unchanged") << "</li>\n";
       out_ << "</ul>\n</details>\n";
     }
     data(o);
@@ -393,9 +400,8 @@ private:
            d.kind == DecisionKind::IncludedNewReferenced) &&
           !d.related.empty()) {
         auto it = sections_.find(d.related[0]);
-        lines.push_back("called or referenced by " + (it != sections_.end()
-                                                          ? fn_link(oi, it->second)
-                                                          : code(d.related[0])));
+        lines.push_back("called or referenced by " +
+                        (it != sections_.end() ? fn_link(oi, it->second) : code(d.related[0])));
       }
     if (auto it = callers_.find(f.name); it != callers_.end())
       for (const std::string &callee : it->second)
@@ -515,7 +521,8 @@ private:
     for (const StaticRef &s : f.statics)
       out_ << "<li>" << code(s.orig_name.empty() ? s.name : s.orig_name + " <-> " + s.name) << ": "
            << esc(s.how)
-           << (s.included ? ", the patch carries its own copy" : ", the running kernel's copy is used")
+           << (s.included ? ", the patch carries its own copy"
+                          : ", the running kernel's copy is used")
            << "</li>\n";
     out_ << "</ul>\n";
   }
@@ -597,8 +604,9 @@ private:
     std::string summary;
     for (const auto &[sec, n] : per_section)
       summary += (summary.empty() ? "" : ", ") + esc(sec) + " " + std::to_string(n);
-    out_ << "<h3>Special-section entries kept</h3>\n<details class=\"special\"" << (total <= 30 ? " open" : "")
-         << "><summary>" << total << " entries: " << summary << "</summary>\n"
+    out_ << "<h3>Special-section entries kept</h3>\n<details class=\"special\""
+         << (total <= 30 ? " open" : "") << "><summary>" << total << " entries: " << summary
+         << "</summary>\n"
          << "<table class=\"grid\"><tr><th>section</th><th>offset</th><th>function</th>"
             "<th>at</th><th>instruction</th></tr>\n";
     for (const FunctionReport &f : o.functions)

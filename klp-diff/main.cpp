@@ -122,7 +122,8 @@ int main(int argc, char **argv) {
     // Write the page (first: an unwritable path is an error before any report is printed).
     if (!a.html.empty()) {
       PageInfo info;
-      if (mode == Mode::ExplainDir && !report.patch_name.empty()) info.module = report.patch_name + ".ko";
+      if (mode == Mode::ExplainDir && !report.patch_name.empty())
+        info.module = report.patch_name + ".ko";
       for (const std::string &p : a.patches) info.inputs.push_back(read_page_input(p));
       if (!a.config.empty()) describe_kernel(info, a.config);
       std::ostringstream page;

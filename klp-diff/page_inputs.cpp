@@ -4,8 +4,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "html.h"
 #include "error.h"
+#include "html.h"
 #include "sha256.h"
 
 namespace klp {

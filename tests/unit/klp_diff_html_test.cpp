@@ -89,10 +89,11 @@ TEST(KlpDiffHtml, EscapesNamesSourceAndInstructions) {
                                            "+\treturn a <= b && c;\n context\n")});
   std::string page = render(hostile_report(), info);
   for (const char *escaped :
-       {"operator&lt;&lt;&amp;x", "same&amp;&lt;fn&gt;", "lib/a&amp;b.o", "livepatch-&lt;x&gt;&amp;y",
-        "inc/a&lt;b&gt;&amp;c.h:3-4", "# &lt;old&gt; &amp; more", "call helper&lt;int&gt;",
-        "printk&lt;&amp;&gt;", "ud2 &lt;bug&amp;&gt;", "fix&lt;1&gt;&amp;.patch",
-        "+\treturn a &lt;= b &amp;&amp; c;", "@@ -3,2 +3,2 @@ int &lt;f&gt;(void)"})
+       {"operator&lt;&lt;&amp;x", "same&amp;&lt;fn&gt;", "lib/a&amp;b.o",
+        "livepatch-&lt;x&gt;&amp;y", "inc/a&lt;b&gt;&amp;c.h:3-4", "# &lt;old&gt; &amp; more",
+        "call helper&lt;int&gt;", "printk&lt;&amp;&gt;", "ud2 &lt;bug&amp;&gt;",
+        "fix&lt;1&gt;&amp;.patch", "+\treturn a &lt;= b &amp;&amp; c;",
+        "@@ -3,2 +3,2 @@ int &lt;f&gt;(void)"})
     EXPECT_NE(page.find(escaped), std::string::npos) << escaped;
   // No raw form of any of those strings survives, in text or in attributes.
   for (const char *raw : {"<<&", "<fn>", "a&b", "<x>", "<b>&", "<old>", "<int>", "<&>", "<bug",
