@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The reviewer's page of a real klp-build result, in a real browser: klp-build --explain on three
-# test-kernel patches in one module (a changed function, a header's static inlines reaching the
-# callers in several units, a new static helper) writes <module>.explain.html; headless Chromium
+# test-kernel patches in one module (two changed functions in two units, one calling a new static
+# helper: three objects) writes <module>.explain.html; headless Chromium
 # loads it from disk with the network off, and the DOM it builds must hold every function, verdict,
 # reason, changed instruction and reference that klp-diff --json reports (html_check.py). tidy
 # must find no error in the HTML. The page and Chromium's screenshot are kept in ARTIFACTS.
@@ -17,7 +17,7 @@ kdir=$(testkernel_dir)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$artifacts"
-patches=(cmdline header-inline new-static-func)
+patches=(cmdline meminfo new-static-func)
 paths=()
 for p in "${patches[@]}"; do paths+=("$repo/testdata/patches/$p.patch"); done
 "$kb" --cache "$tmp/cache" --sourcedir "$kdir/src" --config "$kdir/boot/.config" \
