@@ -318,7 +318,7 @@ std::vector<uint8_t> extract_vmlinux(Bytes bzimage, const std::string &where) {
   // kbuild's size trailer says what the stream holds: checked against what its size may give
   // before decompressing, then the budget the stream is held to.
   DecompressBudget most = default_budget(payload);
-  if (h.claimed_size > most.limit)
+  if (compression_supported(h.compression) && h.claimed_size > most.limit)
     throw Error(pwhere + " of " + hex(payload.size()) + " bytes claims " + hex(h.claimed_size) +
                 " decompressed bytes in its size trailer, more than the " + hex(most.limit) +
                 " it may have");

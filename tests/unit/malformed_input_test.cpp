@@ -467,7 +467,7 @@ TEST(Malformed, CompressedSectionIsInflatedWithinItsBudget) {
       {"zstd-claims-more-than-it-holds", 2, claim, z,
        "corrupt zstd-compressed section (0x1000 bytes inflated, 0x3f00000 claimed)"},
       {"zlib-claims-more-than-it-holds", 1, claim, zl,
-       "corrupt zlib-compressed section (truncated after 0x1000 of 0x3f00000 bytes)"},
+       "corrupt zlib-compressed section (0x1000 bytes inflated, 0x3f00000 claimed)"},
       {"zstd-holds-more-than-it-claims", 2, 1024, z,
        "zstd-compressed section inflates to more than the 0x400 bytes its header claims"},
       {"zlib-holds-more-than-it-claims", 1, 1024, zl,
@@ -552,4 +552,41 @@ TEST(Malformed, KlpBuildRefusesPatchesItCannotUse) {
   // "a..b" is a file name, not a way out of the tree.
   write_text(dir.file("dots.patch"), "--- a/fs/a..b.c\n+++ b/fs/a..b.c\n@@ -1 +1 @@\n-a\n+b\n");
   EXPECT_EQ(read_patch(dir.file("dots.patch")).files.at(0).path, "fs/a..b.c");
+}
+
+// 11. Found by fuzz-diff: an sh_entsize of 1 GiB on a 32-byte __mcount_loc made the differ pad
+// its one "entry" to 1 GiB (35 s, 2 GB); now the entry size is refused as not fitting.
+TEST(Malformed, EntrySizeLargerThanTheSectionIsRefused) {
+  DiffCase c("changed_string");
+  edit_elf(c.patched, [](ElfBytes &e) {
+    size_t i = e.index_of("__mcount_loc");
+    Elf64_Shdr sh = e.shdr(i);
+    sh.sh_entsize = 0x3d000000;
+    e.set_shdr(i, sh);
+  });
+  RunResult r = run("ulimit -v 1048576; timeout 20 " + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
+                    c.named_args() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_one_line(r, c.patched + ":(__mcount_loc): entries of 1023410176 bytes (from sh_entsize) "
+                                 "do not fit: the section holds only 0x");
+  EXPECT_FALSE(c.output_exists());
+}
+
+// 12. Found by fuzz-kallsyms: a readelf dump whose header declares 11 million symbols in 119
+// bytes reserved room for all of them (533 MB) before reading one.
+TEST(Malformed, ReadelfHeaderCountIsNotTrustedForMemory) {
+  ScratchDir dir;
+  std::string text = "Symbol table '.symtab' contains 11110000 entries:\n"
+                     "   Num:    Value          Size Type    Bind   Vis      Ndx Name\n"
+                     "     0: 0000000000000000     0 NOTYPE  LOCAL  DEFAULT  UND \n";
+  write_text(dir.file("symtab-claims-11m-entries.txt"), text);
+  DiffCase c("changed_string");
+  c.symtab = dir.file("symtab-claims-11m-entries.txt");
+  RunResult r = run("ulimit -v 400000; " + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
+                    c.named_args() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find(c.symtab + ":1: symbol table declares 11110000 entries but 1 follow"),
+            std::string::npos)
+      << r.out;
+  EXPECT_FALSE(c.output_exists());
 }
