@@ -62,14 +62,14 @@ printf 'ffffffff81000000 T _text\nffffffff81001000 t foo\nffffffff81002000 t foo
   > "$out/corpus/kallsyms/small"
 cache=${KLP_CACHE:-/work/cache}
 if [ -f "$cache/debian/kallsyms" ]; then
-  head -c 60000 "$cache/debian/kallsyms" > "$out/corpus/kallsyms/debian-head"
-  grep -m 400 '\[' "$cache/debian/kallsyms" > "$out/corpus/kallsyms/debian-modules" || true
+  head -c 4000 "$cache/debian/kallsyms" > "$out/corpus/kallsyms/debian-head"
+  grep -m 40 '\[' "$cache/debian/kallsyms" > "$out/corpus/kallsyms/debian-modules" || true
 fi
 for f in $(find "$cache/testkernel" -maxdepth 4 -name Module.symvers 2>/dev/null | head -1); do
-  head -c 60000 "$f" > "$out/corpus/symvers/testkernel-head"
+  head -c 4000 "$f" > "$out/corpus/symvers/testkernel-head"
 done
 for f in $(find "$cache/testkernel" -maxdepth 4 -name .config 2>/dev/null | head -1); do
-  head -c 60000 "$f" > "$out/corpus/config/testkernel-head"
+  head -c 4000 "$f" > "$out/corpus/config/testkernel-head"
 done
 cp "$td/kernel/config.fragment" "$out/corpus/config/"
 printf 'CONFIG_LIVEPATCH=y\nCONFIG_CC_VERSION_TEXT="gcc (Debian 12.2.0-14) 12.2.0"\n# CONFIG_X is not set\n\0CONFIG_LIVEPATCH=y\nCONFIG_Y=m\n' \
