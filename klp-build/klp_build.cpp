@@ -138,19 +138,6 @@ std::string symtab_for(const BuildOptions &o, const ObjectRecord &rec,
   return ko;
 }
 
-// The compiler the kernel was built with: CONFIG_CC_VERSION_TEXT names it ("gcc-12 (Debian
-// 12.2.0-14) 12.2.0"); use that program when it exists, else plain gcc.
-std::string kernel_compiler(const KernelConfig &config) {
-  std::string text = config.get("CC_VERSION_TEXT");
-  std::string prog = text.substr(0, text.find(' '));
-  if (prog.empty())
-    return "gcc";
-  for (std::string dir : {"/usr/bin", "/usr/local/bin", "/bin"})
-    if (access((dir + "/" + prog).c_str(), X_OK) == 0)
-      return prog;
-  return "gcc";
-}
-
 // A symbol CRC as genksyms prints it: "0x1a2b3c4d".
 std::string hex_crc(uint32_t crc) {
   char buf[16];
@@ -560,15 +547,17 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   std::string config_path = resolve_config(opts);
   opts.kallsyms = resolve_target_symbols(opts, config_path, running_release());
   KernelConfig config(config_path);
-  std::string cc = kernel_compiler(config);
-  check_config(config, cc);
+  Toolchain toolchain = kernel_toolchain(config);
+  check_config(config, toolchain);
   std::string kbuild_dir = resolve_kbuild_dir(opts);
   std::string symvers = resolve_symvers(opts, kbuild_dir);
   check_input_files(opts, symvers);
 
   WorkDir work(opts.keep_tmp);
   KbuildTree tree;
-  tree.cc = cc;
+  tree.cc = toolchain.cc;
+  tree.hostcc = toolchain.hostcc;
+  tree.cc_make_args = toolchain.make_args;
   tree.launcher = opts.compiler_launcher;
   tree.include_dir = data_dir() + "/runtime/include";
   tree.jobs = opts.jobs > 0 ? opts.jobs : (int)std::max(1u, std::thread::hardware_concurrency());
@@ -580,6 +569,7 @@ BuildResult build_livepatch(const BuildOptions &in, const Reporter &report) {
   spec.replace = opts.replace;
   spec.kbuild_dir = kbuild_dir;
   spec.jobs = tree.jobs;
+  spec.cc_make_args = toolchain.make_args;
   if (!tree.launcher.empty())
     spec.compiler = tree.launcher + " " + tree.cc;
   if (const char *sde = getenv("SOURCE_DATE_EPOCH"))
