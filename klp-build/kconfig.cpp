@@ -92,7 +92,8 @@ static constexpr const char *kLlvmTools[] = {"ld.lld",       "llvm-ar",      "ll
                                              "llvm-objcopy", "llvm-objdump", "llvm-readelf",
                                              "llvm-strip"};
 
-static Toolchain clang_toolchain(const KernelConfig &config, const std::string &path) {
+static Toolchain clang_toolchain(const KernelConfig &config, const std::string &path,
+                                 const std::string &lib) {
   Toolchain tc;
   tc.kind = Toolchain::Kind::Clang;
   std::string want = config.get("CC_VERSION_TEXT");
@@ -107,7 +108,8 @@ static Toolchain clang_toolchain(const KernelConfig &config, const std::string &
   if (major > 0) {
     std::string n = std::to_string(major);
     spellings.push_back({"-" + n, "", "-" + n});
-    spellings.push_back({"/usr/lib/llvm-" + n + "/bin/", "/usr/lib/llvm-" + n + "/bin/", ""});
+    std::string dir = lib + "/llvm-" + n + "/bin/";
+    spellings.push_back({dir, dir, ""});
   }
   std::vector<std::string> seen;
   for (const Spelling &sp : spellings) {
@@ -153,9 +155,10 @@ static Toolchain clang_toolchain(const KernelConfig &config, const std::string &
   return tc;
 }
 
-Toolchain kernel_toolchain(const KernelConfig &config, const std::string &path) {
+Toolchain kernel_toolchain(const KernelConfig &config, const std::string &path,
+                           const std::string &lib) {
   if (config.enabled("CC_IS_CLANG"))
-    return clang_toolchain(config, path);
+    return clang_toolchain(config, path, lib);
   return gcc_toolchain(config);
 }
 

@@ -41,8 +41,10 @@ struct Toolchain {
   std::vector<std::string> make_args;  // e.g. {"LLVM=-14"}
   std::string missing;                 // clang: why no installed one serves ("" if one does)
 };
-// `path`: the directories searched for programs (PATH's value).
-Toolchain kernel_toolchain(const KernelConfig &config, const std::string &path);
+// `path`: the directories searched for programs (PATH's value); `lib`: where llvm-<major>/bin/
+// is looked for.
+Toolchain kernel_toolchain(const KernelConfig &config, const std::string &path,
+                           const std::string &lib = "/usr/lib");
 Toolchain kernel_toolchain(const KernelConfig &config); // with $PATH
 
 // The same checks as check_config(config, cc) below for the toolchain's kind; a clang kernel

@@ -54,7 +54,8 @@ TEST(Toolchain, GccConfigDrivesGccWithoutMakeArgs) {
   ScratchDir dir;
   write_text(dir.file("config"), "CONFIG_LIVEPATCH=y\nCONFIG_CC_IS_GCC=y\n"
                                  "CONFIG_CC_VERSION_TEXT=\"gcc (Imaginary) 1.0\"\n");
-  Toolchain tc = kernel_toolchain(KernelConfig(dir.file("config")), dir.file("bin"));
+  Toolchain tc =
+      kernel_toolchain(KernelConfig(dir.file("config")), dir.file("bin"), dir.file("lib"));
   EXPECT_EQ(tc.kind, Toolchain::Kind::Gcc);
   EXPECT_EQ(tc.cc, "gcc");
   EXPECT_TRUE(tc.make_args.empty());
@@ -69,7 +70,7 @@ TEST(Toolchain, ClangConfigPicksTheVersionedClangThatMatches) {
   fake_program(dir.file("bin"), "clang", "Debian clang version 16.0.6 (15)");
   fake_llvm(dir.file("bin"), "-14", "Debian clang version 14.0.6");
   KernelConfig c(dir.file("config"));
-  Toolchain tc = kernel_toolchain(c, dir.file("bin"));
+  Toolchain tc = kernel_toolchain(c, dir.file("bin"), dir.file("lib"));
   EXPECT_EQ(tc.kind, Toolchain::Kind::Clang);
   EXPECT_EQ(tc.cc, "clang-14");
   EXPECT_EQ(tc.hostcc, "clang-14");
@@ -89,11 +90,24 @@ TEST(Toolchain, ClangConfigPicksTheVersionedClangThatMatches) {
     EXPECT_NE(std::find(argv.begin(), argv.end(), want), argv.end()) << want;
 }
 
+// The installation's own bin directory when neither name on PATH matches.
+TEST(Toolchain, LlvmInstallationDirectory) {
+  ScratchDir dir;
+  write_text(dir.file("config"), kClang14Config);
+  fake_program(dir.file("bin"), "clang-14", "Debian clang version 14.0.5");
+  fake_llvm(dir.file("lib") + "/llvm-14/bin", "", "Debian clang version 14.0.6");
+  Toolchain tc =
+      kernel_toolchain(KernelConfig(dir.file("config")), dir.file("bin"), dir.file("lib"));
+  EXPECT_EQ(tc.cc, dir.file("lib") + "/llvm-14/bin/clang");
+  EXPECT_EQ(tc.make_args, std::vector<std::string>{"LLVM=" + dir.file("lib") + "/llvm-14/bin/"});
+}
+
 TEST(Toolchain, ClangOnPathIsLlvm1) {
   ScratchDir dir;
   write_text(dir.file("config"), kClang14Config);
   fake_llvm(dir.file("bin"), "", "Debian clang version 14.0.6");
-  Toolchain tc = kernel_toolchain(KernelConfig(dir.file("config")), dir.file("bin"));
+  Toolchain tc =
+      kernel_toolchain(KernelConfig(dir.file("config")), dir.file("bin"), dir.file("lib"));
   EXPECT_EQ(tc.cc, "clang");
   EXPECT_EQ(tc.make_args, std::vector<std::string>{"LLVM=1"});
 }
@@ -106,7 +120,8 @@ TEST(Toolchain, ClangWithGnuBinutils) {
                                  "CONFIG_CC_IS_CLANG=y\nCONFIG_CLANG_VERSION=140006\n"
                                  "CONFIG_AS_IS_GNU=y\nCONFIG_LD_IS_BFD=y\n");
   fake_program(dir.file("bin"), "clang-14", "Debian clang version 14.0.6");
-  Toolchain tc = kernel_toolchain(KernelConfig(dir.file("config")), dir.file("bin"));
+  Toolchain tc =
+      kernel_toolchain(KernelConfig(dir.file("config")), dir.file("bin"), dir.file("lib"));
   EXPECT_EQ(tc.cc, "clang-14");
   EXPECT_EQ(tc.make_args, std::vector<std::string>{"LLVM_IAS=0"});
   EXPECT_EQ(tc.missing, "");
@@ -117,21 +132,22 @@ TEST(Toolchain, RefusesClangConfigWithoutMatchingClangAndSaysWhatToInstall) {
   write_text(dir.file("config"), kClang14Config);
   KernelConfig c(dir.file("config"));
   // Nothing installed.
-  std::string msg = refusal(c, kernel_toolchain(c, dir.file("empty")));
+  std::string msg = refusal(c, kernel_toolchain(c, dir.file("empty"), dir.file("lib")));
   EXPECT_NE(msg.find("'Debian clang version 14.0.6' but no clang is installed (looked for clang, "
-                     "clang-14, /usr/lib/llvm-14/bin/clang)"),
+                     "clang-14, " +
+                     dir.file("lib") + "/llvm-14/bin/clang)"),
             std::string::npos)
       << msg;
   EXPECT_NE(msg.find("apt-get install clang-14 lld-14 llvm-14"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("--compiler-launcher"), std::string::npos) << msg;
   // Another patch release of clang-14.
   fake_llvm(dir.file("bin"), "-14", "Debian clang version 14.0.5");
-  msg = refusal(c, kernel_toolchain(c, dir.file("bin")));
+  msg = refusal(c, kernel_toolchain(c, dir.file("bin"), dir.file("lib")));
   EXPECT_NE(msg.find("clang-14 is 'Debian clang version 14.0.5'"), std::string::npos) << msg;
   // The right clang without lld.
   ScratchDir dir2;
   fake_program(dir2.file("bin"), "clang-14", "Debian clang version 14.0.6");
-  msg = refusal(c, kernel_toolchain(c, dir2.file("bin")));
+  msg = refusal(c, kernel_toolchain(c, dir2.file("bin"), dir2.file("lib")));
   EXPECT_NE(msg.find("clang-14 matches but ld.lld-14, llvm-ar-14"), std::string::npos) << msg;
 }
 
@@ -144,7 +160,7 @@ TEST(Toolchain, RefusesUpstreamClangWithPathRemedy) {
              "CONFIG_CC_VERSION_TEXT=\"clang version 17.0.0 (https://github.com/llvm/llvm-project "
              "abc)\"\n");
   KernelConfig c(dir.file("config"));
-  std::string msg = refusal(c, kernel_toolchain(c, dir.file("empty")));
+  std::string msg = refusal(c, kernel_toolchain(c, dir.file("empty"), dir.file("lib")));
   EXPECT_NE(msg.find("install clang 17.0.0 with lld and LLVM's binutils and put its bin directory "
                      "first in PATH"),
             std::string::npos)
@@ -155,6 +171,7 @@ TEST(Toolchain, ClangConfigWithoutLivepatchIsRefusedForThat) {
   ScratchDir dir;
   write_text(dir.file("config"), "CONFIG_CC_IS_CLANG=y\nCONFIG_CLANG_VERSION=140006\n");
   KernelConfig c(dir.file("config"));
-  EXPECT_NE(refusal(c, kernel_toolchain(c, dir.file("empty"))).find("CONFIG_LIVEPATCH is not set"),
+  EXPECT_NE(refusal(c, kernel_toolchain(c, dir.file("empty"), dir.file("lib")))
+                .find("CONFIG_LIVEPATCH is not set"),
             std::string::npos);
 }
