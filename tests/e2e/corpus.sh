@@ -46,9 +46,12 @@
 #                        instead of the standard flow (helpers:
 #                        tests/e2e/guest-lib.sh)
 #   guest none           no guest part
+# <case>.expect-clang, read with E2E_TESTKERNEL=clang (the clang-built test kernel): each
+# KEYWORD it has replaces every KEYWORD line of <case>.expect; a KEYWORD alone means none.
 #
 # Environment: KLP_BUILD (klp-build binary, default build/klp-build/klp-build),
-# KLP_CACHE (scripts/testkernel.sh), E2E_QEMU_TIMEOUT (seconds, default 600).
+# KLP_CACHE (scripts/testkernel.sh), E2E_TESTKERNEL (clang: scripts/testkernel.sh --clang),
+# E2E_QEMU_TIMEOUT (seconds, default 600).
 set -euo pipefail
 
 script=$(readlink -f "${BASH_SOURCE[0]}")
