@@ -44,7 +44,7 @@ run() { # run LABEL
     END { busy += end - start; printf "%.1f", busy / 1e9 }')
   sum=$(awk '{s += $2 - $1} END {printf "%.1f", s / 1e9}' "$KLP_CC_TIMER_LOG")
   echo "== $label"
-  grep -E '^klp-build: +(prepare|original|patched|diff|link) ' "$tmp/log" | sed 's/^klp-build: /  /'
+  grep -E '^klp-build: +(resolve|generate|prepare|original|patched|diff|verify|link|write) ' "$tmp/log" | sed 's/^klp-build: /  /'
   local by_sum=n/a by_busy=n/a # no compiler ran (everything cached): no ratio
   [[ $cc == 0.0 ]] || by_busy=$(echo "scale=3; $total / $cc" | bc | xargs printf "%.2f")
   [[ $sum == 0.0 ]] || by_sum=$(echo "scale=3; $total / $sum" | bc | xargs printf "%.2f")

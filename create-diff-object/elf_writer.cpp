@@ -121,50 +121,67 @@ void write_file_atomically(const std::string &path, std::string_view contents) {
   tmp.commit();
 }
 
-void write_object(const Object &obj, const std::string &path) {
-  // 1. Number the sections that are written.
-  std::unordered_map<const Section *, size_t> sec_index;
-  std::vector<const Section *> out_secs;
-  for (const Section &sec : obj.sections) {
-    if (regenerated(sec))
-      continue;
-    if (sec.is_rela() && (!sec.base || sec.relocs.empty()))
-      continue;
-    if (sec.type() == SHT_GROUP && sec.group_members.empty())
-      continue;
-    out_secs.push_back(&sec);
-  }
-  // RELA and GROUP sections may only be written when what they refer to is written.
-  for (const Section *sec : out_secs)
-    sec_index[sec] = 0;
-  std::vector<const Section *> kept;
-  for (const Section *sec : out_secs) {
-    if (sec->is_rela() && !sec_index.count(sec->base))
-      throw Error(obj.where(*sec) + ": relocation section outlives the section it applies to");
-    kept.push_back(sec);
-  }
-  size_t next = 1;
-  for (const Section *sec : kept)
-    sec_index[sec] = next++;
-  size_t symtab_idx = next++, strtab_idx = next++, shstrtab_idx = next++;
-  if (shstrtab_idx >= SHN_LORESERVE)
-    throw Error(path + ": too many sections (" + std::to_string(shstrtab_idx) +
-                ") for an output object");
+namespace {
 
-  // 2. Lay out the symbol table: null, locals, then globals.
+// What the output's indices are: computed from the Object's pointers before libelf sees
+// anything, in the four steps write_object names.
+struct Layout {
+  std::vector<const Section *> sections; // written, in order: index i + 1
+  std::unordered_map<const Section *, size_t> sec_index;
+  size_t symtab_idx = 0, strtab_idx = 0, shstrtab_idx = 0;
   StringTable strtab;
-  std::vector<Elf64_Sym> syms(1);
+  std::vector<Elf64_Sym> syms;
   std::unordered_map<const Symbol *, size_t> sym_index;
+  size_t first_global = 0;
+  // Regenerated contents of RELA and GROUP sections (deques: the buffers never move).
+  std::deque<std::vector<Elf64_Rela>> rela_bufs;
+  std::deque<std::vector<uint32_t>> group_bufs;
+  std::unordered_map<const Section *, std::pair<const void *, size_t>> contents;
+  StringTable shstrtab;
+  std::vector<uint32_t> names; // of `sections`
+};
+
+// A RELA section without relocations or without its base, and a GROUP without members, are
+// not written; the tables regenerated from pointers never are.
+bool is_written(const Section &sec) {
+  if (regenerated(sec))
+    return false;
+  if (sec.is_rela() && (!sec.base || sec.relocs.empty()))
+    return false;
+  return !(sec.type() == SHT_GROUP && sec.group_members.empty());
+}
+
+void number_sections(const Object &obj, const std::string &path, Layout &l) {
+  for (const Section &sec : obj.sections)
+    if (is_written(sec))
+      l.sections.push_back(&sec);
+  for (size_t i = 0; i < l.sections.size(); i++)
+    l.sec_index[l.sections[i]] = i + 1;
+  // A RELA section may only be written when what it applies to is written.
+  for (const Section *sec : l.sections)
+    if (sec->is_rela() && !l.sec_index.count(sec->base))
+      throw Error(obj.where(*sec) + ": relocation section outlives the section it applies to");
+  size_t next = l.sections.size() + 1;
+  l.symtab_idx = next++;
+  l.strtab_idx = next++;
+  l.shstrtab_idx = next++;
+  if (l.shstrtab_idx >= SHN_LORESERVE)
+    throw Error(path + ": too many sections (" + std::to_string(l.shstrtab_idx) +
+                ") for an output object");
+}
+
+void lay_out_symbols(const Object &obj, Layout &l) {
+  l.syms.resize(1);
   auto emit_symbol = [&](const Symbol &s) {
     Elf64_Sym es{};
-    es.st_name = s.is_section() ? 0 : strtab.add(s.name);
+    es.st_name = s.is_section() ? 0 : l.strtab.add(s.name);
     es.st_info = ELF64_ST_INFO(s.bind, s.type);
     es.st_other = s.other;
     es.st_value = s.value;
     es.st_size = s.size;
     if (s.sec) {
-      auto it = sec_index.find(s.sec);
-      if (it == sec_index.end()) {
+      auto it = l.sec_index.find(s.sec);
+      if (it == l.sec_index.end()) {
         if (s.is_section())
           return; // the section was dropped, and with it its symbol
         throw Error(obj.where(s) + ": symbol's section '" + s.sec->name + "' is not written");
@@ -173,56 +190,77 @@ void write_object(const Object &obj, const std::string &path) {
     } else {
       es.st_shndx = s.shndx;
     }
-    sym_index[&s] = syms.size();
-    syms.push_back(es);
+    l.sym_index[&s] = l.syms.size();
+    l.syms.push_back(es);
   };
   for (const Symbol &s : obj.symbols)
     if (s.is_local())
       emit_symbol(s);
-  size_t first_global = syms.size();
+  l.first_global = l.syms.size();
   for (const Symbol &s : obj.symbols)
     if (!s.is_local())
       emit_symbol(s);
+}
 
-  // 3. Regenerate relocation and group contents.
-  std::deque<std::vector<Elf64_Rela>> rela_bufs;
-  std::deque<std::vector<uint32_t>> group_bufs;
-  std::unordered_map<const Section *, std::pair<const void *, size_t>> contents;
-  for (const Section *sec : kept) {
+void regenerate_contents(const Object &obj, Layout &l) {
+  for (const Section *sec : l.sections) {
     if (sec->is_rela()) {
-      auto &buf = rela_bufs.emplace_back();
+      auto &buf = l.rela_bufs.emplace_back();
       buf.reserve(sec->relocs.size());
       for (const Relocation &r : sec->relocs) {
-        auto it = sym_index.find(r.sym);
-        if (it == sym_index.end())
+        auto it = l.sym_index.find(r.sym);
+        if (it == l.sym_index.end())
           throw Error(obj.where(*sec->base, r.offset) + ": relocation refers to symbol '" +
                       r.sym->name + "', which is not written");
-        Elf64_Rela er{r.offset, ELF64_R_INFO(it->second, r.type), r.addend};
-        buf.push_back(er);
+        buf.push_back(Elf64_Rela{r.offset, ELF64_R_INFO(it->second, r.type), r.addend});
       }
-      contents[sec] = {buf.data(), buf.size() * sizeof(Elf64_Rela)};
+      l.contents[sec] = {buf.data(), buf.size() * sizeof(Elf64_Rela)};
     } else if (sec->type() == SHT_GROUP) {
-      auto &buf = group_bufs.emplace_back();
+      auto &buf = l.group_bufs.emplace_back();
       uint32_t flags = sec->data.size() >= 4 ? read_le<uint32_t>(sec->bytes(), 0, "") : 0;
       buf.push_back(flags);
       for (const Section *m : sec->group_members) {
-        auto it = sec_index.find(m);
-        if (it != sec_index.end())
+        auto it = l.sec_index.find(m);
+        if (it != l.sec_index.end())
           buf.push_back(it->second);
       }
-      contents[sec] = {buf.data(), buf.size() * sizeof(uint32_t)};
+      l.contents[sec] = {buf.data(), buf.size() * sizeof(uint32_t)};
     }
   }
+  for (const Section *sec : l.sections)
+    l.names.push_back(l.shstrtab.add(sec->name));
+}
 
-  StringTable shstrtab;
-  std::vector<uint32_t> names;
-  for (const Section *sec : kept)
-    names.push_back(shstrtab.add(sec->name));
-  uint32_t symtab_name = shstrtab.add(".symtab");
-  uint32_t strtab_name = shstrtab.add(".strtab");
-  uint32_t shstrtab_name = shstrtab.add(".shstrtab");
+// The header of a written section: its links and info as indices of the layout.
+GElf_Shdr output_header(const Object &obj, const Layout &l, size_t i) {
+  const Section *sec = l.sections[i];
+  GElf_Shdr sh = sec->shdr;
+  sh.sh_name = l.names[i];
+  sh.sh_offset = 0;
+  sh.sh_addr = 0;
+  if (sec->is_rela()) {
+    sh.sh_link = l.symtab_idx;
+    sh.sh_info = l.sec_index.at(sec->base);
+    sh.sh_entsize = sizeof(Elf64_Rela);
+    sh.sh_flags |= SHF_INFO_LINK;
+    if (!sh.sh_addralign)
+      sh.sh_addralign = 8;
+  } else if (sec->type() == SHT_GROUP) {
+    sh.sh_link = l.symtab_idx;
+    auto it = l.sym_index.find(sec->group_signature);
+    if (it == l.sym_index.end())
+      throw Error(obj.where(*sec) + ": group signature symbol is not written");
+    sh.sh_info = it->second;
+    sh.sh_entsize = 4;
+  } else {
+    sh.sh_link = 0;
+    if (!(sh.sh_flags & SHF_INFO_LINK))
+      sh.sh_info = 0;
+  }
+  return sh;
+}
 
-  // 4. Hand everything to libelf.
+void write_elf(const Object &obj, Layout &l, const std::string &path) {
   TempFile tmp(path);
   if (elf_version(EV_CURRENT) == EV_NONE)
     throw Error(elf_error(path + ": libelf initialisation failed"));
@@ -236,10 +274,11 @@ void write_object(const Object &obj, const std::string &path) {
   eh.e_machine = obj.ehdr.e_machine;
   eh.e_version = EV_CURRENT;
   eh.e_flags = obj.ehdr.e_flags;
-  eh.e_shstrndx = shstrtab_idx;
+  eh.e_shstrndx = l.shstrtab_idx;
   if (!gelf_update_ehdr(h.elf, &eh))
     throw Error(elf_error(path + ": cannot write the ELF header"));
 
+  // A NOBITS section has a size but no bytes (`buf` null).
   auto add = [&](const std::string &name, GElf_Shdr sh, const void *buf, size_t size,
                  Elf_Type type) {
     Elf_Scn *scn = elf_newscn(h.elf);
@@ -251,83 +290,62 @@ void write_object(const Object &obj, const std::string &path) {
     d->d_type = type;
     d->d_align = sh.sh_addralign ? sh.sh_addralign : 1;
     d->d_version = EV_CURRENT;
-    sh.sh_size = size;
+    if (sh.sh_type != SHT_NOBITS)
+      sh.sh_size = size;
     if (!gelf_update_shdr(scn, &sh))
       throw Error(elf_error(path + ":(" + name + "): cannot write section header"));
   };
-
-  for (size_t i = 0; i < kept.size(); i++) {
-    const Section *sec = kept[i];
-    GElf_Shdr sh = sec->shdr;
-    sh.sh_name = names[i];
-    sh.sh_offset = 0;
-    sh.sh_addr = 0;
-    const void *buf = sec->data.data();
-    size_t size = sec->data.size();
-    Elf_Type type = ELF_T_BYTE;
-    if (sec->is_rela()) {
-      sh.sh_link = symtab_idx;
-      sh.sh_info = sec_index.at(sec->base);
-      sh.sh_entsize = sizeof(Elf64_Rela);
-      sh.sh_flags |= SHF_INFO_LINK;
-      if (!sh.sh_addralign)
-        sh.sh_addralign = 8;
-      std::tie(buf, size) = contents.at(sec);
-      type = ELF_T_RELA;
-    } else if (sec->type() == SHT_GROUP) {
-      sh.sh_link = symtab_idx;
-      auto it = sym_index.find(sec->group_signature);
-      if (it == sym_index.end())
-        throw Error(obj.where(*sec) + ": group signature symbol is not written");
-      sh.sh_info = it->second;
-      sh.sh_entsize = 4;
-      std::tie(buf, size) = contents.at(sec);
-      type = ELF_T_WORD;
-    } else {
-      sh.sh_link = 0;
-      if (!(sh.sh_flags & SHF_INFO_LINK))
-        sh.sh_info = 0;
-    }
-    if (sec->type() == SHT_NOBITS) {
-      Elf_Scn *scn = elf_newscn(h.elf);
-      Elf_Data *d = scn ? elf_newdata(scn) : nullptr;
-      if (!d)
-        throw Error(elf_error(path + ":(" + sec->name + "): cannot create section"));
-      d->d_buf = nullptr;
-      d->d_size = sec->size();
-      d->d_type = ELF_T_BYTE;
-      d->d_align = sh.sh_addralign ? sh.sh_addralign : 1;
-      if (!gelf_update_shdr(scn, &sh))
-        throw Error(elf_error(path + ":(" + sec->name + "): cannot write section header"));
-      continue;
-    }
-    add(sec->name, sh, buf, size, type);
+  for (size_t i = 0; i < l.sections.size(); i++) {
+    const Section *sec = l.sections[i];
+    GElf_Shdr sh = output_header(obj, l, i);
+    if (sec->type() == SHT_NOBITS)
+      add(sec->name, sh, nullptr, sec->size(), ELF_T_BYTE);
+    else if (sec->is_rela())
+      add(sec->name, sh, l.contents.at(sec).first, l.contents.at(sec).second, ELF_T_RELA);
+    else if (sec->type() == SHT_GROUP)
+      add(sec->name, sh, l.contents.at(sec).first, l.contents.at(sec).second, ELF_T_WORD);
+    else
+      add(sec->name, sh, sec->data.data(), sec->data.size(), ELF_T_BYTE);
   }
 
   GElf_Shdr sh{};
-  sh.sh_name = symtab_name;
+  sh.sh_name = l.shstrtab.add(".symtab");
   sh.sh_type = SHT_SYMTAB;
-  sh.sh_link = strtab_idx;
-  sh.sh_info = first_global;
+  sh.sh_link = l.strtab_idx;
+  sh.sh_info = l.first_global;
   sh.sh_entsize = sizeof(Elf64_Sym);
   sh.sh_addralign = 8;
-  add(".symtab", sh, syms.data(), syms.size() * sizeof(Elf64_Sym), ELF_T_SYM);
+  add(".symtab", sh, l.syms.data(), l.syms.size() * sizeof(Elf64_Sym), ELF_T_SYM);
   sh = {};
-  sh.sh_name = strtab_name;
+  sh.sh_name = l.shstrtab.add(".strtab");
   sh.sh_type = SHT_STRTAB;
   sh.sh_addralign = 1;
-  add(".strtab", sh, strtab.bytes().data(), strtab.bytes().size(), ELF_T_BYTE);
+  add(".strtab", sh, l.strtab.bytes().data(), l.strtab.bytes().size(), ELF_T_BYTE);
   sh = {};
-  sh.sh_name = shstrtab_name;
+  sh.sh_name = l.shstrtab.add(".shstrtab");
   sh.sh_type = SHT_STRTAB;
   sh.sh_addralign = 1;
-  add(".shstrtab", sh, shstrtab.bytes().data(), shstrtab.bytes().size(), ELF_T_BYTE);
+  add(".shstrtab", sh, l.shstrtab.bytes().data(), l.shstrtab.bytes().size(), ELF_T_BYTE);
 
   if (elf_update(h.elf, ELF_C_WRITE) < 0)
     throw Error(elf_error(path + ": cannot write ELF output"));
   elf_end(h.elf);
   h.elf = nullptr;
   tmp.commit();
+}
+
+} // namespace
+
+void write_object(const Object &obj, const std::string &path) {
+  Layout layout;
+  // Number the sections that are written: indices are born here.
+  number_sections(obj, path, layout);
+  // Lay out the symbol table: null, locals, then globals.
+  lay_out_symbols(obj, layout);
+  // Regenerate relocation and group contents from their pointers.
+  regenerate_contents(obj, layout);
+  // Hand everything to libelf, through a temporary file renamed into place.
+  write_elf(obj, layout, path);
 }
 
 } // namespace klp

@@ -1,14 +1,22 @@
-// klp-build's pipeline: from source patches to a loadable livepatch module.
+// klp-build's pipeline: from source patches to a loadable livepatch module, one phase after the
+// other (each reported with its duration):
 //
-//   shadow tree   hard links of the user's tree (never modified), build outputs left out
-//   prepare       olddefconfig + modules_prepare in an out-of-tree build directory
-//   original      the touched translation units, compiled by kbuild with
-//                 -ffunction-sections -fdata-sections
-//   patched       the patches applied to the shadow tree, the same units compiled again
-//   diff          create-diff-object's engine on each pair: only what changed, with references
-//                 to the running kernel as livepatch symbols
-//   link          the diff objects, the runtime and the generated descriptors linked by kbuild
-//                 against the target's build tree; then the livepatch relocations converted
+//   resolve    the patches read, the units they touch, the target's config, compiler, symbols
+//              and build tree found and checked (inputs.h)
+//   generate   the module's runtime and descriptors written; they start compiling beside the
+//              pipeline (module_build.h)
+//   prepare    a shadow of the user's tree (hard links; never modified) and an out-of-tree build
+//              directory after olddefconfig + modules_prepare, or the cached pair (tree_prepare.h)
+//   original   the touched translation units compiled by kbuild with -ffunction-sections
+//              -fdata-sections (unit_builds.h)
+//   patched    the patches applied to the shadow tree, the same units compiled again
+//   diff       create-diff-object's engine on each pair: only what changed, with references to
+//              the running kernel as livepatch symbols (diff_units.h)
+//   verify     with --kernel-image: the original code proven to be the target's (image_verify.h)
+//   link       the diff objects, the runtime and the descriptors linked by kbuild against the
+//              target's build tree (module_build.h)
+//   write      the livepatch relocations converted, the module signed when asked, and the
+//              --explain directory beside it (explain_dir.h)
 #pragma once
 
 #include <functional>
@@ -38,20 +46,6 @@ struct Reporter {
   std::function<void(const std::string &phase, double seconds)> phase;
   std::function<void(const std::string &line)> info;
 };
-
-// --sourcedir and --headers exist and are directories; throws Error naming the option.
-void check_input_dirs(const BuildOptions &o);
-// Module.symvers parses, --kallsyms is a regular file that reads like /proc/kallsyms, --vmlinux
-// an x86_64 ELF file with a symbol table, --kernel-image a regular file: checked before the first
-// compile.
-void check_input_files(const BuildOptions &o, const std::string &symvers);
-
-// The --kallsyms to use: the one given; none with --vmlinux; else /proc/kallsyms, but only when
-// building for the running kernel (`config_path` is /boot/config-`running_release`, the default
-// --config on that machine). Throws Error, naming what to pass, when there is no target.
-std::string resolve_target_symbols(const BuildOptions &o, const std::string &config_path,
-                                   const std::string &running_release,
-                                   const std::string &proc_kallsyms = "/proc/kallsyms");
 
 // Runs the pipeline. Throws Error (exit 1), Unpatchable (exit 2) or NoChange (exit 3).
 BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report);

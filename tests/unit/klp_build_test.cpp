@@ -12,6 +12,7 @@
 #include "error.h"
 #include "kbuild.h"
 #include "kconfig.h"
+#include "inputs.h"
 #include "klp_build.h"
 #include "klp_reloc.h"
 #include "module_gen.h"

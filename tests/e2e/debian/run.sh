@@ -129,7 +129,7 @@ if build_patch "$repo/testdata/patches/cmdline.patch" "$DEBIAN_CONFIG" "$boot_lo
   pass "klp-build cmdline -> ${ko[cmdline]##*/}"
 else
   fail "klp-build with the stock config-$DEBIAN_KREL (log: $boot_log):"
-  sed 1d "$boot_log" | grep -vE '^klp-build: (kept work|prepare|original|patched|diff|link) ' | tail -n 4 | sed 's/^/    /'
+  sed 1d "$boot_log" | grep -vE '^klp-build: (kept work|resolve|generate|prepare|original|patched|diff|verify|link|write) ' | tail -n 4 | sed 's/^/    /'
   config=$DEBIAN_HEADERS/.config
   log "going on with --config $config"
   check_build "$repo/testdata/patches/cmdline.patch" "$config"
