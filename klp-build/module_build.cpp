@@ -13,7 +13,8 @@ namespace fs = std::filesystem;
 
 namespace klp {
 
-ModuleBuild::ModuleBuild(const ModuleSpec &spec, std::string dir, std::string template_path, bool replay)
+ModuleBuild::ModuleBuild(const ModuleSpec &spec, std::string dir, std::string template_path,
+                         bool replay)
     : spec_(spec), dir_(std::move(dir)), template_path_(std::move(template_path)),
       replay_(replay) {
   write_module_dir(spec_, dir_);

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "error.h"
@@ -28,12 +26,12 @@ std::string tree_cache_key(const BuildOptions &opts, const std::string &config_p
   snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)fingerprint_tree(opts.sourcedir));
   std::string argv;
   for (const std::string &a : make_argv(tree, {}))
-    if (a.rfind("-C", 0) != 0 && a.rfind("O=", 0) != 0 && a.rfind("-j", 0) != 0 &&
+    if (!a.starts_with("-C") && !a.starts_with("O=") && !a.starts_with("-j") &&
         a != tree.srctree)
       argv += a + "\n";
   return cache_key(std::string(fp) + "\n" + fs::absolute(opts.sourcedir).string() + "\n" +
-                   read_input_file(config_path) + "\n" + compiler_version_text(tree.cc) + "\n" + argv +
-                   kVersion);
+                   read_input_file(config_path) + "\n" + compiler_version_text(tree.cc) + "\n" +
+                   argv + kVersion);
 }
 
 } // namespace

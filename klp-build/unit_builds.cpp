@@ -1,7 +1,5 @@
 #include "unit_builds.h"
 
-#include <sys/stat.h>
-
 #include <filesystem>
 
 #include "descend.h"
@@ -14,12 +12,6 @@ namespace fs = std::filesystem;
 namespace klp {
 
 namespace {
-
-std::string parent_dir(const std::string &path) {
-  return fs::path(path).parent_path().string();
-}
-
-bool exists(const std::string &p) { return !p.empty() && fs::exists(p); }
 
 // The modification times of the files make generates in prepare (include/generated, the
 // kconfig outputs in include/config, arch/*/include/generated) under `objtree`.
@@ -52,7 +44,7 @@ public:
       return;
     for (const std::string &o : objects_)
       for (const std::string &f : {o, record_of(o)}) {
-        fs::create_directories(parent_dir(saved_ + "/" + f));
+        fs::create_directories(fs::path(saved_ + "/" + f).parent_path());
         fs::copy_file(tree_.objtree + "/" + f, saved_ + "/" + f);
       }
     generated_ = generated_stamps(tree_.objtree);
@@ -92,7 +84,7 @@ private:
 void keep_object(const KbuildTree &tree, const std::string &o, const WorkDir &work,
                  const std::string &side) {
   std::string dst = work.sub(side + "/" + o);
-  fs::create_directories(parent_dir(dst));
+  fs::create_directories(fs::path(dst).parent_path());
   fs::copy_file(tree.objtree + "/" + o, dst);
 }
 
@@ -105,7 +97,8 @@ std::map<std::string, ObjectRecord> build_originals(const Inputs &in, const Kbui
   // (PatchedScope puts originals back), and needs no make at all.
   std::vector<std::string> to_compile;
   for (const std::string &o : in.objects)
-    if (!cache || !exists(tree.objtree + "/" + o) || !exists(record_path(tree.objtree, o)))
+    if (!cache || !fs::exists(tree.objtree + "/" + o) ||
+        !fs::exists(record_path(tree.objtree, o)))
       to_compile.push_back(o);
   // The tree is prepared and unchanged since: kbuild's descent alone builds them.
   if (!to_compile.empty() && !(in.opts.replay && descend_objects(tree, to_compile)))
