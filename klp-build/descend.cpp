@@ -92,7 +92,7 @@ std::string descend_makeflags(const std::string &makeflags) {
   std::string options = sep == std::string::npos ? makeflags : makeflags.substr(0, sep);
   std::string out;
   for (const std::string &w : split_words(options)) {
-    if (w.rfind("-j", 0) == 0 || w.rfind("--jobserver", 0) == 0 || w.rfind("--eval", 0) == 0)
+    if (w.starts_with("-j") || w.starts_with("--jobserver") || w.starts_with("--eval"))
       continue;
     out += (out.empty() ? "" : " ") + w;
   }

@@ -27,12 +27,12 @@ static void add_objects_built_before(const KbuildTree &tree,
       continue;
     std::string rel = fs::relative(it->path().parent_path(), tree.objtree).string();
     std::string obj = (rel == "." ? "" : rel + "/") + name.substr(1, name.size() - 5);
-    if (built.count(obj) || obj.rfind("scripts/", 0) == 0 || obj.rfind("tools/", 0) == 0)
+    if (built.count(obj) || obj.starts_with("scripts/") || obj.starts_with("tools/"))
       continue;
     std::ifstream in(it->path());
     std::string line, cmd, src;
     while (std::getline(in, line)) {
-      if (line.rfind("cmd_", 0) == 0)
+      if (line.starts_with("cmd_"))
         cmd = line;
       else if (line.rfind("source_" + obj + " := ", 0) == 0)
         src = line.substr(obj.size() + 11);
@@ -62,7 +62,7 @@ std::map<std::string, std::string> built_objects(const KbuildTree &tree) {
     if (!std::regex_search(line, m, compile))
       continue;
     std::string obj = m[1], src = m[2];
-    if (obj.rfind("scripts/", 0) == 0 || obj.rfind("tools/", 0) == 0)
+    if (obj.starts_with("scripts/") || obj.starts_with("tools/"))
       continue;
     if (src.rfind(tree.srctree + "/", 0) == 0)
       src = src.substr(tree.srctree.size() + 1);

@@ -111,14 +111,14 @@ ObjectRecord read_object_record(const KbuildTree &tree, const std::string &objec
   std::string line;
   bool in_deps = false;
   while (std::getline(in, line)) {
-    if (line.rfind("#SYMVER ", 0) == 0) {
+    if (line.starts_with("#SYMVER ")) {
       std::istringstream f(line.substr(8));
       std::string name, crc;
       if (f >> name >> crc)
         rec.crcs[name] = (uint32_t)std::stoul(crc, nullptr, 0);
       continue;
     }
-    if (line.rfind("deps_", 0) == 0) {
+    if (line.starts_with("deps_")) {
       in_deps = true;
       continue;
     }
@@ -132,7 +132,7 @@ ObjectRecord read_object_record(const KbuildTree &tree, const std::string &objec
     dep.erase(0, dep.find_first_not_of(" \t"));
     if (dep.size() >= 2 && dep.substr(dep.size() - 2) == " \\")
       dep.resize(dep.size() - 2);
-    if (dep.rfind("$(wildcard", 0) == 0 || dep.empty())
+    if (dep.starts_with("$(wildcard") || dep.empty())
       continue;
     rec.deps.push_back(dep);
   }

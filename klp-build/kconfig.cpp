@@ -17,7 +17,7 @@ KernelConfig::KernelConfig(const std::string &path) : path_(path) {
     throw Error(path + ": cannot read the kernel config (pass --config)");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("CONFIG_", 0) != 0)
+    if (!line.starts_with("CONFIG_"))
       continue;
     size_t eq = line.find('=');
     if (eq == std::string::npos)
@@ -67,9 +67,9 @@ static std::vector<Setting> settings_of(const std::string &text) {
   std::vector<Setting> out;
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("CONFIG_", 0) != 0 && line.rfind("# CONFIG_", 0) != 0)
+    if (!line.starts_with("CONFIG_") && !line.starts_with("# CONFIG_"))
       continue;
-    std::string name = line.substr(line.rfind("# ", 0) == 0 ? 2 : 0);
+    std::string name = line.substr(line.starts_with("# ") ? 2 : 0);
     out.push_back({name.substr(0, name.find_first_of("= ")), line});
   }
   return out;
@@ -78,7 +78,7 @@ static std::vector<Setting> settings_of(const std::string &text) {
 // A setting's value as kconfig writes it; "" for "is not set" and for an absent line.
 static std::string value_of(const std::string &line) {
   size_t eq = line.find('=');
-  return line.rfind("# ", 0) == 0 || eq == std::string::npos ? "" : line.substr(eq + 1);
+  return line.starts_with("# ") || eq == std::string::npos ? "" : line.substr(eq + 1);
 }
 
 // The tool kconfig probes for `name` when the build of `config` does not use it; "" otherwise.

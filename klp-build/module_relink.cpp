@@ -82,11 +82,11 @@ std::optional<LinkTemplate> load_link_template(const std::string &path) {
     return std::nullopt;
   LinkTemplate t;
   while (std::getline(in, line)) {
-    if (line.rfind("dir ", 0) == 0)
+    if (line.starts_with("dir "))
       t.dir = line.substr(4);
-    else if (line.rfind("name ", 0) == 0)
+    else if (line.starts_with("name "))
       t.name = line.substr(5);
-    else if (line.rfind("cmd ", 0) == 0)
+    else if (line.starts_with("cmd "))
       t.commands.push_back(line.substr(4));
   }
   if (t.dir.empty() || t.name.empty() || t.commands.size() != 6)
@@ -130,7 +130,7 @@ std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec 
   for (std::string c : t.commands) {
     for (size_t i = 0; i < forms.size(); i++)
       replace_all(c, forms[i].first, "\x01" + std::to_string(i) + "\x01",
-                  forms[i].first.rfind("kmod_", 0) == 0 ? " \t;" : "");
+                  forms[i].first.starts_with("kmod_") ? " \t;" : "");
     if (c.find(t.dir) != std::string::npos || c.find(t.name) != std::string::npos ||
         c.find(old_kname) != std::string::npos)
       return std::nullopt;

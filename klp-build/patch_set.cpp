@@ -38,11 +38,11 @@ PatchFile read_patch(const std::string &path) {
   FilePatch *cur = nullptr;
   while (std::getline(in, line)) {
     lineno++;
-    if (line.rfind("--- ", 0) == 0) {
+    if (line.starts_with("--- ")) {
       old_path = strip_path(line.substr(4));
       continue;
     }
-    if (line.rfind("+++ ", 0) == 0) {
+    if (line.starts_with("+++ ")) {
       if (old_path.empty())
         throw Error(path + ":" + std::to_string(lineno) + ": '+++' without a preceding '---'");
       std::string new_path = strip_path(line.substr(4));
@@ -58,7 +58,7 @@ PatchFile read_patch(const std::string &path) {
       old_path.clear();
       continue;
     }
-    if (cur && line.rfind("@@", 0) == 0)
+    if (cur && line.starts_with("@@"))
       cur->hunks.push_back(line + "\n");
     else if (cur && !cur->hunks.empty() &&
              (line.empty() || line[0] == ' ' || line[0] == '+' || line[0] == '-' ||
@@ -123,7 +123,7 @@ std::string module_name_for(const std::string &given_name,
     p = p.substr(p.find_last_of('/') + 1);
     base = p.substr(0, p.find('.'));
   }
-  std::string name = base.rfind("livepatch-", 0) == 0 ? base : "livepatch-" + base;
+  std::string name = base.starts_with("livepatch-") ? base : "livepatch-" + base;
   for (char &c : name)
     if (!isalnum((unsigned char)c) && c != '_' && c != '-')
       c = '_';

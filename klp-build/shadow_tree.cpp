@@ -23,12 +23,12 @@ namespace klp {
 bool is_build_output(const std::string &rel) {
   std::string name = rel.substr(rel.find_last_of('/') + 1);
   // Top-level and generated configuration: kbuild refuses O= builds of a tree that has them.
-  if (rel == ".config" || rel.rfind(".config.", 0) == 0 || rel == "include/config" ||
+  if (rel == ".config" || rel.starts_with(".config.") || rel == "include/config" ||
       rel == "include/generated" || rel == "Module.symvers" || rel == "System.map" ||
-      rel.rfind("vmlinux", 0) == 0 || rel == ".version" || rel == "modules.order" ||
+      rel.starts_with("vmlinux") || rel == ".version" || rel == "modules.order" ||
       rel == "modules.builtin" || rel == "modules.builtin.modinfo" || rel == ".git")
     return true;
-  if (rel.rfind("arch/", 0) == 0 && rel.ends_with("/include/generated"))
+  if (rel.starts_with("arch/") && rel.ends_with("/include/generated"))
     return true;
   static constexpr std::string_view kOutputSuffixes[] = {
       ".o", ".ko", ".a", ".cmd", ".mod", ".mod.c", ".order", ".symvers", ".d", ".lst", ".tmp",
@@ -37,7 +37,7 @@ bool is_build_output(const std::string &rel) {
   for (std::string_view s : kOutputSuffixes)
     if (name.ends_with(s))
       return true;
-  return name.rfind(".tmp_", 0) == 0;
+  return name.starts_with(".tmp_");
 }
 
 // Calls fn(entry, rel) for every entry of the source tree that is not a build output.
