@@ -70,19 +70,6 @@ std::string resolve_symvers(const BuildOptions &o, const std::string &kbuild_dir
   throw Error(kbuild_dir + "/Module.symvers: missing; pass --symvers");
 }
 
-// The compiler the kernel was built with: CONFIG_CC_VERSION_TEXT names it ("gcc-12 (Debian
-// 12.2.0-14) 12.2.0"); use that program when it exists, else plain gcc.
-std::string kernel_compiler(const KernelConfig &config) {
-  std::string text = config.get("CC_VERSION_TEXT");
-  std::string prog = text.substr(0, text.find(' '));
-  if (prog.empty())
-    return "gcc";
-  for (std::string dir : {"/usr/bin", "/usr/local/bin", "/bin"})
-    if (access((dir + "/" + prog).c_str(), X_OK) == 0)
-      return prog;
-  return "gcc";
-}
-
 // A copy of /proc/kallsyms: "<hex address> <type letter> <name>[ <[module]>]" on its first line.
 bool looks_like_kallsyms(std::string_view line) {
   size_t sp = line.find(' ');
@@ -121,8 +108,8 @@ Inputs resolve_inputs(const BuildOptions &opts, const Reporter &report) {
   in.config_path = resolve_config(opts);
   in.opts.kallsyms = resolve_target_symbols(opts, in.config_path, running_release());
   KernelConfig config(in.config_path);
-  in.cc = kernel_compiler(config);
-  check_config(config, in.cc);
+  in.toolchain = kernel_toolchain(config);
+  check_config(config, in.toolchain);
   in.kbuild_dir = resolve_kbuild_dir(opts);
   in.symvers = resolve_symvers(opts, in.kbuild_dir);
   check_input_files(in.opts, in.symvers);

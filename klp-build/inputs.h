@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kconfig.h"
 #include "klp_build.h"
 #include "options.h"
 #include "patch_set.h"
@@ -21,7 +22,7 @@ struct Inputs {
   bool only_units = true;           // every touched file is a translation unit
   std::string module_name;
   std::string config_path;
-  std::string cc; // the compiler the kernel was built with
+  Toolchain toolchain; // the compiler the kernel was built with (kconfig.h)
   std::string kbuild_dir;
   std::string symvers;
 };

@@ -28,10 +28,13 @@ std::vector<std::string> make_argv(const KbuildTree &tree,
                                        (tree.include_dir.empty() ? "" : " -I" + tree.include_dir),
                                    "CC=" + (tree.launcher.empty() ? "" : tree.launcher + " ") +
                                        tree.cc};
+  // A clang kernel: LLVM= picks clang, lld and LLVM's binutils of the version it was built with.
+  argv.insert(argv.end(), tree.cc_make_args.begin(), tree.cc_make_args.end());
   // make prepare builds objtool, fixdep, genksyms and modpost with the host compiler: the
-  // launcher (ccache) serves those compiles too. kbuild's default host compiler is gcc.
+  // launcher (ccache) serves those compiles too. kbuild's host compiler is gcc, or with LLVM=
+  // that clang.
   if (!tree.launcher.empty())
-    argv.push_back("HOSTCC=" + tree.launcher + " gcc");
+    argv.push_back("HOSTCC=" + tree.launcher + " " + tree.hostcc);
   argv.insert(argv.end(), targets.begin(), targets.end());
   return argv;
 }

@@ -14,6 +14,8 @@ struct KbuildTree {
   std::string srctree;  // the shadow source tree
   std::string objtree;  // O= build directory
   std::string cc = "gcc";
+  std::string hostcc = "gcc";            // HOSTCC of that toolchain (served by the launcher)
+  std::vector<std::string> cc_make_args; // the toolchain's (Toolchain::make_args: LLVM=-14)
   std::string launcher; // --compiler-launcher (ccache, distcc, icecc)
   std::string include_dir; // runtime/include: <klp-build/livepatch.h>, kpatch-macros.h
   int jobs = 1;

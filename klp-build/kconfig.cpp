@@ -1,8 +1,11 @@
 #include "kconfig.h"
 
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
+
+#include <unistd.h>
 
 #include "error.h"
 #include "input_file.h"
@@ -39,6 +42,160 @@ std::string KernelConfig::get(const std::string &name) const {
 std::string compiler_version_text(const std::string &cc) {
   CommandResult r = run_checked({{cc, "--version"}, "", {}}, cc + " --version");
   return r.output.substr(0, r.output.find('\n'));
+}
+
+// `name` as make would run it: a path as it is, else the first executable of that name in one of
+// the ':'-separated directories of `path`; "" if there is none.
+static std::string find_program(const std::string &name, const std::string &path) {
+  if (name.find('/') != std::string::npos)
+    return access(name.c_str(), X_OK) == 0 ? name : "";
+  std::istringstream dirs(path);
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    std::string p = (dir.empty() ? "." : dir) + "/" + name;
+    if (access(p.c_str(), X_OK) == 0)
+      return p;
+  }
+  return "";
+}
+
+// gcc: CONFIG_CC_VERSION_TEXT names the program ("gcc-12 (Debian 12.2.0-14) 12.2.0"); use it when
+// it exists, else plain gcc.
+static Toolchain gcc_toolchain(const KernelConfig &config) {
+  Toolchain tc;
+  std::string text = config.get("CC_VERSION_TEXT");
+  std::string prog = text.substr(0, text.find(' '));
+  if (prog.empty())
+    return tc;
+  for (std::string dir : {"/usr/bin", "/usr/local/bin", "/bin"})
+    if (access((dir + "/" + prog).c_str(), X_OK) == 0) {
+      tc.cc = prog;
+      break;
+    }
+  return tc;
+}
+
+// The major version of the clang that built the kernel: CONFIG_CLANG_VERSION (140006), else the
+// version in CONFIG_CC_VERSION_TEXT ("Debian clang version 14.0.6"); 0 if neither says.
+static int clang_major(const KernelConfig &config) {
+  long v = std::strtol(config.get("CLANG_VERSION").c_str(), nullptr, 10);
+  if (v >= 10000)
+    return (int)(v / 10000);
+  std::smatch m;
+  std::string text = config.get("CC_VERSION_TEXT");
+  static const std::regex version_re("clang version ([0-9]+)\\.");
+  return std::regex_search(text, m, version_re) ? std::stoi(m[1].str()) : 0;
+}
+
+// The tools kbuild's LLVM= takes from the same installation besides clang (Makefile, 6.1).
+static constexpr const char *kLlvmTools[] = {"ld.lld",       "llvm-ar",      "llvm-nm",
+                                             "llvm-objcopy", "llvm-objdump", "llvm-readelf",
+                                             "llvm-strip"};
+
+static Toolchain clang_toolchain(const KernelConfig &config, const std::string &path,
+                                 const std::string &lib) {
+  Toolchain tc;
+  tc.kind = Toolchain::Kind::Clang;
+  std::string want = config.get("CC_VERSION_TEXT");
+  int major = clang_major(config);
+  bool lld = config.enabled("LD_IS_LLD");
+  // kbuild's spellings of one LLVM installation: LLVM=1 (the tools on PATH), LLVM=-NN (Debian's
+  // and Ubuntu's versioned names), LLVM=<dir>/ (the installation's own bin directory).
+  struct Spelling {
+    std::string llvm, prefix, suffix;
+  };
+  std::vector<Spelling> spellings = {{"1", "", ""}};
+  if (major > 0) {
+    std::string n = std::to_string(major);
+    spellings.push_back({"-" + n, "", "-" + n});
+    std::string dir = lib + "/llvm-" + n + "/bin/";
+    spellings.push_back({dir, dir, ""});
+  }
+  std::vector<std::string> seen;
+  for (const Spelling &sp : spellings) {
+    std::string prog = sp.prefix + "clang" + sp.suffix;
+    std::string found = find_program(prog, path);
+    if (found.empty())
+      continue;
+    std::string have;
+    try {
+      have = compiler_version_text(found);
+    } catch (const Error &) {
+      continue;
+    }
+    if (have != want) {
+      seen.push_back(prog + " is '" + have + "'");
+      continue;
+    }
+    std::string lacking;
+    for (const char *tool : kLlvmTools)
+      if (lld && find_program(sp.prefix + tool + sp.suffix, path).empty())
+        lacking += (lacking.empty() ? "" : ", ") + sp.prefix + tool + sp.suffix;
+    if (!lacking.empty()) {
+      seen.push_back(prog + " matches but " + lacking + " is not installed");
+      continue;
+    }
+    tc.cc = tc.hostcc = prog;
+    if (lld)
+      tc.make_args.push_back("LLVM=" + sp.llvm);
+    if (!config.enabled("AS_IS_LLVM"))
+      tc.make_args.push_back("LLVM_IAS=0");
+    return tc;
+  }
+  tc.cc = tc.hostcc = major > 0 ? "clang-" + std::to_string(major) : "clang";
+  if (seen.empty()) {
+    tc.missing = "no clang is installed (looked for";
+    for (size_t i = 0; i < spellings.size(); i++)
+      tc.missing += (i ? ", " : " ") + spellings[i].prefix + "clang" + spellings[i].suffix;
+    tc.missing += ")";
+  } else {
+    for (size_t i = 0; i < seen.size(); i++)
+      tc.missing += (i ? ", " : "") + seen[i];
+  }
+  return tc;
+}
+
+Toolchain kernel_toolchain(const KernelConfig &config, const std::string &path,
+                           const std::string &lib) {
+  if (config.enabled("CC_IS_CLANG"))
+    return clang_toolchain(config, path, lib);
+  return gcc_toolchain(config);
+}
+
+Toolchain kernel_toolchain(const KernelConfig &config) {
+  const char *path = getenv("PATH");
+  return kernel_toolchain(config, path ? path : "/usr/local/bin:/usr/bin:/bin");
+}
+
+// What to install for a clang kernel: the version CC_VERSION_TEXT names, with lld and LLVM's
+// binutils when the kernel was linked by lld; Debian and Ubuntu ship them as clang-NN, lld-NN
+// and llvm-NN.
+static std::string clang_remedy(const KernelConfig &config) {
+  std::string text = config.get("CC_VERSION_TEXT");
+  std::smatch m;
+  static const std::regex version_re("clang version ([0-9][0-9.]*)");
+  std::string version = std::regex_search(text, m, version_re) ? m[1].str() : "";
+  int major = clang_major(config);
+  bool lld = config.enabled("LD_IS_LLD");
+  std::string r = "install clang " + version + (lld ? " with lld and LLVM's binutils" : "");
+  if (major > 0 && (text.rfind("Debian ", 0) == 0 || text.rfind("Ubuntu ", 0) == 0)) {
+    std::string n = std::to_string(major);
+    r += " (apt-get install clang-" + n + (lld ? " lld-" + n + " llvm-" + n : "") + ")";
+  } else {
+    r += " and put its bin directory first in PATH";
+  }
+  return r;
+}
+
+void check_config(const KernelConfig &config, const Toolchain &toolchain) {
+  if (toolchain.kind == Toolchain::Kind::Gcc)
+    return check_config(config, toolchain.cc);
+  if (!config.enabled("LIVEPATCH"))
+    return check_config(config, toolchain.cc); // refuses the config as for gcc
+  if (!toolchain.missing.empty())
+    throw Error(config.path() + ": the kernel was built with '" + config.get("CC_VERSION_TEXT") +
+                "' but " + toolchain.missing + "; " + clang_remedy(config) +
+                " so the original objects match the running code");
 }
 
 void check_config(const KernelConfig &config, const std::string &cc) {

@@ -21,6 +21,36 @@ private:
   std::map<std::string, std::string> values_;
 };
 
+// The toolchain a kernel was built with and the installed programs that build like it: kbuild
+// is run with `CC=<cc> <make_args...>` for the original and patched units and the module link.
+//   - gcc: CONFIG_CC_IS_GCC; cc is the program CONFIG_CC_VERSION_TEXT names ("gcc-12 (Debian
+//     12.2.0-14) 12.2.0" -> gcc-12) when it is installed, else gcc; no make_args.
+//   - clang: CONFIG_CC_IS_CLANG; CC_VERSION_TEXT ("Debian clang version 14.0.6") names no
+//     program, so the first installed clang whose `--version` prints it is taken, in the order
+//     kbuild's LLVM= spells them: `clang` on PATH (LLVM=1), `clang-<major>` (LLVM=-<major>),
+//     /usr/lib/llvm-<major>/bin/clang (LLVM=/usr/lib/llvm-<major>/bin/), major from
+//     CONFIG_CLANG_VERSION. CONFIG_LD_IS_LLD selects LLVM= (clang, ld.lld and LLVM's binutils);
+//     without it only CC= is clang (GNU ld and binutils). CONFIG_AS_IS_LLVM unset adds
+//     LLVM_IAS=0 (GNU as). When none matches, cc is the one to install and `missing` says what
+//     is wrong; check_config() refuses it with the remedy.
+struct Toolchain {
+  enum class Kind { Gcc, Clang };
+  Kind kind = Kind::Gcc;
+  std::string cc = "gcc";              // CC: a program on PATH or an absolute path
+  std::string hostcc = "gcc";          // HOSTCC kbuild uses with it (host tools)
+  std::vector<std::string> make_args;  // e.g. {"LLVM=-14"}
+  std::string missing;                 // clang: why no installed one serves ("" if one does)
+};
+// `path`: the directories searched for programs (PATH's value); `lib`: where llvm-<major>/bin/
+// is looked for.
+Toolchain kernel_toolchain(const KernelConfig &config, const std::string &path,
+                           const std::string &lib = "/usr/lib");
+Toolchain kernel_toolchain(const KernelConfig &config); // with $PATH
+
+// The same checks as check_config(config, cc) below for the toolchain's kind; a clang kernel
+// without a matching installed clang is refused with what to install.
+void check_config(const KernelConfig &config, const Toolchain &toolchain);
+
 // Refuses a config without CONFIG_LIVEPATCH, and a compiler whose `--version` line differs from
 // the one the kernel was configured with (CONFIG_CC_VERSION_TEXT): objects from another compiler
 // do not match the running code.

@@ -67,6 +67,7 @@ ModuleSpec module_spec_for(const Inputs &in, const KbuildTree &tree) {
   spec.replace = in.opts.replace;
   spec.kbuild_dir = in.kbuild_dir;
   spec.jobs = tree.jobs;
+  spec.cc_make_args = tree.cc_make_args;
   if (!tree.launcher.empty())
     spec.compiler = tree.launcher + " " + tree.cc;
   if (const char *sde = getenv("SOURCE_DATE_EPOCH"))

@@ -120,6 +120,7 @@ static Command module_make(const ModuleSpec &spec, const std::string &dir,
                "KBUILD_MODPOST_WARN=1", "KCFLAGS=" + prefix_maps},
               "",
               {}};
+  cmd.argv.insert(cmd.argv.end(), spec.cc_make_args.begin(), spec.cc_make_args.end());
   if (!spec.compiler.empty())
     cmd.argv.push_back("CC=" + spec.compiler);
   // No BTF for the module (CONFIG_DEBUG_INFO_BTF_MODULES, Makefile.modfinal's pahole step):

@@ -18,6 +18,7 @@ struct ModuleSpec {
   std::string source_date_epoch;        // for reproducible builds ("" if unset)
   std::string compiler;                 // CC for the module's compiles ("" : the tree's own),
                                         // e.g. "ccache gcc-12" for --compiler-launcher
+  std::vector<std::string> cc_make_args; // the target's toolchain (LLVM=-14 for clang kernels)
   int jobs = 1;
 };
 

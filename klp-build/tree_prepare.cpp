@@ -38,7 +38,9 @@ std::string tree_cache_key(const BuildOptions &opts, const std::string &config_p
 
 KbuildTree kbuild_tree_for(const Inputs &in) {
   KbuildTree tree;
-  tree.cc = in.cc;
+  tree.cc = in.toolchain.cc;
+  tree.hostcc = in.toolchain.hostcc;
+  tree.cc_make_args = in.toolchain.make_args;
   tree.launcher = in.opts.compiler_launcher;
   tree.include_dir = data_dir() + "/runtime/include";
   tree.jobs = in.opts.jobs > 0 ? in.opts.jobs

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Prepare klp-build's test kernel from Debian's linux-source-6.1 tarball.
 #
-# Usage: scripts/testkernel.sh [--print-dir] [--force] [-h|--help]
+# Usage: scripts/testkernel.sh [--clang] [--print-dir] [--force] [-h|--help]
+#
+# --clang builds the same config with clang and lld (make LLVM=$KLP_LLVM,
+# default -14: Debian bookworm's clang-14/lld-14) into $KLP_CACHE/testkernel-clang
+# instead of $KLP_CACHE/testkernel; the layout below is the same.
 #
 # Layout of the cache directory ($KLP_CACHE/testkernel, default
 # <repo>/build/cache/testkernel):
@@ -36,8 +40,10 @@ fsections_kcflags="-ffunction-sections -fdata-sections"
 
 print_dir=0
 force=0
+clang=0
 for arg in "$@"; do
   case $arg in
+    --clang) clang=1 ;;
     --print-dir) print_dir=1 ;;
     --force) force=1 ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$script"; exit 0 ;;
@@ -55,16 +61,36 @@ for tool in gcc make flex bison bc xz tar sha256sum flock; do
   command -v "$tool" >/dev/null || die "'$tool' not found (run scripts/install-deps)"
 done
 
+# The compiler: gcc, or with --clang the LLVM toolchain named by LLVM= (kbuild's
+# own convention: -NN is a version suffix, a path ending in / a directory).
+llvm=${KLP_LLVM:--14}
+make_cc=()
+variant=testkernel
+if ((clang)); then
+  variant=testkernel-clang
+  make_cc=(LLVM="$llvm")
+  if [[ $llvm == */ ]]; then clang_bin=${llvm}clang lld_bin=${llvm}ld.lld
+  elif [[ $llvm == -* ]]; then clang_bin=clang$llvm lld_bin=ld.lld$llvm
+  else clang_bin=clang lld_bin=ld.lld
+  fi
+  for tool in "$clang_bin" "$lld_bin"; do
+    command -v "$tool" >/dev/null || die "'$tool' not found (KLP_LLVM=$llvm; apt-get install clang${llvm#-} lld${llvm#-})"
+  done
+  cc_id="clang $llvm $("$clang_bin" --version | head -n1)"
+else
+  cc_id="gcc $(gcc --version | head -n1)"
+fi
+
 mkdir -p "$cache_root"
 cache_root=$(cd "$cache_root" && pwd)
-dir=$cache_root/testkernel
+dir=$cache_root/$variant
 src=$dir/src
 boot=$dir/boot
 fsec=$dir/fsections
 logs=$dir/logs
 
 # One preparation at a time per cache (parallel test runs may all ask).
-exec 9>"$cache_root/testkernel.lock"
+exec 9>"$cache_root/$variant.lock"
 flock 9
 
 tarball_id() {
@@ -76,7 +102,7 @@ src_key=$(tarball_id | sha256sum | cut -d' ' -f1)
 key=$({
   tarball_id
   printf 'fragment %s\n' "$(sha256sum <"$fragment" | cut -d' ' -f1)"
-  printf 'gcc %s\n' "$(gcc --version | head -n1)"
+  printf '%s\n' "$cc_id"
   printf 'script %s\n' "$(sha256sum <"$script" | cut -d' ' -f1)"
 } | sha256sum | cut -d' ' -f1)
 mod_key=$(cd "$testmod" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
@@ -108,7 +134,7 @@ run_logged() {
   fi
 }
 
-kmake() { make -C "$src" "$@"; }
+kmake() { make -C "$src" "${make_cc[@]}" "$@"; }
 
 install_testmod() {
   local dest=$src/drivers/misc/klp_test_mod

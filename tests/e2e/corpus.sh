@@ -46,9 +46,12 @@
 #                        instead of the standard flow (helpers:
 #                        tests/e2e/guest-lib.sh)
 #   guest none           no guest part
+# <case>.expect-clang, read with E2E_TESTKERNEL=clang (the clang-built test kernel): each
+# KEYWORD it has replaces every KEYWORD line of <case>.expect; a KEYWORD alone means none.
 #
 # Environment: KLP_BUILD (klp-build binary, default build/klp-build/klp-build),
-# KLP_CACHE (scripts/testkernel.sh), E2E_QEMU_TIMEOUT (seconds, default 600).
+# KLP_CACHE (scripts/testkernel.sh), E2E_TESTKERNEL (clang: scripts/testkernel.sh --clang),
+# E2E_QEMU_TIMEOUT (seconds, default 600).
 set -euo pipefail
 
 script=$(readlink -f "${BASH_SOURCE[0]}")
@@ -96,11 +99,19 @@ e2e_testkernel
 # expect_lines CASE KEYWORD: the arguments of every KEYWORD line before
 # guest-script.
 expect_lines() {
-  awk -v k="$2" '
+  local f=$patches/$1.expect keep_empty=1
+  # <case>.expect-clang (E2E_TESTKERNEL=clang): a KEYWORD it has replaces all KEYWORD lines
+  # of <case>.expect; the KEYWORD alone means none. Code generation differs: clang drops a
+  # noinline function whose return value it propagates into the callers.
+  local o=$patches/$1.expect-${E2E_TESTKERNEL:-gcc}
+  if [[ -f $o ]] && grep -Eq "^$2([[:space:]]|$)" "$o"; then
+    f=$o keep_empty=0
+  fi
+  awk -v k="$2" -v keep_empty="$keep_empty" '
     /^guest-script[ \t]*$/ { exit }
     /^[ \t]*(#|$)/ { next }
-    { kw = $1; rest = $0; sub(/^[^ \t]+[ \t]?/, "", rest); if (kw == k) print rest }' \
-    "$patches/$1.expect"
+    { kw = $1; rest = $0; sub(/^[^ \t]+[ \t]?/, "", rest)
+      if (kw == k && (keep_empty || rest != "")) print rest }' "$f"
 }
 expect_script() {
   awk 'on { print } /^guest-script[ \t]*$/ { on = 1 }' "$patches/$1.expect"
@@ -126,6 +137,7 @@ build_key() {
     sha256sum "$klp_build" | cut -d' ' -f1
     (cd "$repo" && find runtime templates -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
     sha256sum "$patches/$c.patch" | cut -d' ' -f1
+    cat "$patches/$c.expect-${E2E_TESTKERNEL:-gcc}" 2>/dev/null || true
     expect_lines "$c" args
     cat "$E2E_KDIR/.key" "$E2E_KDIR/.mod-key" 2>/dev/null || true
     sha256sum "$E2E_CONFIG" | cut -d' ' -f1

@@ -20,7 +20,8 @@
 # case's kernel log as "E2E-LOG <case> | <line>", and "E2E-DONE" when /init
 # ran to the end.
 #
-# Environment: KLP_CACHE (scripts/testkernel.sh), E2E_QEMU_TIMEOUT (seconds,
+# Environment: KLP_CACHE (scripts/testkernel.sh), E2E_TESTKERNEL ("clang": the
+# test kernel built by clang, scripts/testkernel.sh --clang), E2E_QEMU_TIMEOUT (seconds,
 # default 600), E2E_QEMU_MEM (MiB, default 512).
 
 E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,7 +36,10 @@ e2e_sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 # e2e_testkernel: locate the prepared test kernel (never builds it: that is
 # the kernel.prepare fixture's job).
 e2e_testkernel() {
-  E2E_KDIR=$("$E2E_REPO/scripts/testkernel.sh" --print-dir) || e2e_die "scripts/testkernel.sh failed"
+  local variant=()
+  [[ ${E2E_TESTKERNEL:-} != clang ]] || variant=(--clang)
+  E2E_KDIR=$("$E2E_REPO/scripts/testkernel.sh" "${variant[@]}" --print-dir) ||
+    e2e_die "scripts/testkernel.sh ${variant[*]} failed"
   E2E_SRC=$E2E_KDIR/src
   E2E_BOOT=$E2E_KDIR/boot
   E2E_BZIMAGE=$E2E_BOOT/arch/x86/boot/bzImage

@@ -5,8 +5,14 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# The test kernel's cache dir (builds it on first use).
-testkernel_dir() { "$repo/scripts/testkernel.sh" --print-dir; }
+# The test kernel's cache dir (builds it on first use); KLP_TESTKERNEL=clang: the clang-built one.
+testkernel_dir() {
+  if [[ ${KLP_TESTKERNEL:-} == clang ]]; then
+    "$repo/scripts/testkernel.sh" --clang --print-dir
+  else
+    "$repo/scripts/testkernel.sh" --print-dir
+  fi
+}
 
 # compile_like_kbuild BUILD_DIR OBJ SOURCE OUT: runs the compile and objtool commands kbuild used
 # for OBJ (relative to BUILD_DIR), but reading SOURCE and writing OUT.
