@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 
 #include "input_file.h"
 
@@ -169,14 +170,118 @@ Elf_Data *ElfFile::raw_data(size_t index) const {
   return data;
 }
 
+// Where the inflated bytes go: a buffer that grows with what the stream really produces, never
+// past `claim` (the header's ch_size). A corrupt stream or one shorter than it claims fails after
+// the bytes it holds, not after a buffer of the claimed size has been zeroed.
+class InflateBuffer {
+public:
+  InflateBuffer(uint64_t claim, size_t payload) : claim_(claim) {
+    out_.resize(std::min<uint64_t>(claim_, std::max<uint64_t>(payload * 8, 64 << 10)));
+  }
+  // The room the decompressor may fill next: the free part of the buffer, grown first when it is
+  // full; once `claim` bytes are in, a small spare area whose use means the stream holds more.
+  std::pair<uint8_t *, size_t> room() {
+    if (done_ == out_.size() && out_.size() < claim_)
+      out_.resize(std::min<uint64_t>(claim_, out_.size() * 2));
+    if (done_ < out_.size())
+      return {out_.data() + done_, out_.size() - done_};
+    return {spare_, sizeof(spare_)};
+  }
+  // Records that `n` bytes of the last room() were filled; false if they overflow the claim.
+  bool filled(size_t n) {
+    if (done_ == out_.size())
+      return n == 0;
+    done_ += n;
+    return true;
+  }
+  uint64_t done() const { return done_; }
+  std::vector<uint8_t> take() {
+    out_.resize(done_);
+    return std::move(out_);
+  }
+
+private:
+  uint64_t claim_;
+  size_t done_ = 0;
+  std::vector<uint8_t> out_;
+  uint8_t spare_[64];
+};
+
+static std::vector<uint8_t> inflate_zlib(const std::string &where, Bytes in, uint64_t claim) {
+  InflateBuffer out(claim, in.size());
+  z_stream zs{};
+  if (inflateInit(&zs) != Z_OK)
+    throw Error(where + ": zlib initialisation failed");
+  std::unique_ptr<z_stream, int (*)(z_stream *)> guard(&zs, inflateEnd);
+  size_t in_done = 0;
+  for (;;) {
+    auto [buf, len] = out.room();
+    // zlib counts in uInt: feed and drain in chunks below 4 GiB.
+    size_t in_chunk = std::min<size_t>(in.size() - in_done, 1u << 30);
+    size_t out_chunk = std::min<size_t>(len, 1u << 30);
+    zs.next_in = const_cast<Bytef *>(in.data() + in_done);
+    zs.avail_in = (uInt)in_chunk;
+    zs.next_out = buf;
+    zs.avail_out = (uInt)out_chunk;
+    int rc = inflate(&zs, Z_NO_FLUSH);
+    in_done += in_chunk - zs.avail_in;
+    if (!out.filled(out_chunk - zs.avail_out))
+      throw Error(where + ": zlib-compressed section inflates to more than the " + hex(claim) +
+                  " bytes its header claims");
+    if (rc == Z_STREAM_END)
+      break;
+    if (rc == Z_BUF_ERROR && (in_done == in.size() || zs.avail_in == in_chunk))
+      throw Error(where + ": corrupt zlib-compressed section (truncated after " +
+                  hex(out.done()) + " of " + hex(claim) + " bytes)");
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+      throw Error(where + ": corrupt zlib-compressed section (" +
+                  (zs.msg ? zs.msg : "error " + std::to_string(rc)) + ")");
+  }
+  if (out.done() != claim)
+    throw Error(where + ": corrupt zlib-compressed section (" + hex(out.done()) +
+                " bytes inflated, " + hex(claim) + " claimed)");
+  return out.take();
+}
+
+// A section may hold several zstd frames (a writer may split it); they are inflated in turn.
+static std::vector<uint8_t> inflate_zstd(const std::string &where, Bytes in, uint64_t claim) {
+  InflateBuffer out(claim, in.size());
+  std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream *)> ds(ZSTD_createDStream(),
+                                                               ZSTD_freeDStream);
+  if (!ds)
+    throw Error(where + ": libzstd initialisation failed");
+  // The window zstd allocates comes from the frame header, at most 2^27 (libzstd's default).
+  ZSTD_DCtx_setParameter(ds.get(), ZSTD_d_windowLogMax, 27);
+  ZSTD_inBuffer ib{in.data(), in.size(), 0};
+  size_t rc = 0;
+  while (ib.pos < ib.size || rc != 0) {
+    auto [buf, len] = out.room();
+    ZSTD_outBuffer ob{buf, len, 0};
+    size_t in_before = ib.pos;
+    rc = ZSTD_decompressStream(ds.get(), &ob, &ib);
+    if (ZSTD_isError(rc))
+      throw Error(where + ": corrupt zstd-compressed section (" + ZSTD_getErrorName(rc) + ")");
+    if (!out.filled(ob.pos))
+      throw Error(where + ": zstd-compressed section inflates to more than the " + hex(claim) +
+                  " bytes its header claims");
+    if (ib.pos == ib.size && ob.pos == 0 && ib.pos == in_before && rc != 0)
+      throw Error(where + ": corrupt zstd-compressed section (truncated after " +
+                  hex(out.done()) + " of " + hex(claim) + " bytes)");
+  }
+  if (out.done() != claim)
+    throw Error(where + ": corrupt zstd-compressed section (" + hex(out.done()) +
+                " bytes inflated, " + hex(claim) + " claimed)");
+  return out.take();
+}
+
 static std::vector<uint8_t> inflate_section(const std::string &where, Bytes raw) {
   Elf64_Chdr chdr;
   if (raw.size() < sizeof(chdr))
     throw Error(where + ": compressed section is shorter than its header");
   std::memcpy(&chdr, raw.data(), sizeof(chdr));
   Bytes payload = raw.subspan(sizeof(chdr));
-  // The inflated buffer is allocated before inflating: bound what the header claims by what its
-  // payload can hold, so a few hundred bytes cannot make us allocate gigabytes.
+  // Bound what the header claims by what its payload can hold, so a few hundred bytes cannot
+  // claim gigabytes; the inflated bytes are then streamed into a buffer that grows with them.
   uint64_t ceiling = std::min<uint64_t>(kMaxInflatedSize,
                                         std::max<uint64_t>(kMinInflatedCeiling,
                                                            payload.size() * kMaxInflateRatio));
@@ -184,19 +289,11 @@ static std::vector<uint8_t> inflate_section(const std::string &where, Bytes raw)
     throw Error(where + ": compressed section of " + hex(payload.size()) + " bytes claims " +
                 hex(chdr.ch_size) + " inflated bytes, more than the " + hex(ceiling) +
                 " it may have");
-  std::vector<uint8_t> out(chdr.ch_size);
-  if (chdr.ch_type == ELFCOMPRESS_ZLIB) {
-    uLongf len = out.size();
-    if (uncompress(out.data(), &len, payload.data(), payload.size()) != Z_OK || len != out.size())
-      throw Error(where + ": corrupt zlib-compressed section");
-  } else if (chdr.ch_type == ELFCOMPRESS_ZSTD) {
-    size_t len = ZSTD_decompress(out.data(), out.size(), payload.data(), payload.size());
-    if (ZSTD_isError(len) || len != out.size())
-      throw Error(where + ": corrupt zstd-compressed section");
-  } else {
-    throw Error(where + ": unknown compression type " + std::to_string(chdr.ch_type));
-  }
-  return out;
+  if (chdr.ch_type == ELFCOMPRESS_ZLIB)
+    return inflate_zlib(where, payload, chdr.ch_size);
+  if (chdr.ch_type == ELFCOMPRESS_ZSTD)
+    return inflate_zstd(where, payload, chdr.ch_size);
+  throw Error(where + ": unknown compression type " + std::to_string(chdr.ch_type));
 }
 
 Bytes ElfFile::section_bytes(size_t index) {

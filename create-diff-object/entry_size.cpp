@@ -130,6 +130,13 @@ constexpr uint64_t kMaxInferredSize = 64;
 bool fits_entries(const Section &sec, uint64_t size, std::string *why) {
   if (size == 0)
     return false;
+  // A short last entry lacks its alignment padding, never more: entries larger than the whole
+  // section and then some are a corrupt size (copying each would allocate that much).
+  if (size > sec.size() + 8) {
+    if (why)
+      *why = "the section holds only " + hex(sec.size()) + " bytes";
+    return false;
+  }
   std::optional<std::vector<Pattern>> p = patterns(sec, size, why);
   if (!p)
     return false;

@@ -410,7 +410,9 @@ struct TargetSymtab::Loader {
         Token count;
         if (!toks.next(count) || !parse_dec(count.text, declared))
           throw Error(l.loc(lineno) + ": malformed symbol table header");
-        if (declared < (1u << 24)) l.t.symbols.reserve(declared);
+        // What the header declares is checked against what follows: reserve no more than a
+        // modest table ahead of it, so a few bytes cannot claim gigabytes.
+        l.t.symbols.reserve(std::min<uint64_t>(declared, 1u << 16));
         return;
       }
       if (state != InSymtab || trimmed.empty() || trimmed.starts_with("Num:")) return;

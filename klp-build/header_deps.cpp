@@ -34,7 +34,7 @@ static void add_objects_built_before(const KbuildTree &tree,
     while (std::getline(in, line)) {
       if (line.starts_with("cmd_"))
         cmd = line;
-      else if (line.rfind("source_" + obj + " := ", 0) == 0)
+      else if (line.starts_with("source_" + obj + " := "))
         src = line.substr(obj.size() + 11);
     }
     if (cmd.find(" -D__KERNEL__ ") == std::string::npos || src.size() < 3 ||

@@ -178,7 +178,7 @@ static std::string clang_remedy(const KernelConfig &config) {
   int major = clang_major(config);
   bool lld = config.enabled("LD_IS_LLD");
   std::string r = "install clang " + version + (lld ? " with lld and LLVM's binutils" : "");
-  if (major > 0 && (text.rfind("Debian ", 0) == 0 || text.rfind("Ubuntu ", 0) == 0)) {
+  if (major > 0 && (text.starts_with("Debian ") || text.starts_with("Ubuntu "))) {
     std::string n = std::to_string(major);
     r += " (apt-get install clang-" + n + (lld ? " lld-" + n + " llvm-" + n : "") + ")";
   } else {

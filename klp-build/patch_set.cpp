@@ -26,6 +26,23 @@ static std::string strip_path(std::string p) {
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
+// Whether `p` (after strip_path) names a file outside the tree: absolute, or with a ".."
+// component. "a..b" is a file name like any other.
+static bool leaves_tree(const std::string &p) {
+  if (p.empty() || p[0] == '/')
+    return true;
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find('/', start);
+    if (end == std::string::npos)
+      end = p.size();
+    if (p.compare(start, end - start, "..") == 0)
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 PatchFile read_patch(const std::string &path) {
   check_regular_file(path);
   std::ifstream in(path);
@@ -36,8 +53,26 @@ PatchFile read_patch(const std::string &path) {
   std::string line, old_path;
   size_t lineno = 0;
   FilePatch *cur = nullptr;
+  auto where = [&] { return path + ":" + std::to_string(lineno) + ": "; };
+  std::string git_file; // the b/ path of the last "diff --git" line
   while (std::getline(in, line)) {
     lineno++;
+    if (line.starts_with("diff --git ")) {
+      size_t b = line.rfind(" b/");
+      git_file = b == std::string::npos ? "" : line.substr(b + 3);
+      continue;
+    }
+    // `patch` cannot apply a binary change and would skip it or fail far from here; a binary
+    // file is no source of a livepatch anyway.
+    bool git_binary = line == "GIT binary patch";
+    if (git_binary || (line.starts_with("Binary files ") && line.ends_with(" differ"))) {
+      std::string file = git_file;
+      size_t and_b = line.rfind(" and ");
+      if (!git_binary && and_b != std::string::npos)
+        file = strip_path(line.substr(and_b + 5, line.size() - 7 - and_b - 5));
+      throw Error(where() + "binary change" + (file.empty() ? "" : " to '" + file + "'") +
+                  "; a livepatch comes from source changes only: drop it from the patch");
+    }
     if (line.starts_with("--- ")) {
       old_path = strip_path(line.substr(4));
       continue;
@@ -50,9 +85,10 @@ PatchFile read_patch(const std::string &path) {
       fp.created = old_path == "/dev/null";
       fp.deleted = new_path == "/dev/null";
       fp.path = fp.deleted ? old_path : new_path;
-      if (fp.path.empty() || fp.path.find("..") != std::string::npos || fp.path[0] == '/')
-        throw Error(path + ":" + std::to_string(lineno) + ": unsupported file path '" + fp.path +
-                    "'");
+      if (leaves_tree(fp.path))
+        throw Error(where() + "file path '" + fp.path +
+                    "' is outside the kernel tree; name files from the tree's top "
+                    "(--- a/fs/x.c, +++ b/fs/x.c)");
       pf.files.push_back(fp);
       cur = &pf.files.back();
       old_path.clear();

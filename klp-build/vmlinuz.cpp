@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 
 #include "error.h"
 #include "input_file.h"
@@ -29,54 +30,78 @@ size_t initial_capacity(size_t in) {
 
 // Refuses output beyond this: a corrupt or hostile stream must not eat the machine (a vmlinux of
 // an allyesconfig kernel is under 1 GiB even with its relocation table).
-constexpr size_t kMaxOutput = size_t(4) << 30;
+constexpr uint64_t kMaxOutput = uint64_t(4) << 30;
+// What a stream may decompress to without a claim of its own: as for compressed ELF sections
+// (elf_file.cpp), deflate's best ratio times its size, at least 64 MiB. Real kernels and modules
+// compress by 3 to 10.
+constexpr uint64_t kMaxRatio = 1032;
+constexpr uint64_t kMinCeiling = uint64_t(64) << 20;
+// The decoders' own memory (xz's dictionary, zstd's window) as their headers ask: kbuild's
+// largest are xz's 32 MiB and zstd -22's 128 MiB window.
+constexpr uint64_t kMaxDecoderMemory = uint64_t(256) << 20;
+constexpr int kMaxZstdWindowLog = 27;
 
-[[noreturn]] void too_large(const std::string &where, Compression c) {
-  throw Error(where + ": " + compression_name(c) + " data decompresses to more than " +
-              std::to_string(kMaxOutput >> 30) + " GiB");
-}
+// The output buffer of a decompressor: it grows with what the stream produces, to one byte past
+// the budget, so that a stream holding more than its budget is caught after budget + 1 bytes.
+class Output {
+public:
+  Output(size_t in, const DecompressBudget &budget) : budget_(budget) {
+    out_.resize(std::min<uint64_t>(initial_capacity(in), budget_.limit + 1));
+  }
+  // The room to fill next, grown first when full; throws once the budget is exceeded.
+  std::pair<uint8_t *, size_t> room(const std::string &where, Compression c) {
+    check(where, c);
+    if (done_ == out_.size())
+      out_.resize(std::min<uint64_t>(out_.size() * 2, budget_.limit + 1));
+    return {out_.data() + done_, out_.size() - done_};
+  }
+  void filled(size_t n) { done_ += n; }
+  std::vector<uint8_t> take(const std::string &where, Compression c) {
+    check(where, c); // the last bytes may have passed the budget
+    out_.resize(done_);
+    return std::move(out_);
+  }
 
-std::vector<uint8_t> gunzip(Bytes in, const std::string &where) {
+private:
+  void check(const std::string &where, Compression c) const {
+    if (done_ > budget_.limit)
+      throw Error(where + ": " + compression_name(c) + " data decompresses to more than the " +
+                  hex(budget_.limit) + " bytes " + budget_.why);
+  }
+
+  DecompressBudget budget_;
+  uint64_t done_ = 0;
+  std::vector<uint8_t> out_;
+};
+
+std::vector<uint8_t> gunzip(Bytes in, const std::string &where, const DecompressBudget &budget) {
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
     throw Error(where + ": zlib initialisation failed");
-  std::vector<uint8_t> out(initial_capacity(in.size()));
-  zs.next_in = const_cast<Bytef *>(in.data());
-  zs.avail_in = 0;
-  size_t in_done = 0, out_done = 0;
+  std::unique_ptr<z_stream, int (*)(z_stream *)> guard(&zs, inflateEnd);
+  Output out(in.size(), budget);
+  size_t in_done = 0;
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    if (out_done == out.size()) {
-      if (out.size() >= kMaxOutput) {
-        inflateEnd(&zs);
-        too_large(where, Compression::Gzip);
-      }
-      out.resize(out.size() * 2);
-    }
+    auto [buf, len] = out.room(where, Compression::Gzip);
     // zlib counts in uInt; feed and drain in chunks below 4 GiB.
     size_t in_chunk = std::min<size_t>(in.size() - in_done, 1u << 30);
-    size_t out_chunk = std::min<size_t>(out.size() - out_done, 1u << 30);
+    size_t out_chunk = std::min<size_t>(len, 1u << 30);
     zs.next_in = const_cast<Bytef *>(in.data() + in_done);
     zs.avail_in = (uInt)in_chunk;
-    zs.next_out = out.data() + out_done;
+    zs.next_out = buf;
     zs.avail_out = (uInt)out_chunk;
     rc = inflate(&zs, Z_NO_FLUSH);
     in_done += in_chunk - zs.avail_in;
-    out_done += out_chunk - zs.avail_out;
+    out.filled(out_chunk - zs.avail_out);
     if (rc == Z_STREAM_END) break;
-    if (rc == Z_BUF_ERROR && in_done == in.size()) {
-      inflateEnd(&zs);
+    if (rc == Z_BUF_ERROR && (in_done == in.size() || zs.avail_in == in_chunk))
       throw Error(where + ": gzip data is truncated");
-    }
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      std::string msg = zs.msg ? zs.msg : "error " + std::to_string(rc);
-      inflateEnd(&zs);
-      throw Error(where + ": gzip data is corrupt (" + msg + ")");
-    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+      throw Error(where + ": gzip data is corrupt (" +
+                  (zs.msg ? zs.msg : "error " + std::to_string(rc)) + ")");
   }
-  inflateEnd(&zs);
-  out.resize(out_done);
-  return out;
+  return out.take(where, Compression::Gzip);
 }
 
 const char *lzma_message(lzma_ret rc) {
@@ -84,7 +109,7 @@ const char *lzma_message(lzma_ret rc) {
   case LZMA_MEM_ERROR:
     return "out of memory";
   case LZMA_MEMLIMIT_ERROR:
-    return "memory limit reached";
+    return "asks for a dictionary larger than 256 MiB";
   case LZMA_FORMAT_ERROR:
     return "not in the expected format";
   case LZMA_OPTIONS_ERROR:
@@ -100,72 +125,52 @@ const char *lzma_message(lzma_ret rc) {
 
 // xz (lzma_stream_decoder) or legacy .lzma (lzma_alone_decoder). Without LZMA_CONCATENATED the
 // decoder reports LZMA_STREAM_END at the end of the first stream and reads no further.
-std::vector<uint8_t> unlzma(Bytes in, Compression c, const std::string &where) {
+std::vector<uint8_t> unlzma(Bytes in, Compression c, const std::string &where,
+                            const DecompressBudget &budget) {
   lzma_stream ls = LZMA_STREAM_INIT;
-  lzma_ret rc = c == Compression::Xz ? lzma_stream_decoder(&ls, UINT64_MAX, 0)
-                                     : lzma_alone_decoder(&ls, UINT64_MAX);
+  lzma_ret rc = c == Compression::Xz ? lzma_stream_decoder(&ls, kMaxDecoderMemory, 0)
+                                     : lzma_alone_decoder(&ls, kMaxDecoderMemory);
   if (rc != LZMA_OK)
     throw Error(where + ": liblzma initialisation failed (" + lzma_message(rc) + ")");
-  std::vector<uint8_t> out(initial_capacity(in.size()));
+  std::unique_ptr<lzma_stream, void (*)(lzma_stream *)> guard(&ls, lzma_end);
+  Output out(in.size(), budget);
   ls.next_in = in.data();
   ls.avail_in = in.size();
-  size_t out_done = 0;
   for (;;) {
-    if (out_done == out.size()) {
-      if (out.size() >= kMaxOutput) {
-        lzma_end(&ls);
-        too_large(where, c);
-      }
-      out.resize(out.size() * 2);
-    }
-    ls.next_out = out.data() + out_done;
-    ls.avail_out = out.size() - out_done;
+    auto [buf, len] = out.room(where, c);
+    ls.next_out = buf;
+    ls.avail_out = len;
     rc = lzma_code(&ls, ls.avail_in ? LZMA_RUN : LZMA_FINISH);
-    out_done = out.size() - ls.avail_out;
+    out.filled(len - ls.avail_out);
     if (rc == LZMA_STREAM_END) break;
-    if (rc != LZMA_OK) {
-      lzma_end(&ls);
+    if (rc != LZMA_OK)
       throw Error(where + ": " + compression_name(c) + " " + lzma_message(rc));
-    }
   }
-  lzma_end(&ls);
-  out.resize(out_done);
-  return out;
+  return out.take(where, c);
 }
 
-std::vector<uint8_t> unzstd(Bytes in, const std::string &where) {
-  ZSTD_DStream *ds = ZSTD_createDStream();
+std::vector<uint8_t> unzstd(Bytes in, const std::string &where, const DecompressBudget &budget) {
+  std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream *)> ds(ZSTD_createDStream(),
+                                                               ZSTD_freeDStream);
   if (!ds) throw Error(where + ": libzstd initialisation failed");
-  // kbuild compresses with `zstd -22 --ultra` (window up to 128 MiB); allow any window.
-  ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax, 31); // ZSTD_WINDOWLOG_MAX_64
-  std::vector<uint8_t> out(initial_capacity(in.size()));
+  // The window is allocated as the frame header asks: no larger than kbuild's `zstd -22 --ultra`
+  // (2^27; it compresses from a pipe, so the frame does not say its size).
+  ZSTD_DCtx_setParameter(ds.get(), ZSTD_d_windowLogMax, kMaxZstdWindowLog);
+  Output out(in.size(), budget);
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
-  size_t out_done = 0;
   for (;;) {
-    if (out_done == out.size()) {
-      if (out.size() >= kMaxOutput) {
-        ZSTD_freeDStream(ds);
-        too_large(where, Compression::Zstd);
-      }
-      out.resize(out.size() * 2);
-    }
-    ZSTD_outBuffer ob{out.data(), out.size(), out_done};
-    size_t rc = ZSTD_decompressStream(ds, &ob, &ib);
-    out_done = ob.pos;
-    if (ZSTD_isError(rc)) {
-      std::string msg = ZSTD_getErrorName(rc);
-      ZSTD_freeDStream(ds);
-      throw Error(where + ": zstd data is corrupt (" + msg + ")");
-    }
+    auto [buf, len] = out.room(where, Compression::Zstd);
+    ZSTD_outBuffer ob{buf, len, 0};
+    size_t in_before = ib.pos;
+    size_t rc = ZSTD_decompressStream(ds.get(), &ob, &ib);
+    out.filled(ob.pos);
+    if (ZSTD_isError(rc))
+      throw Error(where + ": zstd data is corrupt (" + ZSTD_getErrorName(rc) + ")");
     if (rc == 0) break; // end of the first frame
-    if (ib.pos == ib.size && ob.pos < ob.size) {
-      ZSTD_freeDStream(ds);
+    if (ib.pos == ib.size && ob.pos < ob.size && (ob.pos == 0 || ib.pos == in_before))
       throw Error(where + ": zstd data is truncated");
-    }
   }
-  ZSTD_freeDStream(ds);
-  out.resize(out_done);
-  return out;
+  return out.take(where, Compression::Zstd);
 }
 
 uint16_t le16(Bytes d, size_t off) {
@@ -226,15 +231,27 @@ bool compression_supported(Compression c) {
          c == Compression::Zstd;
 }
 
+DecompressBudget default_budget(Bytes data) {
+  uint64_t limit = data.size() > kMaxOutput / kMaxRatio ? kMaxOutput
+                                                        : std::max(kMinCeiling,
+                                                                   data.size() * kMaxRatio);
+  return {std::min(limit, kMaxOutput), "that " + hex(data.size()) + " compressed bytes may give"};
+}
+
 std::vector<uint8_t> decompress(Bytes data, Compression c, const std::string &where) {
+  return decompress(data, c, where, default_budget(data));
+}
+
+std::vector<uint8_t> decompress(Bytes data, Compression c, const std::string &where,
+                                const DecompressBudget &budget) {
   switch (c) {
   case Compression::Gzip:
-    return gunzip(data, where);
+    return gunzip(data, where, budget);
   case Compression::Xz:
   case Compression::Lzma:
-    return unlzma(data, c, where);
+    return unlzma(data, c, where, budget);
   case Compression::Zstd:
-    return unzstd(data, where);
+    return unzstd(data, where, budget);
   case Compression::None:
     throw Error(where + ": data is not compressed in any known format");
   default:
@@ -267,6 +284,10 @@ BzImageHeader parse_bzimage(Bytes d, const std::string &where) {
       d.size() - h.payload_offset < h.payload_length)
     throw Error(where + ": bzImage payload (offset " + hex(h.payload_offset) + ", length " +
                 hex(h.payload_length) + ") lies outside the file (size " + hex(d.size()) + ")");
+  if (h.payload_length < 4)
+    throw Error(where + ": bzImage payload at " + hex(h.payload_offset) + " is only " +
+                hex(h.payload_length) + " bytes, too short for its size trailer");
+  h.claimed_size = le32(d, h.payload_offset + h.payload_length - 4);
   h.compression = detect_compression(d.subspan(h.payload_offset, h.payload_length));
   return h;
 }
@@ -294,7 +315,15 @@ std::vector<uint8_t> extract_vmlinux(Bytes bzimage, const std::string &where) {
                 " is in an unknown compression format");
   }
   std::string pwhere = where + ": bzImage payload (" + compression_name(h.compression) + ")";
-  std::vector<uint8_t> elf = decompress(payload, h.compression, pwhere);
+  // kbuild's size trailer says what the stream holds: checked against what its size may give
+  // before decompressing, then the budget the stream is held to.
+  DecompressBudget most = default_budget(payload);
+  if (compression_supported(h.compression) && h.claimed_size > most.limit)
+    throw Error(pwhere + " of " + hex(payload.size()) + " bytes claims " + hex(h.claimed_size) +
+                " decompressed bytes in its size trailer, more than the " + hex(most.limit) +
+                " it may have");
+  std::vector<uint8_t> elf =
+      decompress(payload, h.compression, pwhere, {h.claimed_size, "its size trailer claims"});
   if (!is_x86_64_elf(elf)) throw Error(pwhere + " is " + elf_kind(elf) + ", not a vmlinux");
   return elf;
 }

@@ -35,9 +35,22 @@ const char *compression_name(Compression c);
 Compression detect_compression(Bytes data);
 // Whether decompress() can handle `c`.
 bool compression_supported(Compression c);
+// How much a stream may decompress to, and why (for the message): "its size trailer claims".
+struct DecompressBudget {
+  uint64_t limit = 0;
+  std::string why;
+};
+// The budget of a stream with no claim of its own: 1032 times its size (deflate's best ratio), at
+// least 64 MiB, at most 4 GiB.
+DecompressBudget default_budget(Bytes data);
 // Decompresses the first stream of `data` (format `c`); anything after the end of that stream is
-// ignored. Throws Error "<where>: ..." for an unsupported format or corrupt data.
+// ignored. The output buffer grows with the output, never past the budget (default_budget() if
+// none is given); the decoders' own memory is bounded too (xz dictionary 256 MiB, zstd window
+// 128 MiB). Throws Error "<where>: ..." for an unsupported format, corrupt data or output beyond
+// the budget.
 std::vector<uint8_t> decompress(Bytes data, Compression c, const std::string &where);
+std::vector<uint8_t> decompress(Bytes data, Compression c, const std::string &where,
+                                const DecompressBudget &budget);
 
 // The setup header fields of a bzImage that locate the compressed kernel.
 struct BzImageHeader {
@@ -45,6 +58,7 @@ struct BzImageHeader {
   uint64_t setup_size = 0;     // bytes of real-mode code before the protected-mode part
   uint64_t payload_offset = 0; // absolute offset of the compressed vmlinux in the file
   uint64_t payload_length = 0; // its length, including kbuild's 4-byte size trailer
+  uint32_t claimed_size = 0;   // that trailer: the size of the decompressed stream
   Compression compression = Compression::None;
 };
 

@@ -6,7 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <elf.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include <cstring>
@@ -15,6 +19,7 @@
 
 #include "diff_fixture.h"
 #include "kconfig.h"
+#include "patch_set.h"
 #include "test_util.h"
 
 using namespace klp;
@@ -80,6 +85,67 @@ std::string kDiff = KLP_DIFF_BINARY;
 bool is_fifo(const std::string &path) {
   struct stat st;
   return lstat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+// Runs `cmd` through /bin/sh with its output discarded; returns the exit status and the peak
+// resident memory (KiB) of the command, which pclose() cannot give.
+struct Peak {
+  int exit_code = -1;
+  long max_rss_kib = 0;
+};
+Peak run_measured(const std::string &cmd) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), (char *)nullptr);
+    _exit(127);
+  }
+  Peak p;
+  int status = 0;
+  struct rusage ru {};
+  if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)
+    return p;
+  p.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  p.max_rss_kib = ru.ru_maxrss;
+  return p;
+}
+
+// Adds a .debug_info section with SHF_COMPRESSED to `obj`: an Elf64_Chdr of `type` claiming
+// `claim` bytes, then `payload`.
+void add_compressed_debug_info(DiffCase &c, const std::string &obj, uint32_t type, uint64_t claim,
+                               const std::string &payload) {
+  Elf64_Chdr ch{};
+  ch.ch_type = type;
+  ch.ch_size = claim;
+  ch.ch_addralign = 1;
+  std::string bytes(reinterpret_cast<const char *>(&ch), sizeof ch);
+  bytes += payload;
+  write_text(c.file("section.bin"), bytes);
+  RunResult r = run("objcopy --add-section .debug_info=" + c.file("section.bin") + " " + obj);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  edit_elf(obj, [](ElfBytes &e) {
+    size_t i = e.index_of(".debug_info");
+    Elf64_Shdr sh = e.shdr(i);
+    sh.sh_flags |= SHF_COMPRESSED;
+    e.set_shdr(i, sh);
+  });
+}
+
+std::string zstd_of(const std::string &data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 19);
+  if (ZSTD_isError(n)) throw std::runtime_error("ZSTD_compress failed");
+  out.resize(n);
+  return out;
+}
+
+std::string zlib_of(const std::string &data) {
+  uLongf n = compressBound(data.size());
+  std::string out(n, '\0');
+  if (compress2(reinterpret_cast<Bytef *>(out.data()), &n,
+                reinterpret_cast<const Bytef *>(data.data()), data.size(), 9) != Z_OK)
+    throw std::runtime_error("compress2 failed");
+  out.resize(n);
+  return out;
 }
 
 } // namespace
@@ -381,4 +447,146 @@ TEST(Malformed, KlpBuildChecksInputsFirst) {
     expect_one_line(r,
                     std::string("klp-build: -j ") + j + ": the number of jobs must be at least 1");
   }
+}
+
+// 9. A compressed section that claims less than the ceiling but holds far less: refused after the
+// bytes it holds, without first zeroing a buffer of the claimed size (zstd and zlib), and with the
+// peak memory of an intact run. The stream holding more than its claim, or cut short, is named.
+TEST(Malformed, CompressedSectionIsInflatedWithinItsBudget) {
+  const uint64_t claim = 0x3f00000; // 63 MiB: under the 64 MiB floor every section may claim
+  std::string zeros(4096, '\0');
+  struct Case {
+    const char *name;
+    uint32_t type;
+    uint64_t claim;
+    std::string payload;
+    std::string message;
+  };
+  std::string z = zstd_of(zeros), zl = zlib_of(zeros);
+  std::vector<Case> cases = {
+      {"zstd-claims-more-than-it-holds", 2, claim, z,
+       "corrupt zstd-compressed section (0x1000 bytes inflated, 0x3f00000 claimed)"},
+      {"zlib-claims-more-than-it-holds", 1, claim, zl,
+       "corrupt zlib-compressed section (0x1000 bytes inflated, 0x3f00000 claimed)"},
+      {"zstd-holds-more-than-it-claims", 2, 1024, z,
+       "zstd-compressed section inflates to more than the 0x400 bytes its header claims"},
+      {"zlib-holds-more-than-it-claims", 1, 1024, zl,
+       "zlib-compressed section inflates to more than the 0x400 bytes its header claims"},
+      {"zstd-cut-short", 2, 4096, z.substr(0, z.size() / 2), "corrupt zstd-compressed section"},
+      {"zlib-cut-short", 1, 4096, zl.substr(0, zl.size() / 2),
+       "corrupt zlib-compressed section (truncated after 0x"},
+  };
+  for (const Case &k : cases) {
+    SCOPED_TRACE(k.name);
+    DiffCase c("changed_string");
+    Peak intact = run_measured(std::string(KLP_CREATE_DIFF_OBJECT) + " " + c.named_args());
+    ASSERT_EQ(intact.exit_code, 0);
+    fs::remove(c.output);
+    std::string pair = c.file(std::string(k.name) + ".ko"), orig = c.file("orig.ko");
+    fs::copy_file(c.patched, pair);
+    fs::copy_file(c.orig, orig);
+    Peak intact_explain = run_measured(kDiff + " --explain " + orig + " " + pair);
+    ASSERT_NE(intact_explain.exit_code, 1);
+    add_compressed_debug_info(c, c.patched, k.type, k.claim, k.payload);
+    add_compressed_debug_info(c, pair, k.type, k.claim, k.payload);
+    RunResult r = c.run("2>&1");
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    expect_one_line(r, c.patched + ":(.debug_info): " + k.message);
+    EXPECT_FALSE(c.output_exists());
+    r = run(kDiff + " --explain " + orig + " " + pair + " 2>&1");
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    expect_one_line(r, pair + ":(.debug_info): " + k.message);
+    if (k.claim != claim)
+      continue;
+    // Zeroing the claimed 63 MiB would show in the peak; the intact run is the yardstick.
+    Peak bomb = run_measured(std::string(KLP_CREATE_DIFF_OBJECT) + " " + c.named_args());
+    EXPECT_EQ(bomb.exit_code, 1);
+    EXPECT_LT(bomb.max_rss_kib, intact.max_rss_kib + 16 * 1024)
+        << "intact " << intact.max_rss_kib << " KiB";
+    Peak explain = run_measured(kDiff + " --explain " + orig + " " + pair);
+    EXPECT_EQ(explain.exit_code, 1);
+    EXPECT_LT(explain.max_rss_kib, intact_explain.max_rss_kib + 16 * 1024)
+        << "intact " << intact_explain.max_rss_kib << " KiB";
+  }
+}
+
+// 10. Patches klp-build cannot use: each refused before any work, one line with its remedy.
+TEST(Malformed, KlpBuildRefusesPatchesItCannotUse) {
+  ScratchDir dir;
+  fs::create_directories(dir.file("linux"));
+  write_text(dir.file("config"), "CONFIG_LIVEPATCH=y\nCONFIG_CC_VERSION_TEXT=\"" +
+                                     compiler_version_text("gcc") + "\"\n");
+  fs::create_directories(dir.file("headers"));
+  write_text(dir.file("Module.symvers"), "0x00000000\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n");
+  write_text(dir.file("kallsyms"), "ffffffff81000000 T _text\n");
+  std::string base = kBuild + " --no-cache --sourcedir " + dir.file("linux") + " --config " +
+                     dir.file("config") + " --headers " + dir.file("headers") + " --symvers " +
+                     dir.file("Module.symvers") + " --kallsyms " + dir.file("kallsyms");
+  struct Case {
+    const char *name, *text, *message;
+  } cases[] = {
+      {"empty.patch", "", ": no file changes found; is it a unified diff (diff -u, git diff)?"},
+      {"git-binary.patch",
+       "diff --git a/fw/blob.bin b/fw/blob.bin\nindex 1..2 100644\nGIT binary patch\n"
+       "literal 4\nLcmZ?wY-Q#E00000\n\n",
+       ":3: binary change to 'fw/blob.bin'; a livepatch comes from source changes only: drop it "
+       "from the patch"},
+      {"binary-files-differ.patch",
+       "--- a/fs/a.c\n+++ b/fs/a.c\n@@ -1 +1 @@\n-a\n+b\n"
+       "Binary files a/fw/blob.bin and b/fw/blob.bin differ\n",
+       ":6: binary change to 'fw/blob.bin'; a livepatch comes from source changes only: drop it "
+       "from the patch"},
+      {"dotdot.patch", "--- a/../etc/passwd\n+++ b/../etc/passwd\n@@ -1 +1 @@\n-a\n+b\n",
+       ":2: file path '../etc/passwd' is outside the kernel tree; name files from the tree's top "
+       "(--- a/fs/x.c, +++ b/fs/x.c)"},
+      {"inner-dotdot.patch", "--- a/fs/../../x.c\n+++ b/fs/../../x.c\n@@ -1 +1 @@\n-a\n+b\n",
+       ":2: file path 'fs/../../x.c' is outside the kernel tree; name files from the tree's top "
+       "(--- a/fs/x.c, +++ b/fs/x.c)"},
+  };
+  for (const Case &c : cases) {
+    write_text(dir.file(c.name), c.text);
+    RunResult r = run(base + " " + dir.file(c.name) + " 2>&1");
+    EXPECT_EQ(r.exit_code, 1) << c.name << "\n" << r.out;
+    expect_one_line(r, "klp-build: " + dir.file(c.name) + c.message);
+  }
+  // "a..b" is a file name, not a way out of the tree.
+  write_text(dir.file("dots.patch"), "--- a/fs/a..b.c\n+++ b/fs/a..b.c\n@@ -1 +1 @@\n-a\n+b\n");
+  EXPECT_EQ(read_patch(dir.file("dots.patch")).files.at(0).path, "fs/a..b.c");
+}
+
+// 11. Found by fuzz-diff: an sh_entsize of 1 GiB on a 32-byte __mcount_loc made the differ pad
+// its one "entry" to 1 GiB (35 s, 2 GB); now the entry size is refused as not fitting.
+TEST(Malformed, EntrySizeLargerThanTheSectionIsRefused) {
+  DiffCase c("changed_string");
+  edit_elf(c.patched, [](ElfBytes &e) {
+    size_t i = e.index_of("__mcount_loc");
+    Elf64_Shdr sh = e.shdr(i);
+    sh.sh_entsize = 0x3d000000;
+    e.set_shdr(i, sh);
+  });
+  RunResult r = run("ulimit -v 1048576; timeout 20 " + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
+                    c.named_args() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_one_line(r, c.patched + ":(__mcount_loc): entries of 1023410176 bytes (from sh_entsize) "
+                                 "do not fit: the section holds only 0x");
+  EXPECT_FALSE(c.output_exists());
+}
+
+// 12. Found by fuzz-kallsyms: a readelf dump whose header declares 11 million symbols in 119
+// bytes reserved room for all of them (533 MB) before reading one.
+TEST(Malformed, ReadelfHeaderCountIsNotTrustedForMemory) {
+  ScratchDir dir;
+  std::string text = "Symbol table '.symtab' contains 11110000 entries:\n"
+                     "   Num:    Value          Size Type    Bind   Vis      Ndx Name\n"
+                     "     0: 0000000000000000     0 NOTYPE  LOCAL  DEFAULT  UND \n";
+  write_text(dir.file("symtab-claims-11m-entries.txt"), text);
+  DiffCase c("changed_string");
+  c.symtab = dir.file("symtab-claims-11m-entries.txt");
+  RunResult r = run("ulimit -v 400000; " + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
+                    c.named_args() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find(c.symtab + ":1: symbol table declares 11110000 entries but 1 follow"),
+            std::string::npos)
+      << r.out;
+  EXPECT_FALSE(c.output_exists());
 }
