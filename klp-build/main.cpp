@@ -6,12 +6,14 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include "error.h"
 #include "elf_writer.h"
 #include "explain.h"
+#include "html.h"
 #include "klp_build.h"
 #include "module_compare.h"
 #include "process.h"
@@ -19,6 +21,21 @@
 #include "work_dir.h"
 
 using namespace klp;
+
+// What the reviewer's page says about this build beyond klp-diff's report: the module, the
+// patches with their digests, the kernel config and release, the phase timings.
+static PageInfo page_info(const BuildOptions &o, const BuildResult &r,
+                          const std::vector<PagePhase> &phases) {
+  namespace fs = std::filesystem;
+  PageInfo info;
+  info.module = fs::path(r.module_path).filename().string();
+  for (const std::string &p : o.patches) info.inputs.push_back(read_page_input(p));
+  std::string config = !o.config.empty() ? o.config : o.sourcedir + "/.config";
+  std::string release = o.headers.empty() ? "" : o.headers + "/include/config/kernel.release";
+  if (fs::exists(config)) describe_kernel(info, config, release);
+  info.phases = phases;
+  return info;
+}
 
 // Builds a second time and compares the two modules (exit 1 if they differ). The second build
 // varies what must not matter: a fresh tree (no cache) at other absolute paths, another -j, make
@@ -118,7 +135,9 @@ int main(int argc, char **argv) {
   install_interrupt_handlers();
 
   Reporter report;
-  report.phase = [](const std::string &phase, double s) {
+  std::vector<PagePhase> phases; // for the reviewer's page
+  report.phase = [&phases](const std::string &phase, double s) {
+    phases.push_back({phase, s});
     std::printf("klp-build: %-9s %6.1f s\n", phase.c_str(), s);
     std::fflush(stdout);
   };
@@ -136,13 +155,18 @@ int main(int argc, char **argv) {
                     f.c_str());
     }
     std::printf("klp-build: wrote %s\n", r.module_path.c_str());
-    // The reviewer's report: klp-diff's explanation of every decision, next to the module.
+    // The reviewer's report: klp-diff's explanation of every decision, next to the module, as
+    // text and as the reviewer's page.
     if (o.explain) {
-      std::string report_path = r.module_path.substr(0, r.module_path.size() - 3) + ".explain.txt";
-      std::ostringstream text;
-      print_text(explain_manifest(read_manifest(r.module_path), ExplainOptions{}), true, text);
-      write_file_atomically(report_path, text.str());
-      std::printf("klp-build: wrote %s\n", report_path.c_str());
+      std::string base = r.module_path.substr(0, r.module_path.size() - 3);
+      Report explained = explain_manifest(read_manifest(r.module_path), ExplainOptions{});
+      std::ostringstream text, page;
+      print_text(explained, true, text);
+      write_file_atomically(base + ".explain.txt", text.str());
+      std::printf("klp-build: wrote %s.explain.txt\n", base.c_str());
+      print_html(explained, page_info(o, r, phases), page);
+      write_file_atomically(base + ".explain.html", page.str());
+      std::printf("klp-build: wrote %s.explain.html\n", base.c_str());
     }
     // Build again elsewhere and compare, section by section.
     if (o.check_reproducible)

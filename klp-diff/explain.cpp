@@ -106,16 +106,27 @@ std::vector<StaticRef> statics_of(const Symbol &fn) {
   return v;
 }
 
-std::vector<KlpRef> references_of(const DiffContext &ctx, const Symbol &fn) {
-  std::vector<KlpRef> v;
+// What the function's code refers to outside the patch: klp symbols (the notes build_output()
+// left) and, with a symbol table (so that build_output() ran), the rest, which the module loader
+// resolves as exports.
+void references_of(const DiffContext &ctx, const Symbol &fn, const Symvers *symvers, bool resolved,
+                   FunctionReport &fr) {
   std::vector<const Symbol *> seen;
   for (const Relocation *r : code_relocs(fn)) {
-    if (std::find(seen.begin(), seen.end(), r->sym) != seen.end()) continue;
-    seen.push_back(r->sym);
-    for (const Decision &d : ctx.notes(*r->sym))
-      if (d.kind == DecisionKind::ReferencedAs) v.push_back({r->sym->name, d.detail});
+    const Symbol &t = *r->sym;
+    if (std::find(seen.begin(), seen.end(), &t) != seen.end()) continue;
+    seen.push_back(&t);
+    bool klp = false;
+    for (const Decision &d : ctx.notes(t))
+      if (d.kind == DecisionKind::ReferencedAs) {
+        fr.references.push_back({t.name, d.detail});
+        klp = true;
+      }
+    if (klp || !resolved || t.is_section() || t.included || (t.sec && t.sec->included)) continue;
+    const std::string &name = t.twin ? t.twin->name : t.name;
+    const Export *e = symvers ? symvers->find(name) : nullptr;
+    fr.exported.push_back({name, e ? e->module : ""});
   }
-  return v;
 }
 
 // The relocations of the special tables the pass kept (it rewrote them in place to hold only
@@ -239,7 +250,9 @@ struct Gathered {
   const DiffContext &ctx;
   std::unordered_map<const Symbol *, std::vector<SpecialRef>> special;
   std::map<std::string, KlpTarget> klp_targets; // by original name
-  DwarfPair *dwarf = nullptr;                   // null: no details
+  const Symvers *symvers = nullptr;
+  bool resolved = false;      // build_output() ran: references are resolved (needs --symtab)
+  DwarfPair *dwarf = nullptr; // null: no details
 };
 
 FunctionReport report_function(const Symbol &p, Gathered &g) {
@@ -260,7 +273,7 @@ FunctionReport report_function(const Symbol &p, Gathered &g) {
       fr.klp_target = it->second;
   if (p.included) {
     fr.statics = statics_of(p);
-    fr.references = references_of(g.ctx, p);
+    references_of(g.ctx, p, g.symvers, g.resolved, fr);
     if (auto it = g.special.find(&p); it != g.special.end()) fr.special = it->second;
   }
   if (!g.dwarf) return fr;
@@ -370,13 +383,14 @@ ObjectReport explain_pair(const DiffOptions &diff_in, const ExplainOptions &opts
   }
   rep.summary = s->summary;
   rep.has_changes = s->has_changes;
-  Gathered g{*s->ctx, special_refs(*s->patched), {}, nullptr};
+  Gathered g{*s->ctx, special_refs(*s->patched), {}, s->symvers.get(), false, nullptr};
   // How the patch names what stays in the running kernel: needs the target's symbol table.
   if (!diff.symtab_path.empty()) {
     ReferenceResolver resolver(diff.target, s->symvers.get(), s->symtab.get(), *s->orig);
     Output out = build_output(*s->ctx, resolver, diff.patched_path);
     for (const PatchedFunction &f : out.functions)
       g.klp_targets[f.name] = {f.objname, f.name, f.sympos};
+    g.resolved = true;
   }
   g.dwarf = dwarf.get();
   for (const Symbol &p : s->patched->symbols) {

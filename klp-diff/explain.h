@@ -51,6 +51,9 @@ struct Hunk {
   std::vector<InsnLine> lines;
   std::vector<SourceRange> orig_source;    // lines of the '-' instructions (original DWARF)
   std::vector<SourceRange> patched_source; // lines of the '+' instructions (patched DWARF)
+  // Unchanged instructions not listed: between the previous hunk (or the function's start) and
+  // this one, and after this one when it is the last.
+  unsigned skipped_before = 0, skipped_after = 0;
 };
 constexpr unsigned kHunkContext = 3;
 
@@ -86,6 +89,13 @@ struct KlpRef {
   std::string klp_name; // ".klp.sym.vmlinux.helper,0"
 };
 
+// A symbol the function refers to that the module loader resolves by name, as an export of the
+// running kernel (needs --symtab, like KlpRef: what is not a klp symbol is an export).
+struct ExportRef {
+  std::string symbol;
+  std::string object; // exporter per Module.symvers: "vmlinux" or a module path; "" if unknown
+};
+
 // How the livepatch core finds the function it replaces (needs --symtab).
 struct KlpTarget {
   std::string object;
@@ -108,6 +118,7 @@ struct FunctionReport {
   std::vector<InlinedChange> inlined;
   std::vector<SpecialRef> special;
   std::vector<KlpRef> references;
+  std::vector<ExportRef> exported;
   std::optional<KlpTarget> klp_target;
   std::vector<SourceRange> orig_source, patched_source; // over all hunks
   std::vector<Hunk> code;

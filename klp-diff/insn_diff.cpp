@@ -234,7 +234,7 @@ std::vector<InsnLine> diff_lines(const Listing &o, const Listing &p,
 
 std::vector<Hunk> split_hunks(const std::vector<InsnLine> &lines) {
   std::vector<Hunk> hunks;
-  size_t k = 0;
+  size_t k = 0, shown = 0; // lines before `shown` are in a hunk or counted as skipped
   while (k < lines.size()) {
     if (lines[k].mark == ' ') {
       k++;
@@ -247,9 +247,12 @@ std::vector<Hunk> split_hunks(const std::vector<InsnLine> &lines) {
     size_t end = std::min(lines.size(), last + kHunkContext + 1);
     Hunk h;
     h.lines.assign(lines.begin() + first, lines.begin() + end);
+    h.skipped_before = first - shown;
+    shown = end;
     hunks.push_back(std::move(h));
     k = last + 1;
   }
+  if (!hunks.empty()) hunks.back().skipped_after = lines.size() - shown;
   return hunks;
 }
 

@@ -121,7 +121,9 @@ Json hunk_json(const Hunk &h) {
                      {"text", l.text}});
   return {{"orig_source", source_ranges(h.orig_source)},
           {"patched_source", source_ranges(h.patched_source)},
-          {"lines", lines}};
+          {"lines", lines},
+          {"skipped_before", h.skipped_before},
+          {"skipped_after", h.skipped_after}};
 }
 
 // The notes as text (`reasons`) and as records (`decisions`, decision.h).
@@ -185,6 +187,10 @@ Json function_json(const FunctionReport &f) {
   Json refs = Json::array();
   for (const KlpRef &r : f.references) refs.push_back({{"symbol", r.symbol}, {"klp_name", r.klp_name}});
   j["references"] = refs;
+  Json exported = Json::array();
+  for (const ExportRef &e : f.exported)
+    exported.push_back({{"symbol", e.symbol}, {"object", optional_string(e.object)}});
+  j["exported_references"] = exported;
   Json special = Json::array();
   for (const SpecialRef &s : f.special)
     special.push_back(
