@@ -13,6 +13,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,20 @@ using namespace klp::test;
 namespace fs = std::filesystem;
 
 namespace {
+
+// A shell prefix that caps the memory of the command after it at `kib` KiB: `ulimit -v`, or under
+// AddressSanitizer (scripts/sanitize-test), whose shadow memory needs terabytes of address space,
+// ASan's own caps: no single allocation above the limit, and the process killed past it in RSS.
+std::string memory_cap(unsigned long kib) {
+#if defined(__SANITIZE_ADDRESS__)
+  std::string mb = std::to_string(kib / 1024);
+  const char *outer = std::getenv("ASAN_OPTIONS");
+  return "ASAN_OPTIONS='" + std::string(outer ? outer : "") + ":max_allocation_size_mb=" + mb +
+         ":allocator_may_return_null=0:hard_rss_limit_mb=" + mb + "' ";
+#else
+  return "ulimit -v " + std::to_string(kib) + "; ";
+#endif
+}
 
 // The bytes of an ELF file and the few edits the corpus needs.
 class ElfBytes {
@@ -368,7 +383,7 @@ TEST(Malformed, CompressedSizeBombIsRefusedBeforeAllocating) {
   });
   // With 1 GiB of address space the 2 GiB buffer cannot even be tried.
   std::string cmd =
-      "ulimit -v 1048576; " + std::string(KLP_CREATE_DIFF_OBJECT) + " " + c.named_args() + " 2>&1";
+      memory_cap(1048576) + std::string(KLP_CREATE_DIFF_OBJECT) + " " + c.named_args() + " 2>&1";
   r = run(cmd);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_one_line(r, c.patched + ":(.debug_info): compressed section of 0x");
@@ -388,7 +403,7 @@ TEST(Malformed, NobitsSizeBombIsRefusedBeforeAllocating) {
     sh.sh_size = 1ull << 40;
     e.set_shdr(i, sh);
   });
-  RunResult r = run("ulimit -v 1048576; " + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
+  RunResult r = run(memory_cap(1048576) + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
                     c.named_args() + " 2>&1");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_one_line(r, c.patched + ":(.rela__mcount_loc): relocates __mcount_loc, a section of "
@@ -564,7 +579,7 @@ TEST(Malformed, EntrySizeLargerThanTheSectionIsRefused) {
     sh.sh_entsize = 0x3d000000;
     e.set_shdr(i, sh);
   });
-  RunResult r = run("ulimit -v 1048576; timeout 20 " + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
+  RunResult r = run(memory_cap(1048576) + "timeout 20 " + KLP_CREATE_DIFF_OBJECT + " " +
                     c.named_args() + " 2>&1");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_one_line(r, c.patched + ":(__mcount_loc): entries of 1023410176 bytes (from sh_entsize) "
@@ -582,7 +597,7 @@ TEST(Malformed, ReadelfHeaderCountIsNotTrustedForMemory) {
   write_text(dir.file("symtab-claims-11m-entries.txt"), text);
   DiffCase c("changed_string");
   c.symtab = dir.file("symtab-claims-11m-entries.txt");
-  RunResult r = run("ulimit -v 400000; " + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
+  RunResult r = run(memory_cap(400000) + std::string(KLP_CREATE_DIFF_OBJECT) + " " +
                     c.named_args() + " 2>&1");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find(c.symtab + ":1: symbol table declares 11110000 entries but 1 follow"),
