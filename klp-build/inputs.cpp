@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <unordered_set>
 
 #include "elf_file.h"
 #include "error.h"
@@ -113,6 +114,8 @@ Inputs resolve_inputs(const BuildOptions &opts, const Reporter &report) {
   in.kbuild_dir = resolve_kbuild_dir(opts);
   in.symvers = resolve_symvers(opts, in.kbuild_dir);
   check_input_files(in.opts, in.symvers);
+  if (!in.opts.kallsyms.empty())
+    check_kallsyms_matches_symvers(in.opts.kallsyms, in.symvers, config);
   return in;
 }
 
@@ -148,6 +151,50 @@ void check_input_files(const BuildOptions &o, const std::string &symvers) {
     if (!elf.symtab_index())
       throw Error(o.vmlinux + ": no symbol table (is it stripped?)");
   }
+}
+
+// Why exports: a kallsyms copy names no release, and its addresses are randomised (KASLR) or
+// zero (read by a user), but the names of a kernel's symbols are its fingerprint, and
+// Module.symvers of the same build lists the exported ones. Measured on Debian's kernels: its
+// own copy lacks none of 10503 (6.1.0-56) and 11216 (6.12.95) vmlinux exports; a copy of the
+// other lacks 467 and 1221, one of the test kernel (same 6.1.192 source, another config) 50.
+// Such a copy would give wrong sympos for same-named locals, or fail late on a missing symbol.
+void check_kallsyms_matches_symvers(const std::string &kallsyms, const std::string &symvers,
+                                    const KernelConfig &config) {
+  if (!config.enabled("KALLSYMS_ALL"))
+    return;
+  std::string text = read_input_file(kallsyms);
+  std::unordered_set<std::string_view> names;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos)
+      end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    // "ADDRESS TYPE NAME[\t[module]]"
+    size_t a = line.find(' ');
+    size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+    if (b == std::string_view::npos)
+      continue;
+    std::string_view name = line.substr(b + 1);
+    names.insert(name.substr(0, name.find_first_of("\t ")));
+  }
+  const Export *first_missing = nullptr;
+  size_t missing = 0, exported = 0;
+  Symvers table(symvers);
+  for (const Export &e : table.exports()) {
+    if (!e.in_vmlinux())
+      continue;
+    exported++;
+    if (!names.count(e.name) && !missing++)
+      first_missing = &e;
+  }
+  if (missing)
+    throw Error(kallsyms + ": not the symbols of the kernel being patched: '" +
+                first_missing->name + "', exported by vmlinux (" + symvers + ":" +
+                std::to_string(first_missing->line) + "), is not in it, nor are " +
+                std::to_string(missing - 1) + " of the other " + std::to_string(exported - 1) +
+                " vmlinux exports; copy /proc/kallsyms on a machine running this kernel");
 }
 
 std::string resolve_target_symbols(const BuildOptions &o, const std::string &config_path,

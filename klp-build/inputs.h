@@ -38,6 +38,13 @@ void check_input_dirs(const BuildOptions &o);
 // compile.
 void check_input_files(const BuildOptions &o, const std::string &symvers);
 
+// A copy of /proc/kallsyms is of the kernel being patched: every symbol its Module.symvers says
+// vmlinux exports is in it. Checked only when the kernel lists data too (CONFIG_KALLSYMS_ALL;
+// without it an exported variable is absent from any copy). Throws Error naming a missing
+// export and how many are missing.
+void check_kallsyms_matches_symvers(const std::string &kallsyms, const std::string &symvers,
+                                    const KernelConfig &config);
+
 // The --kallsyms to use: the one given; none with --vmlinux; else /proc/kallsyms, but only when
 // building for the running kernel (`config_path` is /boot/config-`running_release`, the default
 // --config on that machine). Throws Error, naming what to pass, when there is no target.

@@ -401,6 +401,38 @@ TEST(KlpBuildConvert, MovesKlpRelocationsIntoLivepatchSections) {
   EXPECT_FALSE(parse_klp_sym_name(".klp.sym.vmlinux.x"));
 }
 
+// A copy of another kernel's /proc/kallsyms: an export of this kernel's vmlinux is missing from
+// it. It is refused before any build, naming the export, the file and how many are missing.
+TEST(KlpBuildTarget, KallsymsOfAnotherKernelIsRefused) {
+  ScratchDir dir;
+  write_text(dir.file("config"), "CONFIG_LIVEPATCH=y\nCONFIG_KALLSYMS_ALL=y\n");
+  write_text(dir.file("Module.symvers"),
+             "0x00000000\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n"
+             "0x00000000\tjiffies\tvmlinux\tEXPORT_SYMBOL\t\n"
+             "0x00000000\text4_foo\tfs/ext4/ext4\tEXPORT_SYMBOL\t\n");
+  // Zero addresses (a copy read by a user) and module symbols are fine.
+  write_text(dir.file("same"), "0000000000000000 T printk\n0000000000000000 D jiffies\n"
+                               "0000000000000000 t ext4_bar\t[ext4]\n");
+  write_text(dir.file("other"), "ffffffff81000000 T printk\nffffffff82000000 D jiffies_64\n");
+  KernelConfig config(dir.file("config"));
+  EXPECT_NO_THROW(check_kallsyms_matches_symvers(dir.file("same"), dir.file("Module.symvers"),
+                                                 config));
+  try {
+    check_kallsyms_matches_symvers(dir.file("other"), dir.file("Module.symvers"), config);
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_EQ(std::string(e.what()),
+              dir.file("other") + ": not the symbols of the kernel being patched: 'jiffies', "
+              "exported by vmlinux (" + dir.file("Module.symvers") + ":2), is not in it, nor are "
+              "0 of the other 1 vmlinux exports; copy /proc/kallsyms on a machine running this "
+              "kernel");
+  }
+  // Without CONFIG_KALLSYMS_ALL no copy lists exported data: nothing to compare.
+  write_text(dir.file("config"), "CONFIG_LIVEPATCH=y\n");
+  EXPECT_NO_THROW(check_kallsyms_matches_symvers(dir.file("other"), dir.file("Module.symvers"),
+                                                 KernelConfig(dir.file("config"))));
+}
+
 TEST(KlpBuildTarget, KallsymsDefaultsToTheRunningKernelOnly) {
   ScratchDir dir;
   write_text(dir.file("kallsyms"), "ffffffff81000000 T _text\n");
