@@ -18,10 +18,12 @@
 # patched behaviour; disable -> original; rmmod. (b) is also loaded before
 # binfmt_misc itself (the patch is applied when the module comes). Finally no
 # "Call Trace", "WARNING:" or "BUG:" in dmesg. Also: the match proof covered every function,
-# and --check-reproducible holds with Debian's DEBUG_INFO config.
+# and --check-reproducible holds with Debian's DEBUG_INFO config, and the reviewer's page of the
+# cmdline module (--explain) holds in headless Chromium what klp-diff --json reports, with the
+# source lines DWARF gives (tests/kernel/check-page.sh; page and screenshot in $out/page).
 #
 # Usage: tests/e2e/debian/run.sh [KLP_BUILD_BINARY]
-#   (default binary: <repo>/build/klp-build/klp-build)
+#   (default binary: <repo>/build/klp-build/klp-build; klp-diff is taken from the same build)
 # Prints one "PASS: ..." or "FAIL: ..." line per check and a closing
 # "N passed, N failed"; exit status 1 on any failure (2: setup error).
 # Everything is kept in $KLP_E2E_OUT (default <repo>/build/e2e/debian):
@@ -34,6 +36,7 @@ set -uo pipefail
 script=$(readlink -f "${BASH_SOURCE[0]}")
 repo=$(cd "$(dirname "$script")/../../.." && pwd)
 klp_build=${1:-$repo/build/klp-build/klp-build}
+klp_diff=$(dirname "$klp_build")/../klp-diff/klp-diff
 out=${KLP_E2E_OUT:-$repo/build/e2e/debian}
 boot_timeout=${KLP_BOOT_TIMEOUT:-600}
 jobs=${KLP_JOBS:-$(nproc)}
@@ -87,7 +90,8 @@ build_patch() {
   name=$(basename "$patch" .patch)
   local tag=${logf##*/klp-build-}; tag=${tag%.log}
   local -a cmd=("$klp_build" --sourcedir "$DEBIAN_SRC" --config "$config"
-    --kallsyms "$DEBIAN_KALLSYMS" --headers "$DEBIAN_HEADERS" -j "$jobs" -o "$out/modules")
+    --kallsyms "$DEBIAN_KALLSYMS" --headers "$DEBIAN_HEADERS" -j "$jobs" -o "$out/modules"
+    --explain)
   # The match proof: vmlinux functions against the stock vmlinuz, module functions against
   # the stock .ko files.
   cmd+=(--kernel-image "$DEBIAN_VMLINUZ" --modules "$DEBIAN_MODULES")
@@ -165,6 +169,19 @@ if "$klp_build" --sourcedir "$DEBIAN_SRC" --config "$config" --kallsyms "$DEBIAN
 else
   fail "cmdline: --check-reproducible (log: $repro_log):"
   tail -n 12 "$repro_log" | sed 's/^/    /'
+fi
+
+# The reviewer's page of a Debian build: Debian's config has DEBUG_INFO, so the page shows the
+# source lines each function covers.
+page_log=$out/check-page.log
+if [[ -n ${ko[cmdline]:-} ]]; then
+  if "$repo/tests/kernel/check-page.sh" "$klp_diff" "${ko[cmdline]}" "$out/page" >"$page_log" 2>&1 &&
+     grep -q 'class="lines">lines (DWARF): ' "${ko[cmdline]%.ko}.explain.html"; then
+    pass "cmdline: the reviewer's page in chromium holds what klp-diff --json reports, with DWARF lines"
+  else
+    fail "cmdline: the reviewer's page (log: $page_log):"
+    tail -n 8 "$page_log" | sed 's/^/    /'
+  fi
 fi
 
 # The modules as the kernel must see them.
