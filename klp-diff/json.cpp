@@ -3,95 +3,12 @@
 // reports diff line by line.
 #include "json.h"
 
-#include <cstdio>
-
-#include <nlohmann/json.hpp>
-
 #include "explain.h"
 
 namespace klp {
 
-std::string json_quote(std::string_view s) {
-  std::string q = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-    case '"':
-      q += "\\\"";
-      break;
-    case '\\':
-      q += "\\\\";
-      break;
-    case '\n':
-      q += "\\n";
-      break;
-    case '\t':
-      q += "\\t";
-      break;
-    default:
-      if (c < 0x20) {
-        char buf[8];
-        snprintf(buf, sizeof buf, "\\u%04x", c);
-        q += buf;
-      } else {
-        q += (char)c;
-      }
-    }
-  }
-  return q + "\"";
-}
-
-void JsonWriter::open(char bracket) {
-  item();
-  out_ << bracket;
-  first_.push_back(true);
-}
-
-void JsonWriter::close(char bracket) {
-  bool empty = first_.back();
-  first_.pop_back();
-  if (!empty) out_ << "\n" << std::string(2 * first_.size(), ' ');
-  out_ << bracket;
-  if (first_.empty()) out_ << "\n";
-}
-
-void JsonWriter::key(std::string_view k) {
-  item();
-  out_ << json_quote(k) << ": ";
-  after_key_ = true;
-}
-
-void JsonWriter::item() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (first_.empty()) return;
-  out_ << (first_.back() ? "\n" : ",\n") << std::string(2 * first_.size(), ' ');
-  first_.back() = false;
-}
-
-void JsonWriter::raw(const std::string &text) {
-  item();
-  out_ << text;
-}
-
-void JsonWriter::value(std::string_view s) {
-  raw(json_quote(s));
-}
-void JsonWriter::value(uint64_t v) {
-  raw(std::to_string(v));
-}
-void JsonWriter::value(bool b) {
-  raw(b ? "true" : "false");
-}
-void JsonWriter::null() {
-  raw("null");
-}
-
-void JsonWriter::strings(const std::vector<std::string> &v) {
-  begin_array();
-  for (const std::string &s : v) value(s);
-  end_array();
+void write_json(const nlohmann::ordered_json &j, std::ostream &out) {
+  out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 namespace {
@@ -269,8 +186,7 @@ void print_json(const Report &report, std::ostream &out) {
   Json objects = Json::array();
   for (const ObjectReport &o : report.objects) objects.push_back(object_json(o));
   j["objects"] = objects;
-  // Invalid UTF-8 in a symbol or a string literal is replaced rather than refused.
-  out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  write_json(j, out);
 }
 
 } // namespace klp

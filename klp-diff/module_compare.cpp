@@ -358,32 +358,26 @@ void print_comparison_text(const ModuleComparison &c, std::ostream &out) {
 }
 
 void print_comparison_json(const ModuleComparison &c, std::ostream &out) {
-  JsonWriter w(out);
-  w.begin_object();
-  w.field("schema_version", (uint64_t)kJsonSchemaVersion);
-  w.field("tool", std::string("klp-diff"));
-  w.field("mode", std::string("compare"));
-  w.field("a", c.a_path);
-  w.field("b", c.b_path);
-  w.field("identical", c.identical());
-  w.field("exit_code", (uint64_t)(c.identical() ? 0 : kExitDifferent));
-  w.key("differences");
-  w.begin_array();
-  for (const ModuleDifference &d : c.differences) {
-    w.begin_object();
-    w.field("kind", d.kind);
-    w.field("name", d.name);
-    w.field("what", d.what);
-    w.key("a");
-    d.a.empty() ? w.null() : w.value(d.a);
-    w.key("b");
-    d.b.empty() ? w.null() : w.value(d.b);
-    w.key("offset");
-    d.offset ? w.value(*d.offset) : w.null();
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object();
+  using Json = nlohmann::ordered_json;
+  auto optional = [](const std::string &s) { return s.empty() ? Json(nullptr) : Json(s); };
+  Json differences = Json::array();
+  for (const ModuleDifference &d : c.differences)
+    differences.push_back({{"kind", d.kind},
+                           {"name", d.name},
+                           {"what", d.what},
+                           {"a", optional(d.a)},
+                           {"b", optional(d.b)},
+                           {"offset", d.offset ? Json(*d.offset) : Json(nullptr)}});
+  Json j;
+  j["schema_version"] = kJsonSchemaVersion;
+  j["tool"] = "klp-diff";
+  j["mode"] = "compare";
+  j["a"] = c.a_path;
+  j["b"] = c.b_path;
+  j["identical"] = c.identical();
+  j["exit_code"] = c.identical() ? 0 : kExitDifferent;
+  j["differences"] = differences;
+  write_json(j, out);
 }
 
 } // namespace klp
