@@ -19,6 +19,12 @@ ReferenceResolver::ReferenceResolver(std::string target, const Symvers *symvers,
       neighbours_.push_back(s.name);
 }
 
+void add_module_globals(LinkScope &scope, const Object &patched) {
+  for (const Symbol &sym : patched.symbols)
+    if (sym.included && sym.status == Status::New && !sym.is_local() && sym.sec)
+      scope.module_globals.insert(sym.name);
+}
+
 SymbolHint ReferenceResolver::hint_for(const Symbol &sym) const {
   SymbolHint hint;
   hint.binding = sym.is_local() ? SymbolBinding::Local : SymbolBinding::Global;

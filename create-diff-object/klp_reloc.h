@@ -41,6 +41,10 @@ struct LinkScope {
   bool assume_linked = false;
 };
 
+// Adds to `scope` the new globals `patched` (after inclusion) defines for the patch module: a
+// multi-object patch calls them from its other objects as the module's own symbols.
+void add_module_globals(LinkScope &scope, const Object &patched);
+
 class ReferenceResolver {
 public:
   // `target`: "vmlinux" or the module name. `orig` supplies the file name and neighbours used to

@@ -105,9 +105,7 @@ DiffedUnits diff_units(const Inputs &in, const std::vector<ObjectRecord> &patche
       continue;
     for (const std::string &w : session->ctx->warnings)
       report.info("warning: " + w);
-    for (const Symbol &sym : session->patched->symbols)
-      if (sym.included && sym.status == Status::New && !sym.is_local() && sym.sec)
-        scope.module_globals.insert(sym.name);
+    add_module_globals(scope, *session->patched);
     changed.emplace_back(std::move(d), &rec);
     out.sessions.push_back({std::move(session), {}});
   }

@@ -361,52 +361,58 @@ Refusal refusal_of(const Decision &d, const DiffContext &ctx) {
 
 } // namespace
 
-ObjectReport explain_pair(const DiffOptions &diff_in, const ExplainOptions &opts,
-                          const std::string &object) {
+// The report on one analyzed pair; `diff.link_scope` names the globals the patch module's other
+// objects define.
+static ObjectReport report_session(const DiffSession &s, const DiffOptions &diff,
+                                   const ExplainOptions &opts, const std::string &object) {
   ObjectReport rep;
   rep.object = object;
-  rep.orig_path = diff_in.orig_path;
-  rep.patched_path = diff_in.patched_path;
-  rep.target = diff_in.target;
+  rep.orig_path = diff.orig_path;
+  rep.patched_path = diff.patched_path;
+  rep.target = diff.target;
   std::unique_ptr<DwarfPair> dwarf;
   if (opts.details) {
-    dwarf.reset(new DwarfPair{SourceLines(diff_in.orig_path), SourceLines(diff_in.patched_path)});
+    dwarf.reset(new DwarfPair{SourceLines(diff.orig_path), SourceLines(diff.patched_path)});
     rep.orig_debug_info = dwarf->orig.available();
     rep.patched_debug_info = dwarf->patched.available();
   }
-  // The differ; a refusal keeps the decisions taken before it.
-  const DiffOptions &diff = diff_in;
-  std::unique_ptr<DiffSession> s = analyze(diff);
-  if (s->refusal) {
-    rep.refusal = refusal_of(*s->refusal, *s->ctx);
+  // A refusal keeps the decisions taken before it.
+  if (s.refusal) {
+    rep.refusal = refusal_of(*s.refusal, *s.ctx);
     return rep;
   }
-  rep.summary = s->summary;
-  rep.has_changes = s->has_changes;
-  Gathered g{*s->ctx, special_refs(*s->patched), {}, s->symvers.get(), false, nullptr};
+  rep.summary = s.summary;
+  rep.has_changes = s.has_changes;
+  Gathered g{*s.ctx, special_refs(*s.patched), {}, s.symvers.get(), false, nullptr};
   // How the patch names what stays in the running kernel: needs the target's symbol table.
   if (!diff.symtab_path.empty()) {
-    ReferenceResolver resolver(diff.target, s->symvers.get(), s->symtab.get(), *s->orig);
-    Output out = build_output(*s->ctx, resolver, diff.patched_path);
+    ReferenceResolver resolver(diff.target, s.symvers.get(), s.symtab.get(), *s.orig,
+                               &diff.link_scope);
+    Output out = build_output(*s.ctx, resolver, diff.patched_path);
     for (const PatchedFunction &f : out.functions)
       g.klp_targets[f.name] = {f.objname, f.name, f.sympos};
     g.resolved = true;
   }
   g.dwarf = dwarf.get();
-  for (const Symbol &p : s->patched->symbols) {
+  for (const Symbol &p : s.patched->symbols) {
     if (!p.is_func() || !p.sec || is_special_section(*p.sec)) continue;
     if (!opts.function.empty() && p.name != opts.function &&
         !(p.twin && p.twin->name == opts.function))
       continue;
     rep.functions.push_back(report_function(p, g));
   }
-  for (const Symbol &o : s->orig->symbols) {
+  for (const Symbol &o : s.orig->symbols) {
     if (!o.is_func() || !o.sec || o.twin || is_special_section(*o.sec)) continue;
     if (!opts.function.empty() && o.name != opts.function) continue;
     rep.functions.push_back(report_removed(o, g));
   }
-  if (opts.function.empty()) rep.data = report_data(*s->ctx);
+  if (opts.function.empty()) rep.data = report_data(*s.ctx);
   return rep;
+}
+
+ObjectReport explain_pair(const DiffOptions &diff, const ExplainOptions &opts,
+                          const std::string &object) {
+  return report_session(*analyze(diff), diff, opts, object);
 }
 
 // ---- reports ---------------------------------------------------------------------------------
@@ -434,6 +440,11 @@ Report explain_manifest(const Manifest &m, const ExplainOptions &opts) {
   r.explain_dir = m.dir;
   r.patch_name = m.patch_name;
   r.function = opts.function;
+  // Analyze every pair first: a new global one object defines is the module's own symbol in the
+  // others, as when klp-build wrote the module (klp-build/diff_units.cpp).
+  std::vector<DiffOptions> diffs;
+  std::vector<std::unique_ptr<DiffSession>> sessions;
+  LinkScope scope;
   for (const ManifestObject &o : m.objects) {
     DiffOptions diff;
     diff.orig_path = o.orig;
@@ -442,7 +453,14 @@ Report explain_manifest(const Manifest &m, const ExplainOptions &opts) {
     diff.symtab_path = m.symtab_for(o.target);
     diff.symvers_path = m.symvers;
     diff.patch_name = m.patch_name;
-    r.objects.push_back(explain_pair(diff, opts, o.object));
+    sessions.push_back(analyze(diff));
+    if (!sessions.back()->refusal)
+      add_module_globals(scope, *sessions.back()->patched);
+    diffs.push_back(std::move(diff));
+  }
+  for (size_t i = 0; i < diffs.size(); i++) {
+    diffs[i].link_scope = scope;
+    r.objects.push_back(report_session(*sessions[i], diffs[i], opts, m.objects[i].object));
   }
   require_function(r);
   return r;

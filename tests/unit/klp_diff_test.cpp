@@ -198,6 +198,42 @@ TEST(KlpDiff, ExplainsAKlpBuildResult) {
   EXPECT_NE(out.find("changed                 ring_report"), std::string::npos) << out;
 }
 
+// A new global one object of the patch defines and another calls (testdata/patches/
+// multifile-global.patch on Debian's 6.1): the explain directory is explained as klp-build built
+// it, the call being to the module's own symbol, not a refusal for a symbol the kernel lacks.
+TEST(KlpDiff, NewGlobalOfAnotherObjectOfTheModule) {
+  ScratchDir dir;
+  std::string ex = dir.file("livepatch-multi.explain");
+  const std::pair<const char *, const char *> sources[] = {
+      {"orig/tag.c", "int tag_fn(int x) { return x; }\n"},
+      {"patched/tag.c", "int klp_tag(int x) { return x + 1; }\n"
+                        "int tag_fn(int x) { return klp_tag(x) * 3; }\n"},
+      {"orig/use.c", "int use_fn(int x) { return x * 2; }\n"},
+      {"patched/use.c", "int klp_tag(int x);\nint use_fn(int x) { return klp_tag(x) * 2; }\n"}};
+  for (auto [name, text] : sources) {
+    std::string side = fs::path(name).parent_path().string();
+    std::string stem = fs::path(name).stem().string();
+    write_text(dir.file(stem + ".c"), text);
+    fs::create_directories(ex + "/" + side + "/lib");
+    compile(dir.file(stem + ".c"), ex + "/" + side + "/lib/" + stem + ".o");
+  }
+  RunResult ld = run("ld -r -o " + ex + "/vmlinux.o " + ex + "/orig/lib/tag.o " + ex +
+                     "/orig/lib/use.o");
+  ASSERT_EQ(ld.exit_code, 0) << ld.out;
+  write_text(ex + "/Module.symvers", kSymvers);
+  klp::Manifest m;
+  m.patch_name = "livepatch-multi";
+  m.symvers = "Module.symvers";
+  m.symtabs = {{"vmlinux", "vmlinux.o"}};
+  m.objects = {{"lib/tag.o", "vmlinux", "", ""}, {"lib/use.o", "vmlinux", "", ""}};
+  klp::write_manifest(ex, m);
+  int status = 0;
+  std::string out = klp_diff(dir, "--json livepatch-multi.explain", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(out.find("neither exported"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"use_fn\""), std::string::npos) << out;
+}
+
 TEST(KlpDiff, ManifestErrorsNameTheKey) {
   ScratchDir dir;
   fs::create_directories(dir.file("bad.explain"));
