@@ -42,7 +42,7 @@ std::string hex(uint64_t v) {
 ElfFile::ElfFile(std::string path) : path_(std::move(path)) {
   if (elf_version(EV_CURRENT) == EV_NONE)
     throw Error(elf_error(path_ + ": libelf initialisation failed"));
-  fd_ = open_regular_file(path_);
+  fd_ = open_regular_file(path_).release(); // libelf reads through it: closed with elf_end
   elf_ = elf_begin(fd_, ELF_C_READ_MMAP, nullptr);
   if (!elf_) {
     close(fd_);

@@ -35,40 +35,28 @@ void check_regular_file(const std::string &path) {
   require_regular(path, st);
 }
 
-int open_regular_file(const std::string &path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw Error(path + ": cannot open: " + strerror(errno));
+UniqueFd open_regular_file(const std::string &path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) throw Error(path + ": cannot open: " + strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    throw Error(path + ": cannot stat: " + strerror(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    require_regular(path, st);
-  }
+  if (fstat(fd.get(), &st) != 0) throw Error(path + ": cannot stat: " + strerror(errno));
+  require_regular(path, st);
   // Back to blocking reads: O_NONBLOCK only kept open() from waiting for a FIFO's writer.
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 
 std::string read_input_file(const std::string &path) {
-  int fd = open_regular_file(path);
+  UniqueFd fd = open_regular_file(path);
   std::string out;
   char buf[1 << 16];
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
+    ssize_t n = read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      throw Error(path + ": read error: " + strerror(err));
-    }
+    if (n < 0) throw Error(path + ": read error: " + strerror(errno));
     if (n == 0) break;
     out.append(buf, (size_t)n);
   }
-  close(fd);
   return out;
 }
 

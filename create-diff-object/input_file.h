@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "unique_fd.h"
+
 namespace klp {
 
 // Throws Error "<path>: cannot open: <strerror>" when `path` cannot be examined, and
@@ -16,7 +18,7 @@ void check_regular_file(const std::string &path);
 
 // Opens `path` read-only without blocking on a FIFO and refuses anything but a regular file, as
 // check_regular_file() does, on the open descriptor. Returns the descriptor (O_CLOEXEC).
-int open_regular_file(const std::string &path);
+UniqueFd open_regular_file(const std::string &path);
 
 // The whole contents of the regular file `path` (open_regular_file() refuses anything else).
 std::string read_input_file(const std::string &path);

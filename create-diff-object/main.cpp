@@ -12,6 +12,7 @@
 
 #include <iostream>
 
+#include "cli.h"
 #include "diff.h"
 #include "version.h"
 
@@ -46,12 +47,8 @@ int main(int argc, char **argv) {
                  "kpatch form: ORIG.o PATCHED.o PARENT_NAME PARENT_SYMTAB SYMVERS PATCH_MODNAME "
                  "OUTPUT.o");
   app.set_version_flag("--version", std::string("create-diff-object ") + kVersion);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitError;
-  }
+  if (std::optional<int> rc = parse_command_line(app, argc, argv))
+    return *rc;
   if (!positional.empty()) {
     if (positional.size() != 7) {
       std::cerr << "create-diff-object: the positional form takes 7 arguments: ORIG.o PATCHED.o "

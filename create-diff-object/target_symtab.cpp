@@ -16,6 +16,7 @@
 #include "elf_file.h"
 #include "error.h"
 #include "input_file.h"
+#include "unique_fd.h"
 
 namespace klp {
 
@@ -105,6 +106,23 @@ private:
   size_t left_ = 0;
 };
 
+// Calls fn(line, lineno) for each '\n'-terminated line of `text`, and for an unterminated last
+// line when `final`; `lineno` counts on across calls. Returns the bytes consumed.
+template <typename Fn> size_t each_line(std::string_view text, bool final, size_t &lineno, Fn &&fn) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) {
+      if (!final)
+        break;
+      nl = text.size();
+    }
+    fn(text.substr(pos, nl - pos), ++lineno);
+    pos = nl + 1;
+  }
+  return std::min(pos, text.size());
+}
+
 // Calls fn(line, lineno) for each line of the file behind `fd`, read in large chunks: the whole
 // file is never in memory at once. The views passed are valid during the call only.
 template <typename Fn> void for_each_line(int fd, const std::string &path, Fn &&fn) {
@@ -130,31 +148,15 @@ template <typename Fn> void for_each_line(int fd, const std::string &path, Fn &&
     }
     eof = n == 0;
     have += (size_t)n;
-    std::string_view chunk(buf.get(), have);
-    size_t pos = 0;
-    while (true) {
-      size_t nl = chunk.find('\n', pos);
-      if (nl == std::string_view::npos) break;
-      fn(chunk.substr(pos, nl - pos), ++lineno);
-      pos = nl + 1;
-    }
-    if (eof && pos < have) {
-      fn(chunk.substr(pos), ++lineno);
-      pos = have;
-    }
+    size_t pos = each_line(std::string_view(buf.get(), have), eof, lineno, fn);
     std::memmove(buf.get(), buf.get() + pos, have - pos);
     have -= pos;
   }
 }
 
 template <typename Fn> void for_each_line(std::string_view text, Fn &&fn) {
-  size_t lineno = 0, pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    fn(text.substr(pos, nl - pos), ++lineno);
-    pos = nl + 1;
-  }
+  size_t lineno = 0;
+  each_line(text, true, lineno, fn);
 }
 
 // Names scripts/mksysmap and scripts/kallsyms leave out of vmlinux's kallsyms (6.1).
@@ -685,12 +687,9 @@ struct TargetSymtab::Loader {
   }
 
   void load_file(const std::string &path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-    struct Closer {
-      int fd;
-      ~Closer() { close(fd); }
-    } closer{fd};
+    UniqueFd owned(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!owned) throw Error(path + ": cannot open: " + std::strerror(errno));
+    int fd = owned.get();
     char magic[6] = {};
     ssize_t n = pread(fd, magic, sizeof(magic), 0);
     if (n < 0) throw Error(path + ": read error: " + std::strerror(errno));
@@ -796,9 +795,8 @@ TargetSymtab::TargetSymtab(const std::string &path, std::string_view objname)
 
 TargetSymtab TargetSymtab::open_lazily(const std::string &path, std::string_view objname) {
   TargetSymtab t(Blank{}, path, objname);
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-  close(fd);
+  if (!UniqueFd(open(path.c_str(), O_RDONLY | O_CLOEXEC)))
+    throw Error(path + ": cannot open: " + std::strerror(errno));
   t.pending_ = std::make_unique<Pending>();
   return t;
 }

@@ -14,6 +14,7 @@
 #include "disasm.h"
 #include "error.h"
 #include "reloc_types.h"
+#include "unique_fd.h"
 #include "vmlinuz.h"
 
 namespace klp {
@@ -649,19 +650,18 @@ public:
   explicit TempFile(const std::vector<uint8_t> &data) {
     const char *dir = std::getenv("TMPDIR");
     path_ = std::string(dir && *dir ? dir : "/tmp") + "/klp-image-XXXXXX";
-    int fd = mkstemp(path_.data());
-    if (fd < 0) throw Error(path_ + ": cannot create temporary file: " + std::strerror(errno));
+    UniqueFd fd(mkstemp(path_.data()));
+    if (!fd) throw Error(path_ + ": cannot create temporary file: " + std::strerror(errno));
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
       if (n <= 0) {
-        ::close(fd);
+        int err = errno;
         ::unlink(path_.c_str());
-        throw Error(path_ + ": write failed: " + std::strerror(errno));
+        throw Error(path_ + ": write failed: " + std::strerror(err));
       }
       done += n;
     }
-    ::close(fd);
   }
   ~TempFile() { ::unlink(path_.c_str()); }
   const std::string &path() const { return path_; }

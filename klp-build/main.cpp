@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli.h"
 #include "error.h"
 #include "elf_writer.h"
 #include "explain.h"
@@ -118,12 +119,8 @@ int main(int argc, char **argv) {
                "build twice in different work directories and report differing sections");
   app.add_flag("-v,--verbose", o.verbose, "show every command");
   app.set_version_flag("--version", std::string("klp-build ") + kVersion);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitError;
-  }
+  if (std::optional<int> rc = parse_command_line(app, argc, argv))
+    return *rc;
   // 0 jobs would mean "as many as CPUs" inside; given on the command line it is a mistake.
   if (app.count("--jobs") && o.jobs < 1) {
     std::cerr << "klp-build: -j " << o.jobs << ": the number of jobs must be at least 1\n";

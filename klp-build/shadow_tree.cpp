@@ -15,6 +15,7 @@
 #include "error.h"
 #include "parallel.h"
 #include "process.h"
+#include "unique_fd.h"
 
 namespace fs = std::filesystem;
 
@@ -124,16 +125,10 @@ void fingerprint_entry(int fd, const std::string &name, const std::string &path,
   mix_entry(f, path, st);
   if (!S_ISDIR(st.st_mode))
     return;
-  int sub = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (sub < 0)
+  UniqueFd sub(openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!sub)
     throw Error(path + ": cannot open: " + strerror(errno));
-  try {
-    fingerprint_dir(sub, path, f);
-  } catch (...) {
-    close(sub);
-    throw;
-  }
-  close(sub);
+  fingerprint_dir(sub.get(), path, f);
 }
 
 void fingerprint_dir(int fd, const std::string &rel, Fnv &f) {
@@ -148,25 +143,19 @@ void fingerprint_dir(int fd, const std::string &rel, Fnv &f) {
 
 uint64_t fingerprint_tree(const std::string &source) {
   check_kernel_tree(source);
-  int root = open(source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0)
+  UniqueFd root(open(source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root)
     throw Error(source + ": cannot open: " + strerror(errno));
   // A kernel tree has ~80k entries: its top-level entries are hashed on several threads, each
   // on its own, and their hashes combined in name order.
-  std::vector<std::string> top = sorted_entries(root);
+  std::vector<std::string> top = sorted_entries(root.get());
   std::vector<uint64_t> hashes(top.size());
-  try {
-    parallel_for(top.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u),
-                 [&](size_t i) {
-                   Fnv f;
-                   fingerprint_entry(root, top[i], top[i], f);
-                   hashes[i] = f.h;
-                 });
-  } catch (...) {
-    close(root);
-    throw;
-  }
-  close(root);
+  parallel_for(top.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u),
+               [&](size_t i) {
+                 Fnv f;
+                 fingerprint_entry(root.get(), top[i], top[i], f);
+                 hashes[i] = f.h;
+               });
   Fnv all;
   for (uint64_t h : hashes)
     all.mix(&h, sizeof(h));

@@ -39,19 +39,14 @@ TreeCache::TreeCache(const std::string &root, const std::string &key) {
   if (ec)
     throw Error(dir_ + ": cannot create the cache entry: " + ec.message() + " (pass --cache)");
   std::string lock = dir_ + "/lock";
-  lock_fd_ = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0)
+  lock_fd_.reset(open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock_fd_)
     throw Error(lock + ": cannot open: " + strerror(errno));
-  while (flock(lock_fd_, LOCK_EX) != 0)
+  while (flock(lock_fd_.get(), LOCK_EX) != 0)
     if (errno != EINTR)
       throw Error(lock + ": cannot lock: " + strerror(errno));
   if (fs::exists(dir_ + "/dirty"))
     reset();
-}
-
-TreeCache::~TreeCache() {
-  if (lock_fd_ >= 0)
-    close(lock_fd_);
 }
 
 bool TreeCache::ready() const { return fs::exists(dir_ + "/ready"); }

@@ -14,13 +14,14 @@
 
 #include <string>
 
+#include "unique_fd.h"
+
 namespace klp {
 
 class TreeCache {
 public:
   // Opens (creating) the entry for `key` under `root` and locks it.
   TreeCache(const std::string &root, const std::string &key);
-  ~TreeCache();
   TreeCache(const TreeCache &) = delete;
   TreeCache &operator=(const TreeCache &) = delete;
 
@@ -37,7 +38,7 @@ public:
 
 private:
   std::string dir_;
-  int lock_fd_ = -1;
+  UniqueFd lock_fd_; // flock()ed while this object lives
 };
 
 // $XDG_CACHE_HOME/klp-build, else ~/.cache/klp-build.

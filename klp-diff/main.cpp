@@ -16,6 +16,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli.h"
 #include "explain.h"
 #include "html.h"
 #include "module_compare.h"
@@ -87,12 +88,8 @@ int main(int argc, char **argv) {
                  "target's symbols (shows how the patch names what it references)");
   app.add_option("--symvers", a.symvers, "the target kernel's Module.symvers");
   app.set_version_flag("--version", std::string("klp-diff ") + kVersion);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitError;
-  }
+  if (std::optional<int> rc = parse_command_line(app, argc, argv))
+    return *rc;
   a.target_given = app.count("--target") > 0;
 
   try {

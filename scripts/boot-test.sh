@@ -40,21 +40,7 @@ trap 'rm -rf "$work"' EXIT
 # The guest's /init. Every check prints a "BOOT-TEST:" line; the host checks
 # them (and the real /proc output) in the serial log.
 { cat "$repo/scripts/guest-init-preamble.sh"; cat <<'EOF'; } >"$work/init"
-
-fail() {
-  echo "BOOT-TEST: FAIL: $*"
-  dmesg | tail -n 30
-  reboot -f
-}
-# wait_for FILE VALUE: up to 60 s for FILE to contain VALUE
-wait_for() {
-  i=0
-  while [ "$(cat "$1" 2>/dev/null)" != "$2" ]; do
-    i=$((i + 1))
-    [ $i -le 60 ] || return 1
-    sleep 1
-  done
-}
+guest_tag=BOOT-TEST
 
 echo "BOOT-TEST: kernel $(uname -r)"
 echo "BOOT-TEST: cmdline before: $(cat /proc/cmdline)"

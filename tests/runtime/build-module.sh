@@ -147,23 +147,11 @@ check_callback_layout() {
 # them and the kernel log, which is printed at the end.
 write_guest_init() {
   { cat "$repo/scripts/guest-init-preamble.sh"; cat <<'EOF'; } >"$1"
+guest_tag=RT
 dmesg -c >/dev/null
 M=/lib/modules
 L=/sys/kernel/livepatch
 
-fail() {
-  echo "RT: FAIL: $*"
-  dmesg | tail -n 40
-  reboot -f
-}
-# wait_for FILE VALUE: up to 60 s for FILE to contain VALUE
-wait_for() {
-  i=0
-  while [ "$(cat "$1" 2>/dev/null)" != "$2" ]; do
-    i=$((i + 1)); [ $i -le 60 ] || return 1
-    sleep 1
-  done
-}
 # wait_gone PATH: up to 60 s for PATH to disappear
 wait_gone() {
   i=0
