@@ -50,7 +50,7 @@ packages=(
 )
 
 stamp_want() {
-  printf '%s\n' "suite trixie" "mirror $mirror" "packages ${packages[*]}" "options 2"
+  printf '%s\n' "suite trixie" "mirror $mirror" "packages ${packages[*]}" "options 3"
 }
 
 mode=root
@@ -73,6 +73,8 @@ prepare() {
   mmdebstrap --mode="$mode" --variant=apt --components=main --skip=cleanup/apt/lists \
     --dpkgopt='path-exclude=/etc/kernel/postinst.d/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='force-unsafe-io' --aptopt='Acquire::Languages "none"' \
     --include="$(IFS=,; echo "${packages[*]}")" trixie "$root.tmp" "$mirror" >&2 ||
     die "mmdebstrap failed"
   stamp_want >"$root.tmp/.klp-trixie-stamp"
