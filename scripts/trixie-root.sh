@@ -47,6 +47,8 @@ packages=(
   # kbuild on Debian's 6.12 (objtool, certs, BTF: the config records pahole's version)
   linux-source-6.12 linux-headers-amd64 xz-utils flex bison bc libssl-dev openssl cpio kmod rsync
   perl python3 dwarves
+  # the unit tests: compressed module forms (.ko.zst)
+  zstd
 )
 
 stamp_want() {
@@ -112,9 +114,24 @@ in_root() {
     " - "${env[@]}" "$@"
   else
     command -v bwrap >/dev/null || die "bwrap not found (install bubblewrap) to run in the root as a user"
-    local -a bw=(bwrap --bind "$root" / --proc /proc --dev /dev --ro-bind /sys /sys --tmpfs /tmp
-      --unshare-pid --die-with-parent --chdir "$cwd")
+    # The root's files belong to root (or to a subuid), so a user cannot make the mount points
+    # of the checkout in it: / is a tmpfs holding the root's top-level entries, and a top-level
+    # directory of a bound path (/home, /work) is the tmpfs's, not the root's.
+    local -a bw=(bwrap --tmpfs /) tops=()
+    for v in "${binds[@]}"; do tops+=("$(echo "$v" | cut -d/ -f2)"); done
+    local e name
+    for e in "$root"/*; do
+      name=${e##*/}
+      case " proc dev sys tmp ${tops[*]} " in *" $name "*) continue ;; esac
+      if [[ -L $e ]]; then
+        bw+=(--symlink "$(readlink "$e")" "/$name")
+      else
+        bw+=(--bind "$e" "/$name")
+      fi
+    done
+    bw+=(--proc /proc --dev /dev --ro-bind /sys /sys --tmpfs /tmp --unshare-pid --die-with-parent)
     for v in "${binds[@]}"; do bw+=(--bind "$v" "$v"); done
+    bw+=(--chdir "$cwd")
     "${bw[@]}" "${env[@]}" "$@"
   fi
 }
