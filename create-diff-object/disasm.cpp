@@ -2,6 +2,7 @@
 
 #include "error.h"
 
+#include <llvm/Config/llvm-config.h>
 #include <llvm/MC/MCAsmInfo.h>
 #include <llvm/MC/MCContext.h>
 #include <llvm/MC/MCDisassembler/MCDisassembler.h>
@@ -66,7 +67,11 @@ const SharedTarget &shared_target() {
 
 OperandRole role_of(const llvm::MCInstrDesc &desc, unsigned idx) {
   if (idx >= desc.getNumOperands()) return OperandRole::kOther;
+#if LLVM_VERSION_MAJOR >= 16
+  switch (desc.operands()[idx].OperandType) {
+#else
   switch (desc.OpInfo[idx].OperandType) {
+#endif
   case llvm::MCOI::OPERAND_REGISTER:
     return OperandRole::kRegister;
   case llvm::MCOI::OPERAND_IMMEDIATE:
@@ -116,10 +121,17 @@ public:
   ~TextExpr() override = default;
 
   void printImpl(llvm::raw_ostream &os, const llvm::MCAsmInfo *) const override { os << text_; }
+#if LLVM_VERSION_MAJOR >= 19
+  bool evaluateAsRelocatableImpl(llvm::MCValue &, const llvm::MCAssembler *,
+                                 const llvm::MCFixup *) const override {
+    return false;
+  }
+#else
   bool evaluateAsRelocatableImpl(llvm::MCValue &, const llvm::MCAsmLayout *,
                                  const llvm::MCFixup *) const override {
     return false;
   }
+#endif
   void visitUsedExpr(llvm::MCStreamer &) const override {}
   llvm::MCFragment *findAssociatedFragment() const override { return nullptr; }
   void fixELFSymbolsInTLSFixups(llvm::MCAssembler &) const override {}
@@ -142,8 +154,15 @@ public:
   const SymbolizeFn *symbolize = nullptr;
   std::deque<TextExpr> *exprs = nullptr;
 
+  // LLVM 15 added the instruction size after the operand's; X86 passes the operand's width.
+#if LLVM_VERSION_MAJOR >= 15
+  bool tryAddingSymbolicOperand(llvm::MCInst &inst, llvm::raw_ostream &, int64_t value, uint64_t,
+                                bool is_branch, uint64_t offset, uint64_t width,
+                                uint64_t) override {
+#else
   bool tryAddingSymbolicOperand(llvm::MCInst &inst, llvm::raw_ostream &, int64_t value, uint64_t,
                                 bool is_branch, uint64_t offset, uint64_t width) override {
+#endif
     // The operand about to be added is the next one; its role tells immediates from
     // displacements.
     OperandField::Kind kind;
@@ -320,8 +339,12 @@ struct Disassembler::Impl {
     for (unsigned i = 0; i < desc.getNumDefs() && i < mi.getNumOperands(); ++i)
       if (mi.getOperand(i).isReg() && mi.getOperand(i).getReg())
         insn.defs.push_back(mi.getOperand(i).getReg());
+#if LLVM_VERSION_MAJOR >= 16
+    for (llvm::MCPhysReg imp : desc.implicit_defs()) insn.defs.push_back(imp);
+#else
     if (const llvm::MCPhysReg *imp = desc.getImplicitDefs())
       for (; *imp; ++imp) insn.defs.push_back(*imp);
+#endif
 
     validate_fields(insn, reports, mi);
     return insn;

@@ -2,9 +2,10 @@
 //
 // The differ uses decode() to compare functions instruction by instruction (see line_macro.h) and
 // klp-diff --explain uses print() to show instruction-level diffs. Nothing here is a hand-written
-// x86 decoder: every length, opcode, operand and flag comes from LLVM 14's X86 disassembler and
-// its instruction tables; the only x86 knowledge added is the validation of the byte ranges LLVM
-// reports for immediates and displacements (see Insn::imm_field).
+// x86 decoder: every length, opcode, operand and flag comes from LLVM's X86 disassembler (14 on
+// Debian 12, 19 on 13) and its instruction tables; the only x86 knowledge added is the
+// validation of the byte ranges LLVM reports for immediates and displacements (see
+// Insn::imm_field).
 //
 // The header deliberately exposes no LLVM type, so users need not include LLVM headers.
 #pragma once

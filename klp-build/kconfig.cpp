@@ -198,6 +198,16 @@ void check_config(const KernelConfig &config, const Toolchain &toolchain) {
                 " so the original objects match the running code");
 }
 
+std::string compiler_remedy(const std::string &want) {
+  // Debian 13's kernels are built by its gcc-14 ("gcc-14 (Debian 14.2.0-19) 14.2.0"), which
+  // Debian 12 does not package: the remedy is a trixie root, not an install.
+  if (want.find("(Debian 14.") != std::string::npos)
+    return "run klp-build in a Debian 13 (trixie) root, which has that compiler: "
+           "scripts/trixie-root.sh run klp-build ARGS...";
+  return "install that compiler (or pass --compiler-launcher) so the original objects match the "
+         "running code";
+}
+
 void check_config(const KernelConfig &config, const std::string &cc) {
   if (!config.enabled("LIVEPATCH"))
     throw Error(config.path() + ": CONFIG_LIVEPATCH is not set; the target kernel cannot load "
@@ -208,8 +218,7 @@ void check_config(const KernelConfig &config, const std::string &cc) {
   std::string have = compiler_version_text(cc);
   if (have != want)
     throw Error(config.path() + ": the kernel was built with '" + want + "' but " + cc +
-                " is '" + have + "'; install that compiler (or pass --compiler-launcher) so the "
-                "original objects match the running code");
+                " is '" + have + "'; " + compiler_remedy(want));
 }
 
 // One setting of a config file: "CONFIG_X=v" or "# CONFIG_X is not set".

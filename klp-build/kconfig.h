@@ -56,6 +56,10 @@ void check_config(const KernelConfig &config, const Toolchain &toolchain);
 // do not match the running code.
 void check_config(const KernelConfig &config, const std::string &cc);
 
+// What to do when the compiler is not the kernel's (`want`: its CONFIG_CC_VERSION_TEXT): install
+// it, or, for a Debian 13 kernel's gcc-14, run in the root scripts/trixie-root.sh makes.
+std::string compiler_remedy(const std::string &want);
+
 // What `make olddefconfig` did to a config (`before`: the text given, `after`: the .config it
 // wrote). Values kconfig merely probes from tools the build of this config does not use are
 // tolerated, each named in `tolerated` as "CONFIG_X: 'old' became 'new' (why)":

@@ -75,6 +75,20 @@ static bool on_other_device(const std::string &a, const std::string &b) {
   return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev != sb.st_dev;
 }
 
+// Whether the shadow tree must symlink rather than hard-link: another device, or the same
+// file system seen through two mounts (a bind mount: the source in a chroot's bind-mounted
+// cache), where link() fails with EXDEV though st_dev is the same. Probed with the top Makefile.
+static bool needs_symlinks(const std::string &source, const std::string &shadow) {
+  if (on_other_device(source, shadow))
+    return true;
+  std::string from = source + "/Makefile", probe = shadow + "/.klp-link-probe";
+  unlink(probe.c_str());
+  if (link(from.c_str(), probe.c_str()) != 0)
+    return errno == EXDEV;
+  unlink(probe.c_str());
+  return false;
+}
+
 namespace {
 
 // FNV-1a, 64 bits.
@@ -167,7 +181,7 @@ ShadowStats make_shadow_tree(const std::string &source, const std::string &shado
   std::error_code ec;
   check_kernel_tree(source);
   fs::create_directories(shadow);
-  stats.symlinked = on_other_device(source, shadow);
+  stats.symlinked = needs_symlinks(source, shadow);
   walk_sources(source, [&](const fs::directory_entry &e, const std::string &rel) {
     fs::path dst = fs::path(shadow) / rel;
     if (e.is_symlink()) {
@@ -190,7 +204,7 @@ ShadowStats make_shadow_tree(const std::string &source, const std::string &shado
 
 void restore_files(const std::string &source, const std::string &shadow,
                    const std::vector<std::string> &paths) {
-  bool symlinked = on_other_device(source, shadow);
+  bool symlinked = needs_symlinks(source, shadow);
   for (const std::string &rel : paths) {
     fs::path from = fs::absolute(fs::path(source) / rel), to = fs::path(shadow) / rel;
     std::error_code ec;

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Prepare one of Debian 12's stock kernels as a klp-build target: what a user
+# Prepare one of Debian's stock kernels as a klp-build target: what a user
 # of that machine has, nothing rebuilt.
-#   6.1   bookworm's 6.1.0-56-amd64 (6.1.192-2), the default
-#   6.12  bookworm-backports' 6.12.95+deb12-amd64 (6.12.95-1~bpo12+1): prefix
-#         symbols, IBT, call depth tracking, modules shipped as .ko.xz
+#   6.1     bookworm's 6.1.0-56-amd64 (6.1.192-2), the default
+#   6.12    bookworm-backports' 6.12.95+deb12-amd64 (6.12.95-1~bpo12+1): prefix
+#           symbols, IBT, call depth tracking, modules shipped as .ko.xz
+#   trixie  Debian 13's current stock 6.12 kernel, the one whose headers the
+#           trixie root holds (scripts/trixie-root.sh, made if missing): built
+#           by gcc-14, so klp-build runs inside that root for it. The packages
+#           are fetched with apt-get download inside the root; as for 6.12.
 #
-# Usage: scripts/debian-kernel.sh [6.1|6.12] [--force] [-h|--help]
+# Usage: scripts/debian-kernel.sh [6.1|6.12|trixie] [--force] [-h|--help]
 #
 # Prints shell assignments (eval-able) of the paths, logs to stderr:
 #   DEBIAN_KREL       6.1.0-56-amd64 (6.12.95+deb12-amd64)
@@ -50,7 +54,7 @@ force=0
 series=6.1
 for arg in "$@"; do
   case $arg in
-    6.1|6.12) series=$arg ;;
+    6.1|6.12|trixie) series=$arg ;;
     --force) force=1 ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$script"; exit 0 ;;
     *) echo "debian-kernel: unknown argument: $arg" >&2; exit 2 ;;
@@ -64,7 +68,8 @@ if [[ $series == 6.1 ]]; then
   image_pkg=linux-image-$krel
   headers_pkg=linux-headers-$krel
   dirname=debian
-else
+  kseries=6.1
+elif [[ $series == 6.12 ]]; then
   krel=6.12.95+deb12-amd64
   pkgver=6.12.95-1~bpo12+1
   kallsyms_modules=${KALLSYMS_MODULES-}
@@ -75,6 +80,21 @@ else
   pkgs_612=("$image_pkg" "$headers_pkg" "linux-headers-${krel%-amd64}-common"
     "linux-kbuild-${krel%-amd64}" linux-source-6.12)
   dirname=debian-6.12
+  kseries=6.12
+else
+  # trixie: the kernel of the headers linux-headers-amd64 brought into the root.
+  troot=$(KLP_CACHE=$cache_root bash "$repo/scripts/trixie-root.sh" prepare) ||
+    { echo "debian-kernel: error: scripts/trixie-root.sh failed" >&2; exit 1; }
+  krel=$(cd "$troot/usr/src" && ls -d linux-headers-*-amd64 2>/dev/null | sed 's/^linux-headers-//' | sort -V | tail -n1)
+  [[ -n $krel ]] || { echo "debian-kernel: error: no linux-headers-*-amd64 in $troot/usr/src" >&2; exit 1; }
+  pkgver=$(awk -v p="linux-headers-$krel" '$1 == "Package:" { on = ($2 == p) } on && $1 == "Version:" { print $2; exit }' "$troot/var/lib/dpkg/status")
+  kallsyms_modules=${KALLSYMS_MODULES-}
+  image_pkg=linux-image-$krel-unsigned
+  headers_pkg=linux-headers-$krel
+  pkgs_612=("$image_pkg" "$headers_pkg" "linux-headers-${krel%-amd64}-common"
+    "linux-kbuild-${krel%-amd64}" linux-source-6.12)
+  dirname=debian-trixie
+  kseries=6.12
 fi
 
 log() { echo "debian-kernel: $*" >&2; }
@@ -169,7 +189,13 @@ else
       log "downloading ${pkgs_612[*]} ($pkgver, bookworm-backports)"
       rm -f "$dir"/deb/*.deb
       want=("${pkgs_612[@]/%/=$pkgver}")
-      if ! (cd "$dir/deb" && apt-get download -q "${want[@]}" >/dev/null 2>&1); then
+      if [[ $series == trixie ]]; then
+        # trixie's archive is the root's, not this machine's: download inside the root (the
+        # cache is visible there at its own path).
+        (cd "$dir/deb" && KLP_CACHE=$cache_root bash "$repo/scripts/trixie-root.sh" run \
+          apt-get download -q -o APT::Sandbox::User=root "${want[@]}" >&2) ||
+          die "apt-get download ${want[*]} inside the trixie root failed"
+      elif ! (cd "$dir/deb" && apt-get download -q "${want[@]}" >/dev/null 2>&1); then
         apt_update_once
         (cd "$dir/deb" && apt-get download -q "${want[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) ||
           die "apt-get download ${want[*]} failed (is bookworm-backports in the apt sources? scripts/install-deps)"
@@ -182,6 +208,8 @@ else
       log "unpacking ${deb##*/}"
       dpkg-deb -x "$deb" "$root.tmp"
     done < <(local_debs)
+    # Debian 13's packages ship their modules under usr/lib only (merged /usr).
+    [[ -e $root.tmp/lib || ! -d $root.tmp/usr/lib/modules ]] || ln -s usr/lib "$root.tmp/lib"
     mv "$root.tmp" "$root"
     [[ -s $vmlinuz && -s $config && -d $modules/kernel ]] || die "$root lacks boot/vmlinuz-$krel, boot/config-$krel or lib/modules/$krel"
     # The modules stay .ko.xz, as on the target; modules.dep & co. are made by
@@ -227,7 +255,8 @@ fi
 # DEBUG_INFO_BTF=y); without it `make olddefconfig` drops BTF and the config
 # no longer matches. Debian 12's dwarves is 1.24.
 want_pahole=$(sed -n 's/^CONFIG_PAHOLE_VERSION=//p' "$config")
-if [[ -n $want_pahole && $want_pahole != 0 ]] && ! command -v pahole >/dev/null; then
+# (trixie: the root has its own dwarves, the one its kernel was built with.)
+if [[ $series != trixie && -n $want_pahole && $want_pahole != 0 ]] && ! command -v pahole >/dev/null; then
   t=$(now)
   did_work=1
   log "installing dwarves (pahole; the config wants version $want_pahole)"
@@ -236,7 +265,7 @@ if [[ -n $want_pahole && $want_pahole != 0 ]] && ! command -v pahole >/dev/null;
     dwarves >&2 || die "apt-get install dwarves failed"
   timing[headers]=$(awk -v a="${timing[headers]:-0}" -v b="$(elapsed "$t")" 'BEGIN { print a + b }')
 fi
-if [[ -n $want_pahole && $want_pahole != 0 ]]; then
+if [[ $series != trixie && -n $want_pahole && $want_pahole != 0 ]]; then
   have_pahole=$(pahole --version 2>/dev/null | sed 's/^v//; s/\.//')
   [[ $have_pahole == "$want_pahole" ]] ||
     log "warning: pahole version ${have_pahole:-none}, the config was made with $want_pahole"
@@ -269,7 +298,7 @@ if ((force)) || [[ $(read_file "$src/.klp-src-key") != "$src_key" ]]; then
   mv "$src.tmp" "$src"
 fi
 srcver=$(make -s -C "$src" kernelversion 2>/dev/null || true)
-[[ $srcver == "$series".* ]] || die "$src: kernelversion '$srcver' is not $series.x"
+[[ $srcver == "$kseries".* ]] || die "$src: kernelversion '$srcver' is not $kseries.x"
 
 # ---- 4. /proc/kallsyms of the booted stock kernel (KASLR on) ---------------
 # A user's copy of /proc/kallsyms has KASLR-shifted addresses; capture it the

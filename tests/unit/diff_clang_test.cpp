@@ -19,7 +19,7 @@ namespace {
 
 using Names = std::set<std::string>;
 
-DiffOptions clang() { return with_cc("clang-14"); }
+DiffOptions clang() { return with_cc(KLP_TEST_CLANG); }
 
 bool has(const std::string &out, const std::string &what) {
   return out.find(what) != std::string::npos;

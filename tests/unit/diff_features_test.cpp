@@ -333,7 +333,7 @@ static void check_unique_id_case(const std::string &cc) {
 }
 
 TEST(DiffFeatures, UniqueIdStaticsArePairedByTheirUsers) { check_unique_id_case("gcc"); }
-TEST(DiffClang, UniqueIdStaticsArePairedByTheirUsers) { check_unique_id_case("clang-14"); }
+TEST(DiffClang, UniqueIdStaticsArePairedByTheirUsers) { check_unique_id_case(KLP_TEST_CLANG); }
 
 // 7. A changed static inline of a header changes every caller.
 TEST(DiffFeatures, ChangedHeaderInlineChangesEveryCaller) {

@@ -184,6 +184,25 @@ TEST(KlpBuildConfig, RequiresLivepatch) {
   }
 }
 
+// A Debian 13 kernel (gcc-14) on a host without that gcc: the remedy names the trixie root. (A
+// version no real gcc-14 prints, so that the test means the same inside that root.)
+TEST(KlpBuildConfig, TrixieCompilerNamesTheTrixieRoot) {
+  ScratchDir dir;
+  write_text(dir.file("config"), "CONFIG_LIVEPATCH=y\nCONFIG_CC_VERSION_TEXT=\"gcc-14 (Debian "
+                                 "14.0.0-0) 14.0.0\"\n");
+  try {
+    check_config(KernelConfig(dir.file("config")), "gcc");
+    FAIL();
+  } catch (const Error &e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("built with 'gcc-14 (Debian 14.0.0-0) 14.0.0' but gcc is '"),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find("trixie) root, which has that compiler: scripts/trixie-root.sh run "
+                       "klp-build"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(compiler_remedy("gcc-12 (Debian 12.2.0-14) 12.2.0").find("trixie"), std::string::npos);
+}
+
 TEST(KlpBuildConfig, RefusesAnotherCompiler) {
   ScratchDir dir;
   write_text(dir.file("config"),

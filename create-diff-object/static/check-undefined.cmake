@@ -1,0 +1,20 @@
+# cmake -DBINARY=<file> -DNM=<nm> -P check-undefined.cmake: fails, and removes BINARY, when the
+# static link left a strong undefined symbol (the link's -w hides them; the call would jump to
+# address 0). glibc's static __tls_get_addr reference is resolved by the startup code.
+execute_process(COMMAND ${NM} -u ${BINARY} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${BINARY}: nm failed")
+endif()
+string(REGEX MATCHALL "[ \t]U [^\n]+" undefined "${out}")
+set(bad "")
+foreach(u ${undefined})
+  string(REGEX REPLACE "^[ \t]U " "" name "${u}")
+  if(NOT name STREQUAL "__tls_get_addr")
+    list(APPEND bad ${name})
+  endif()
+endforeach()
+if(bad)
+  file(REMOVE ${BINARY})
+  list(JOIN bad " " names)
+  message(FATAL_ERROR "${BINARY}: undefined symbols in the static link: ${names}")
+endif()
