@@ -26,8 +26,7 @@ void find_prefixes(Object &obj) {
     if (!pfx.is_func() || !pfx.sec || fn_name.empty())
       continue;
     for (Symbol *fn : obj.symbols_named(fn_name)) {
-      if (fn->is_func() && fn->sec == pfx.sec && fn->value == pfx.value + pfx.size &&
-          !fn->prefix) {
+      if (fn->is_func() && fn->sec == pfx.sec && fn->value == pfx.value + pfx.size && !fn->prefix) {
         fn->prefix = &pfx;
         pfx.prefix_of = fn;
         break;
@@ -79,8 +78,7 @@ int64_t reloc_target_offset(const Section &site, const Relocation &r) {
 // the distance from the field to the end of the instruction, which only decoding tells.
 static void compute_pc_bias(Object &obj) {
   for (Section &rela : obj.sections) {
-    if (!rela.is_rela() || !rela.base || !rela.base->is_text() ||
-        rela.base->type() == SHT_NOBITS)
+    if (!rela.is_rela() || !rela.base || !rela.base->is_text() || rela.base->type() == SHT_NOBITS)
       continue;
     bool needed = false;
     for (const Relocation &r : rela.relocs)
@@ -106,7 +104,8 @@ static void compute_pc_bias(Object &obj) {
 static Symbol *symbol_covering(const std::vector<Symbol *> &syms, int64_t offset) {
   Symbol *found = nullptr;
   for (Symbol *s : syms) {
-    if (offset < (int64_t)s->value || offset >= (int64_t)(s->value + std::max<uint64_t>(s->size, 1)))
+    if (offset < (int64_t)s->value ||
+        offset >= (int64_t)(s->value + std::max<uint64_t>(s->size, 1)))
       continue;
     if (found)
       return nullptr;

@@ -55,8 +55,7 @@ bool same_target(const Section &osite, const Relocation &o, const Section &psite
                  string_at(*ps.sec, reloc_target_offset(psite, p));
     // UBSAN's data is per call site (names.h): the same kind of datum compares equal.
     if (is_ubsan_data_section(ps.sec->name) && is_ubsan_data_section(os.sec->name))
-      return ubsan_data_kind(ps.sec->name) == ubsan_data_kind(os.sec->name) &&
-             o.addend == p.addend;
+      return ubsan_data_kind(ps.sec->name) == ubsan_data_kind(os.sec->name) && o.addend == p.addend;
     return ps.sec->twin == os.sec && o.addend == p.addend && ps.sec->status != Status::Changed;
   }
   if (o.addend != p.addend)
@@ -112,8 +111,8 @@ bool ranges_equal(const Range &o, const Range &p, std::string *why) {
     return false;
   }
   if (orels.size() != prels.size()) {
-    *why = "relocation count " + std::to_string(orels.size()) + " -> " +
-           std::to_string(prels.size());
+    *why =
+        "relocation count " + std::to_string(orels.size()) + " -> " + std::to_string(prels.size());
     return false;
   }
   for (size_t i = 0; i < orels.size(); i++) {

@@ -13,7 +13,6 @@
 
 namespace klp {
 
-
 struct DiffContext {
   Object &orig;
   Object &patched;

@@ -56,8 +56,7 @@ static void correlate_by_name(Object &orig, Object &patched) {
 // For each function, the numbered statics it references, grouped by base name, in the order of
 // their first reference. GCC emits a function's code in the same order in both builds, so the
 // k-th `symbols.N` a trace event's output function uses in one build is the k-th in the other.
-using StaticUse =
-    std::unordered_map<const Symbol *, std::map<std::string, std::vector<Symbol *>>>;
+using StaticUse = std::unordered_map<const Symbol *, std::map<std::string, std::vector<Symbol *>>>;
 
 static StaticUse statics_by_function(Object &obj) {
   StaticUse use;

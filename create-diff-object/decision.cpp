@@ -27,9 +27,7 @@ Decision about(DecisionKind kind, const Object &obj, const Section &sec,
   return d;
 }
 
-bool is_refusal(DecisionKind kind) {
-  return kind >= DecisionKind::DataChanged;
-}
+bool is_refusal(DecisionKind kind) { return kind >= DecisionKind::DataChanged; }
 
 const char *kind_name(DecisionKind kind) {
   switch (kind) {

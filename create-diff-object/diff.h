@@ -19,8 +19,8 @@ struct DiffOptions {
   std::string orig_path;
   std::string patched_path;
   std::string target = "vmlinux"; // the object being patched: vmlinux or a module name
-  std::string symtab_path;         // the target's symbols (ELF, readelf dump, kallsyms)
-  std::string symvers_path;        // Module.symvers
+  std::string symtab_path;        // the target's symbols (ELF, readelf dump, kallsyms)
+  std::string symvers_path;       // Module.symvers
   std::string patch_name;
   LinkScope link_scope; // globals the patch module defines or leaves to the linker
   std::ostream *debug = nullptr;

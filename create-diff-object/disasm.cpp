@@ -54,19 +54,23 @@ const SharedTarget &shared_target() {
     SharedTarget s;
     std::string err;
     s.target = llvm::TargetRegistry::lookupTarget(kTriple, err);
-    if (!s.target) throw Error("cannot initialise the llvm x86 target: " + err);
+    if (!s.target)
+      throw Error("cannot initialise the llvm x86 target: " + err);
     s.mri.reset(s.target->createMCRegInfo(kTriple));
-    if (s.mri) s.mai.reset(s.target->createMCAsmInfo(*s.mri, kTriple, s.options));
+    if (s.mri)
+      s.mai.reset(s.target->createMCAsmInfo(*s.mri, kTriple, s.options));
     s.mii.reset(s.target->createMCInstrInfo());
     s.sti.reset(s.target->createMCSubtargetInfo(kTriple, "", ""));
-    if (!s.mri || !s.mai || !s.mii || !s.sti) throw Error("cannot create the llvm x86 mc objects");
+    if (!s.mri || !s.mai || !s.mii || !s.sti)
+      throw Error("cannot create the llvm x86 mc objects");
     return s;
   }();
   return shared;
 }
 
 OperandRole role_of(const llvm::MCInstrDesc &desc, unsigned idx) {
-  if (idx >= desc.getNumOperands()) return OperandRole::kOther;
+  if (idx >= desc.getNumOperands())
+    return OperandRole::kOther;
 #if LLVM_VERSION_MAJOR >= 16
   switch (desc.operands()[idx].OperandType) {
 #else
@@ -88,7 +92,8 @@ OperandRole role_of(const llvm::MCInstrDesc &desc, unsigned idx) {
 // The little-endian field [r.offset, r.offset + r.size) of bytes, sign-extended.
 int64_t read_field(std::span<const uint8_t> bytes, ByteRange r) {
   uint64_t v = 0;
-  for (unsigned i = 0; i < r.size; ++i) v |= uint64_t(bytes[r.offset + i]) << (8 * i);
+  for (unsigned i = 0; i < r.size; ++i)
+    v |= uint64_t(bytes[r.offset + i]) << (8 * i);
   if (r.size < 8) {
     const unsigned shift = 64 - 8 * r.size;
     return int64_t(v << shift) >> shift;
@@ -99,7 +104,8 @@ int64_t read_field(std::span<const uint8_t> bytes, ByteRange r) {
 // True if value, truncated to the field's width, is what the field encodes (immediates are often
 // sign- or zero-extended from a narrower field, e.g. imm8 in "add $-1,%eax").
 bool field_encodes(std::span<const uint8_t> bytes, ByteRange r, int64_t value) {
-  if (r.size >= 8) return read_field(bytes, r) == value;
+  if (r.size >= 8)
+    return read_field(bytes, r) == value;
   const uint64_t mask = (uint64_t(1) << (8 * r.size)) - 1;
   return (uint64_t(read_field(bytes, r)) & mask) == (uint64_t(value) & mask);
 }
@@ -182,7 +188,8 @@ public:
       reports->push_back({kind, r, value});
       return false;
     }
-    if (!printing || !symbolize || !*symbolize) return false;
+    if (!printing || !symbolize || !*symbolize)
+      return false;
     OperandField f;
     f.insn_offset = printing->offset;
     f.insn_size = printing->size;
@@ -200,7 +207,8 @@ public:
       break;
     }
     std::optional<std::string> text = (*symbolize)(f);
-    if (!text) return false;
+    if (!text)
+      return false;
     exprs->emplace_back(std::move(*text));
     inst.addOperand(llvm::MCOperand::createExpr(&exprs->back()));
     return true;
@@ -221,12 +229,14 @@ std::string normalise(const std::string &s) {
     const char c = s[i];
     if (c == '\t' || c == ' ') {
       // A comma separator eats the following blank; other blank runs become one space.
-      if (!out.empty() && out.back() != ' ' && out.back() != ',') out.push_back(' ');
+      if (!out.empty() && out.back() != ' ' && out.back() != ',')
+        out.push_back(' ');
       continue;
     }
     out.push_back(c);
   }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
+  while (!out.empty() && out.back() == ' ')
+    out.pop_back();
   // Mnemonic fix-ups, on whole words only.
   auto fix = [&out](std::string_view from, std::string_view to) {
     for (size_t pos = 0; (pos = out.find(from, pos)) != std::string::npos;) {
@@ -260,24 +270,28 @@ struct Disassembler::Impl {
   explicit Impl(const SharedTarget &s)
       : shared(s), ctx(s.triple, s.mai.get(), s.mri.get(), s.sti.get()) {
     dis.reset(s.target->createMCDisassembler(*s.sti, ctx));
-    if (!dis) throw Error("cannot create the llvm x86 disassembler");
+    if (!dis)
+      throw Error("cannot create the llvm x86 disassembler");
     auto sym = std::make_unique<FieldSymbolizer>(ctx, *s.mii);
     symbolizer = sym.get();
     dis->setSymbolizer(std::move(sym));
     // Syntax variant 0 is AT&T.
     printer.reset(s.target->createMCInstPrinter(s.triple, 0, *s.mai, *s.mii, *s.mri));
-    if (!printer) throw Error("cannot create the llvm x86 instruction printer");
+    if (!printer)
+      throw Error("cannot create the llvm x86 instruction printer");
     printer->setPrintImmHex(true);
     printer->setPrintBranchImmAsAddress(true);
     for (unsigned r = 1; r < s.mri->getNumRegs() && !rip_reg; ++r)
-      if (std::string_view(s.mri->getName(r)) == "RIP") rip_reg = r;
+      if (std::string_view(s.mri->getName(r)) == "RIP")
+        rip_reg = r;
   }
 
   // Caller holds mutex.
   Insn decode_locked(std::span<const uint8_t> code, uint64_t address) {
     Insn insn;
     insn.offset = address;
-    if (code.empty()) return insn;
+    if (code.empty())
+      return insn;
     const size_t avail = std::min(code.size(), kMaxInsnSize);
 
     std::vector<FieldReport> reports;
@@ -305,7 +319,8 @@ struct Disassembler::Impl {
     insn.is_indirect = desc.isIndirectBranch() || (desc.isCall() && !desc.isBranch() && [&] {
                          // A direct call has a pc-relative operand; anything else is indirect.
                          for (unsigned i = 0; i < mi.getNumOperands(); ++i)
-                           if (role_of(desc, i) == OperandRole::kPcRel) return false;
+                           if (role_of(desc, i) == OperandRole::kPcRel)
+                             return false;
                          return true;
                        }());
     insn.is_return = desc.isReturn();
@@ -323,7 +338,8 @@ struct Disassembler::Impl {
       } else if (op.isImm()) {
         o.kind = InsnOperand::Kind::kImmediate;
         o.imm = op.getImm();
-        if (o.role == OperandRole::kImmediate) insn.immediates.push_back(o.imm);
+        if (o.role == OperandRole::kImmediate)
+          insn.immediates.push_back(o.imm);
         if (o.role == OperandRole::kPcRel) {
           pcrel_disp = o.imm;
           has_pcrel = true;
@@ -340,10 +356,12 @@ struct Disassembler::Impl {
       if (mi.getOperand(i).isReg() && mi.getOperand(i).getReg())
         insn.defs.push_back(mi.getOperand(i).getReg());
 #if LLVM_VERSION_MAJOR >= 16
-    for (llvm::MCPhysReg imp : desc.implicit_defs()) insn.defs.push_back(imp);
+    for (llvm::MCPhysReg imp : desc.implicit_defs())
+      insn.defs.push_back(imp);
 #else
     if (const llvm::MCPhysReg *imp = desc.getImplicitDefs())
-      for (; *imp; ++imp) insn.defs.push_back(*imp);
+      for (; *imp; ++imp)
+        insn.defs.push_back(*imp);
 #endif
 
     validate_fields(insn, reports, mi);
@@ -357,10 +375,12 @@ struct Disassembler::Impl {
     const auto bytes = insn.raw();
     const unsigned size = insn.size;
     unsigned n_imm = 0;
-    for (const auto &r : reports) n_imm += r.kind == OperandField::Kind::kImmediate;
+    for (const auto &r : reports)
+      n_imm += r.kind == OperandField::Kind::kImmediate;
 
     for (const auto &r : reports) {
-      if (r.kind != OperandField::Kind::kImmediate || n_imm != 1 || r.range.empty()) continue;
+      if (r.kind != OperandField::Kind::kImmediate || n_imm != 1 || r.range.empty())
+        continue;
       // The immediate is the last field, and its bytes encode the decoded value.
       if (r.range.offset + r.range.size == size && field_encodes(bytes, r.range, r.value))
         insn.imm_field = r.range;
@@ -374,16 +394,20 @@ struct Disassembler::Impl {
         // start (== disp_end) with the address size as width: not a field. A real one ends right
         // before the immediate (or the end of the instruction). LLVM adds the pc to rip-relative
         // displacements (inexactly when an immediate follows), so only check the value of others.
-        if (r.range.offset + r.range.size != disp_end) continue;
+        if (r.range.offset + r.range.size != disp_end)
+          continue;
         bool rip = false;
         for (unsigned i = 0; i < mi.getNumOperands(); ++i)
           rip |= mi.getOperand(i).isReg() && mi.getOperand(i).getReg() == rip_reg;
-        if (rip || field_encodes(bytes, r.range, r.value)) insn.disp_field = r.range;
+        if (rip || field_encodes(bytes, r.range, r.value))
+          insn.disp_field = r.range;
       } else if (r.kind == OperandField::Kind::kBranchTarget && !r.range.empty()) {
         // The branch displacement is the last field; LLVM's value is the absolute target.
-        if (r.range.offset + r.range.size != size) continue;
+        if (r.range.offset + r.range.size != size)
+          continue;
         const int64_t disp = read_field(bytes, r.range);
-        if (uint64_t(r.value) == insn.offset + size + uint64_t(disp)) insn.branch_field = r.range;
+        if (uint64_t(r.value) == insn.offset + size + uint64_t(disp))
+          insn.branch_field = r.range;
       }
     }
   }
@@ -434,7 +458,8 @@ Insn Disassembler::decode_one(std::span<const uint8_t> code, uint64_t address) c
 
 std::string Disassembler::print(const Insn &insn, const SymbolizeFn &symbolize) const {
   if (!insn.valid) {
-    if (insn.size == 0) return "(empty)";
+    if (insn.size == 0)
+      return "(empty)";
     std::string s = ".byte ";
     char buf[8];
     for (unsigned i = 0; i < insn.size; ++i) {
@@ -456,7 +481,8 @@ std::string Disassembler::print(const Insn &insn, const SymbolizeFn &symbolize) 
   sym.printing = nullptr;
   sym.symbolize = nullptr;
   sym.exprs = nullptr;
-  if (status != llvm::MCDisassembler::Success) return "(bad)";
+  if (status != llvm::MCDisassembler::Success)
+    return "(bad)";
 
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -469,31 +495,36 @@ std::string Disassembler::print(const Insn &insn, const SymbolizeFn &symbolize) 
 
 std::string_view Disassembler::opcode_name(unsigned opcode) const {
   const auto &mii = *impl_->shared.mii;
-  if (opcode >= mii.getNumOpcodes()) return {};
+  if (opcode >= mii.getNumOpcodes())
+    return {};
   const llvm::StringRef name = mii.getName(opcode);
   return {name.data(), name.size()};
 }
 
 std::string_view Disassembler::reg_name(unsigned reg) const {
   const auto &mri = *impl_->shared.mri;
-  if (reg == 0 || reg >= mri.getNumRegs()) return {};
+  if (reg == 0 || reg >= mri.getNumRegs())
+    return {};
   return mri.getName(reg);
 }
 
 std::optional<unsigned> Disassembler::find_register(std::string_view llvm_name) const {
   const auto &mri = *impl_->shared.mri;
   for (unsigned r = 1; r < mri.getNumRegs(); ++r)
-    if (llvm_name == mri.getName(r)) return r;
+    if (llvm_name == mri.getName(r))
+      return r;
   return std::nullopt;
 }
 
 bool Disassembler::regs_overlap(unsigned a, unsigned b) const {
   const auto &mri = *impl_->shared.mri;
-  if (a == 0 || b == 0 || a >= mri.getNumRegs() || b >= mri.getNumRegs()) return false;
+  if (a == 0 || b == 0 || a >= mri.getNumRegs() || b >= mri.getNumRegs())
+    return false;
   // Registers overlap iff they share a register unit (AL, AX, EAX and RAX all contain AL's).
   for (llvm::MCRegUnitIterator ua(a, &mri); ua.isValid(); ++ua)
     for (llvm::MCRegUnitIterator ub(b, &mri); ub.isValid(); ++ub)
-      if (*ua == *ub) return true;
+      if (*ua == *ub)
+        return true;
   return false;
 }
 

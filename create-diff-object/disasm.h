@@ -122,7 +122,8 @@ struct OperandField {
 
   // Offset of the field in the decoded address space (insn_offset + range.offset), if known.
   std::optional<uint64_t> field_offset() const {
-    if (range.empty()) return std::nullopt;
+    if (range.empty())
+      return std::nullopt;
     return insn_offset + range.offset;
   }
 };

@@ -25,13 +25,9 @@ constexpr uint64_t kMaxInflateRatio = 1032;
 constexpr uint64_t kMinInflatedCeiling = 64ull << 20;
 constexpr uint64_t kMaxInflatedSize = 4ull << 30;
 
-std::string elf_error(const std::string &what) {
-  return what + ": " + elf_errmsg(-1);
-}
+std::string elf_error(const std::string &what) { return what + ": " + elf_errmsg(-1); }
 
-std::string elf_error(const std::string &what, int err) {
-  return what + ": " + elf_errmsg(err);
-}
+std::string elf_error(const std::string &what, int err) { return what + ": " + elf_errmsg(err); }
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -150,8 +146,8 @@ std::string_view ElfFile::section_name(size_t index) const {
 }
 
 std::string ElfFile::where(size_t index) const {
-  const char *name = index < shdrs_.size() ? elf_strptr(elf_, shstrndx_, shdrs_[index].sh_name)
-                                           : nullptr;
+  const char *name =
+      index < shdrs_.size() ? elf_strptr(elf_, shstrndx_, shdrs_[index].sh_name) : nullptr;
   return path_ + ":(" + (name ? name : "section " + std::to_string(index)) + ")";
 }
 
@@ -231,8 +227,8 @@ static std::vector<uint8_t> inflate_zlib(const std::string &where, Bytes in, uin
     if (rc == Z_STREAM_END)
       break;
     if (rc == Z_BUF_ERROR && (in_done == in.size() || zs.avail_in == in_chunk))
-      throw Error(where + ": corrupt zlib-compressed section (truncated after " +
-                  hex(out.done()) + " of " + hex(claim) + " bytes)");
+      throw Error(where + ": corrupt zlib-compressed section (truncated after " + hex(out.done()) +
+                  " of " + hex(claim) + " bytes)");
     if (rc != Z_OK && rc != Z_BUF_ERROR)
       throw Error(where + ": corrupt zlib-compressed section (" +
                   (zs.msg ? zs.msg : "error " + std::to_string(rc)) + ")");
@@ -265,8 +261,8 @@ static std::vector<uint8_t> inflate_zstd(const std::string &where, Bytes in, uin
       throw Error(where + ": zstd-compressed section inflates to more than the " + hex(claim) +
                   " bytes its header claims");
     if (ib.pos == ib.size && ob.pos == 0 && ib.pos == in_before && rc != 0)
-      throw Error(where + ": corrupt zstd-compressed section (truncated after " +
-                  hex(out.done()) + " of " + hex(claim) + " bytes)");
+      throw Error(where + ": corrupt zstd-compressed section (truncated after " + hex(out.done()) +
+                  " of " + hex(claim) + " bytes)");
   }
   if (out.done() != claim)
     throw Error(where + ": corrupt zstd-compressed section (" + hex(out.done()) +
@@ -282,9 +278,8 @@ static std::vector<uint8_t> inflate_section(const std::string &where, Bytes raw)
   Bytes payload = raw.subspan(sizeof(chdr));
   // Bound what the header claims by what its payload can hold, so a few hundred bytes cannot
   // claim gigabytes; the inflated bytes are then streamed into a buffer that grows with them.
-  uint64_t ceiling = std::min<uint64_t>(kMaxInflatedSize,
-                                        std::max<uint64_t>(kMinInflatedCeiling,
-                                                           payload.size() * kMaxInflateRatio));
+  uint64_t ceiling = std::min<uint64_t>(
+      kMaxInflatedSize, std::max<uint64_t>(kMinInflatedCeiling, payload.size() * kMaxInflateRatio));
   if (chdr.ch_size > ceiling)
     throw Error(where + ": compressed section of " + hex(payload.size()) + " bytes claims " +
                 hex(chdr.ch_size) + " inflated bytes, more than the " + hex(ceiling) +

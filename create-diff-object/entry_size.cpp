@@ -106,8 +106,7 @@ using Pattern = std::vector<PatternItem>;
 
 // The relocation pattern of every entry of `size` bytes (the last one possibly short); nullopt
 // when a relocated field straddles two entries or the end of the section.
-std::optional<std::vector<Pattern>> patterns(const Section &sec, uint64_t size,
-                                             std::string *why) {
+std::optional<std::vector<Pattern>> patterns(const Section &sec, uint64_t size, std::string *why) {
   std::vector<Pattern> entries((sec.size() + size - 1) / size);
   for (const Relocation &r : sec.relocations()) {
     uint64_t in = r.offset % size, width = reloc_width(r.type, sec.name);

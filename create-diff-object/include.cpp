@@ -19,8 +19,8 @@ struct Unit {
 // A bundled symbol brings its whole section; a symbol sharing its section with others (an
 // explicit __section(), e.g. __read_mostly) brings only its own bytes, which the output gives a
 // section of their own (output.h).
-static void include_symbol(DiffContext &ctx, Symbol &sym, std::deque<Unit> &work,
-                           DecisionKind why, std::vector<std::string> related = {}) {
+static void include_symbol(DiffContext &ctx, Symbol &sym, std::deque<Unit> &work, DecisionKind why,
+                           std::vector<std::string> related = {}) {
   if (sym.included)
     return;
   sym.included = true;

@@ -10,8 +10,8 @@ ReferenceResolver::ReferenceResolver(std::string target, const Symvers *symvers,
                                      const TargetSymtab *symtab, const Object &orig,
                                      const LinkScope *scope,
                                      std::function<void(const std::string &)> log)
-    : target_(kallsyms_module_name(target)), scope_(scope), log_(std::move(log)),
-      symvers_(symvers), symtab_(symtab), file_(orig.source_file()) {
+    : target_(kallsyms_module_name(target)), scope_(scope), log_(std::move(log)), symvers_(symvers),
+      symtab_(symtab), file_(orig.source_file()) {
   if (target == "vmlinux")
     target_ = "vmlinux";
   for (const Symbol &s : orig.symbols)
@@ -68,8 +68,8 @@ std::string ReferenceResolver::name_for(const Symbol &sym) const {
   if (pos)
     return std::string(kKlpSymPrefix) + target_ + "." + sym.name + "," + std::to_string(*pos);
   if (left_to_linker(sym)) {
-    log("reference: '" + sym.name + "' is neither exported nor in the symbol table of " +
-        target_ + "; left to the linker and the module loader");
+    log("reference: '" + sym.name + "' is neither exported nor in the symbol table of " + target_ +
+        "; left to the linker and the module loader");
     return sym.name;
   }
   throw Error("'" + sym.name + "' is neither exported (" +
@@ -81,8 +81,8 @@ std::string ReferenceResolver::name_for(const Symbol &sym) const {
 unsigned long ReferenceResolver::sympos_of_function(const Symbol &orig_fn) const {
   std::optional<unsigned long> pos = sympos(orig_fn);
   if (!pos)
-    throw Error("function '" + orig_fn.name + "' is not in the symbol table of " + target_ +
-                " (" + symtab_->source() + "); is that table from the kernel being patched?");
+    throw Error("function '" + orig_fn.name + "' is not in the symbol table of " + target_ + " (" +
+                symtab_->source() + "); is that table from the kernel being patched?");
   return *pos;
 }
 
@@ -92,8 +92,8 @@ std::optional<KlpSymName> parse_klp_sym_name(std::string_view name) {
   std::string_view rest = name.substr(kKlpSymPrefix.size());
   size_t dot = rest.find('.');
   size_t comma = rest.rfind(',');
-  if (dot == std::string_view::npos || comma == std::string_view::npos || comma < dot ||
-      dot == 0 || comma == dot + 1 || comma + 1 == rest.size())
+  if (dot == std::string_view::npos || comma == std::string_view::npos || comma < dot || dot == 0 ||
+      comma == dot + 1 || comma + 1 == rest.size())
     return std::nullopt;
   KlpSymName k;
   k.object = std::string(rest.substr(0, dot));

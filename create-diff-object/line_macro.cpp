@@ -127,13 +127,12 @@ std::string hex(uint64_t v) {
 }
 
 std::string signed_hex(int64_t v) {
-  if (v == 0) return "";
+  if (v == 0)
+    return "";
   return v < 0 ? "-" + hex(-uint64_t(v)) : "+" + hex(uint64_t(v));
 }
 
-std::string reloc_text(const CodeReloc &r) {
-  return std::string(r.target) + signed_hex(r.addend);
-}
+std::string reloc_text(const CodeReloc &r) { return std::string(r.target) + signed_hex(r.addend); }
 
 bool default_same_reloc(const CodeReloc &a, const CodeReloc &b) {
   return a.type == b.type && a.target == b.target && a.addend == b.addend;
@@ -142,12 +141,16 @@ bool default_same_reloc(const CodeReloc &a, const CodeReloc &b) {
 // Does the consumer take a line number in this argument slot (0-5: register, kStackSlot)?
 bool consumer_takes_line_in(const LineConsumer &c, int slot) {
   if (c.line_arg >= 0) {
-    if (c.line_arg < 6 && slot == c.line_arg) return true;
-    if (c.line_arg >= 6 && slot == kStackSlot) return true;
+    if (c.line_arg < 6 && slot == c.line_arg)
+      return true;
+    if (c.line_arg >= 6 && slot == kStackSlot)
+      return true;
   }
   if (c.first_variadic >= 0) {
-    if (slot == kStackSlot) return true;
-    if (slot >= c.first_variadic) return true;
+    if (slot == kStackSlot)
+      return true;
+    if (slot >= c.first_variadic)
+      return true;
   }
   return false;
 }
@@ -179,10 +182,12 @@ public:
         return std::nullopt;
       const unsigned reg = insn.operands[0].reg;
       for (int i = 0; i < int(arg_regs_.size()); ++i)
-        if (dis_.regs_overlap(reg, arg_regs_[i])) return LineLoad{i, reg};
+        if (dis_.regs_overlap(reg, arg_regs_[i]))
+          return LineLoad{i, reg};
       return std::nullopt;
     }
-    if (name == "PUSH64i8" || name == "PUSH64i32") return LineLoad{kStackSlot, 0};
+    if (name == "PUSH64i8" || name == "PUSH64i32")
+      return LineLoad{kStackSlot, 0};
     if (name == "MOV32mi" || name == "MOV64mi32") {
       // Memory operand: base, scale, index, disp, segment; the base must be the stack pointer.
       if (!insn.operands.empty() && insn.operands[0].kind == InsnOperand::Kind::kRegister &&
@@ -204,29 +209,35 @@ public:
     size_t i = idx + 1;
     for (unsigned steps = 0; steps < opts_.max_lookahead && i < insns_.size(); ++steps) {
       const Insn &insn = insns_[i];
-      if (!insn.valid || insn.is_return || insn.is_trap) return std::nullopt;
+      if (!insn.valid || insn.is_return || insn.is_trap)
+        return std::nullopt;
       // A call, or a sibling call: GCC turns a consumer call in tail position into
       // "jmp consumer" (which the relocation names, unlike a jump inside the function).
       const CodeReloc *r = reloc_in(insn);
       if (insn.is_call || (insn.is_unconditional_branch() && !insn.is_indirect && r)) {
-        if (!r || insn.is_indirect) return std::nullopt;
+        if (!r || insn.is_indirect)
+          return std::nullopt;
         const auto [name, clone] = callee_name(r->target);
         if (const LineConsumer *c = find_consumer(name)) {
           // A clone may have lost or reordered parameters (IPA-CP drops constant ones such as
           // __func__, IPA-SRA unused ones), so any argument slot may hold the line.
-          if (clone || consumer_takes_line_in(*c, load.slot)) return std::string(c->name);
+          if (clone || consumer_takes_line_in(*c, load.slot))
+            return std::string(c->name);
         }
         if (opts_.infer_func_line_pairs && follows_func_name_argument(idx, path, load))
           return std::string(name);
         return std::nullopt;
       }
-      if (load.slot != kStackSlot && dis_.writes_register(insn, load.reg)) return std::nullopt;
+      if (load.slot != kStackSlot && dis_.writes_register(insn, load.reg))
+        return std::nullopt;
       if (insn.is_unconditional_branch()) {
-        if (insn.is_indirect || !insn.branch_target) return std::nullopt;
+        if (insn.is_indirect || !insn.branch_target)
+          return std::nullopt;
         const auto it =
             std::lower_bound(insns_.begin(), insns_.end(), *insn.branch_target,
                              [](const Insn &a, uint64_t off) { return a.offset < off; });
-        if (it == insns_.end() || it->offset != *insn.branch_target) return std::nullopt;
+        if (it == insns_.end() || it->offset != *insn.branch_target)
+          return std::nullopt;
         i = size_t(it - insns_.begin());
         continue;
       }
@@ -247,19 +258,24 @@ public:
   // line load, back to the previous call.
   bool follows_func_name_argument(size_t idx, const std::vector<size_t> &path,
                                   const LineLoad &load) const {
-    if (load.slot < 1 || load.slot > 5) return false;
+    if (load.slot < 1 || load.slot > 5)
+      return false;
     const unsigned func_reg = arg_regs_[size_t(load.slot - 1)];
     auto loads_func = [&](const Insn &insn) {
       const CodeReloc *r = reloc_in(insn);
       return r && is_func_name(r->target) && dis_.writes_register(insn, func_reg);
     };
     for (size_t k : path)
-      if (loads_func(insns_[k])) return true;
+      if (loads_func(insns_[k]))
+        return true;
     for (size_t k = idx, steps = 0; k-- > 0 && steps < opts_.max_lookahead; ++steps) {
       const Insn &insn = insns_[k];
-      if (!insn.valid || insn.is_call || insn.is_return || insn.is_branch) break;
-      if (loads_func(insn)) return true;
-      if (dis_.writes_register(insn, func_reg)) break;
+      if (!insn.valid || insn.is_call || insn.is_return || insn.is_branch)
+        break;
+      if (loads_func(insn))
+        return true;
+      if (dis_.writes_register(insn, func_reg))
+        break;
     }
     return false;
   }
@@ -272,22 +288,26 @@ public:
     const auto it =
         std::lower_bound(relocs_.begin(), relocs_.end(), insn.offset,
                          [](const CodeReloc &r, uint64_t off) { return r.offset < off; });
-    if (it != relocs_.end() && it->offset < insn.end()) return &*it;
+    if (it != relocs_.end() && it->offset < insn.end())
+      return &*it;
     return nullptr;
   }
 
   const LineConsumer *find_consumer(std::string_view name) const {
     for (const auto &c : kConsumers)
-      if (c.name == name) return &c;
+      if (c.name == name)
+        return &c;
     for (const auto &c : opts_.extra_consumers)
-      if (c.name == name) return &c;
+      if (c.name == name)
+        return &c;
     return nullptr;
   }
 
   // The function a call target names, and whether the callee is a GCC clone of it.
   static std::pair<std::string_view, bool> callee_name(std::string_view target) {
     // With -ffunction-sections GCC calls file-local functions through the section symbol.
-    if (target.starts_with(".text.")) target.remove_prefix(6);
+    if (target.starts_with(".text."))
+      target.remove_prefix(6);
     // IPA clones (foo.constprop.0, foo.isra.0, foo.part.0) and other compiler-made names carry
     // a '.'-separated suffix; C identifiers never contain '.'.
     const size_t dot = target.find('.');
@@ -308,8 +328,10 @@ private:
 // same opcode and size, equal registers/memory/branch operands, and every differing byte inside
 // the immediate field (when LLVM told us where it is).
 bool differs_only_in_immediate(const Insn &a, const Insn &b) {
-  if (!a.valid || !b.valid || a.opcode != b.opcode || a.size != b.size) return false;
-  if (a.operands.size() != b.operands.size() || !a.has_immediate) return false;
+  if (!a.valid || !b.valid || a.opcode != b.opcode || a.size != b.size)
+    return false;
+  if (a.operands.size() != b.operands.size() || !a.has_immediate)
+    return false;
   bool imm_differs = false;
   for (size_t i = 0; i < a.operands.size(); ++i) {
     const InsnOperand &x = a.operands[i];
@@ -319,12 +341,15 @@ bool differs_only_in_immediate(const Insn &a, const Insn &b) {
       imm_differs |= x.imm != y.imm;
       continue;
     }
-    if (!(x == y)) return false;
+    if (!(x == y))
+      return false;
   }
-  if (!imm_differs) return false;
+  if (!imm_differs)
+    return false;
   if (!a.imm_field.empty() && a.imm_field == b.imm_field)
     for (unsigned i = 0; i < a.size; ++i)
-      if (a.bytes[i] != b.bytes[i] && !a.imm_field.contains(i)) return false;
+      if (a.bytes[i] != b.bytes[i] && !a.imm_field.contains(i))
+        return false;
   return true;
 }
 
@@ -339,7 +364,8 @@ std::vector<CodeReloc> sorted(std::span<const CodeReloc> relocs) {
 std::vector<bool> reloc_mask(size_t size, const std::vector<CodeReloc> &relocs) {
   std::vector<bool> mask(size, false);
   for (const auto &r : relocs)
-    for (uint64_t i = r.offset; i < r.offset + reloc_width(r.type) && i < size; ++i) mask[i] = true;
+    for (uint64_t i = r.offset; i < r.offset + reloc_width(r.type) && i < size; ++i)
+      mask[i] = true;
   return mask;
 }
 
@@ -351,10 +377,7 @@ LineMacroResult fail(std::string reason) {
 
 } // namespace
 
-std::span<const LineConsumer> line_consumers() {
-  return kConsumers;
-}
-
+std::span<const LineConsumer> line_consumers() { return kConsumers; }
 
 SymbolizeFn reloc_symbolizer(std::span<const CodeReloc> relocs) {
   return [relocs = sorted(relocs)](const OperandField &f) -> std::optional<std::string> {
@@ -362,7 +385,8 @@ SymbolizeFn reloc_symbolizer(std::span<const CodeReloc> relocs) {
     const CodeReloc *found = nullptr;
     if (auto off = f.field_offset()) {
       for (const auto &r : relocs)
-        if (r.offset >= *off && r.offset < *off + f.range.size) found = &r;
+        if (r.offset >= *off && r.offset < *off + f.range.size)
+          found = &r;
     } else {
       // Position unknown: only an instruction with a single relocation is unambiguous.
       unsigned n = 0;
@@ -371,13 +395,16 @@ SymbolizeFn reloc_symbolizer(std::span<const CodeReloc> relocs) {
           found = &r;
           ++n;
         }
-      if (n != 1) found = nullptr;
+      if (n != 1)
+        found = nullptr;
     }
-    if (!found) return std::nullopt;
+    if (!found)
+      return std::nullopt;
     int64_t addend = found->addend;
     // S + A - P with P the field: relative to the end of the instruction the addend is
     // A + (end - P), 0 for "call foo" (foo-4) and "cmpl $1,foo(%rip)" (foo-5).
-    if (reloc_is_pc_relative(found->type)) addend += int64_t(insn_end - found->offset);
+    if (reloc_is_pc_relative(found->type))
+      addend += int64_t(insn_end - found->offset);
     return std::string(found->target) + signed_hex(addend);
   };
 }
@@ -428,13 +455,15 @@ LineMacroResult check_line_macro_changes(const FunctionBytes &orig, const Functi
     bool same = true;
     for (unsigned k = 0; k < x.size && same; ++k)
       same = x.bytes[k] == y.bytes[k] || mask[x.offset + k];
-    if (same) continue;
+    if (same)
+      continue;
 
     const std::string x_text = dis.print(x, orig_sym);
     const std::string y_text = dis.print(y, patched_sym);
     const std::string differs =
         "instruction at " + hex(x.offset) + " differs: " + x_text + " vs " + y_text;
-    if (!differs_only_in_immediate(x, y)) return fail(differs);
+    if (!differs_only_in_immediate(x, y))
+      return fail(differs);
     const auto load_x = orig_matcher.line_number_load(x);
     const auto load_y = patched_matcher.line_number_load(y);
     if (!load_x || !load_y || x.immediates.size() != 1 || y.immediates.size() != 1)
@@ -445,7 +474,8 @@ LineMacroResult check_line_macro_changes(const FunctionBytes &orig, const Functi
       return fail(differs + " (not a line number)");
     const auto cx = orig_matcher.consumer_after(i, *load_x);
     const auto cy = patched_matcher.consumer_after(i, *load_y);
-    if (!cx || cx != cy) return fail(differs + " (not passed to a line-number consumer)");
+    if (!cx || cx != cy)
+      return fail(differs + " (not passed to a line-number consumer)");
     if (opts.line_map && !opts.line_map(line_x, line_y))
       return fail(differs + " (line " + std::to_string(line_x) + " does not map to " +
                   std::to_string(line_y) + ")");

@@ -114,7 +114,6 @@ LineMacroResult check_line_macro_changes(const FunctionBytes &orig, const Functi
 bool only_line_macro_changes(const FunctionBytes &orig, const FunctionBytes &patched,
                              const LineMacroOptions &options = {});
 
-
 // A SymbolizeFn printing relocation targets as "name", "name+0x10" or "name-0x8". For
 // pc-relative relocations the addend is shown relative to the end of the instruction, so
 // "call foo" (R_X86_64_PLT32 foo-4) and "mov foo(%rip),%rax" print as the programmer wrote

@@ -32,8 +32,9 @@ int main(int argc, char **argv) {
   std::string output;
   bool debug = false;
   std::vector<std::string> positional;
-  app.add_option("--orig", opts.orig_path, "original object (built with -ffunction-sections "
-                                           "-fdata-sections)");
+  app.add_option("--orig", opts.orig_path,
+                 "original object (built with -ffunction-sections "
+                 "-fdata-sections)");
   app.add_option("--patched", opts.patched_path, "patched object, built the same way");
   app.add_option("--target", opts.target, "object being patched: vmlinux or a module name")
       ->capture_default_str();

@@ -57,5 +57,4 @@ std::string_view ubsan_data_kind(std::string_view section_name);
 // The numeric suffix of a function-local static: "counter.12" -> "counter"; "" if not numbered.
 std::string_view static_local_base(std::string_view name);
 
-
 } // namespace klp

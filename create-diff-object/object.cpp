@@ -40,8 +40,8 @@ std::unique_ptr<Object> Object::load(const std::string &path) {
   obj->path = path;
   obj->ehdr = elf.ehdr();
   if (elf.ehdr().e_type != ET_REL)
-    throw Error(path + ": not a relocatable object (ELF type " +
-                std::to_string(elf.ehdr().e_type) + "); pass the .o file built by kbuild");
+    throw Error(path + ": not a relocatable object (ELF type " + std::to_string(elf.ehdr().e_type) +
+                "); pass the .o file built by kbuild");
   if (elf.ehdr().e_machine != EM_X86_64)
     throw Error(path + ": only x86_64 objects are supported (e_machine " +
                 std::to_string(elf.ehdr().e_machine) + ")");
@@ -226,9 +226,7 @@ std::string_view Object::source_file() const {
   return {};
 }
 
-std::string Object::where(const Section &sec) const {
-  return path + ":(" + sec.name + ")";
-}
+std::string Object::where(const Section &sec) const { return path + ":(" + sec.name + ")"; }
 
 std::string Object::where(const Section &sec, uint64_t offset) const {
   return where(sec) + "+" + hex(offset);

@@ -50,7 +50,7 @@ struct Relocation {
 
 struct Section {
   std::string name;
-  GElf_Shdr shdr{};          // as read; sh_name, sh_offset, sh_link, sh_info are not used after load
+  GElf_Shdr shdr{}; // as read; sh_name, sh_offset, sh_link, sh_info are not used after load
   std::vector<uint8_t> data; // contents, decompressed; empty for SHT_NOBITS
   size_t index = 0;          // index in the input file; 0 for sections a pass created
 
@@ -79,9 +79,7 @@ struct Section {
   bool is_rela() const { return shdr.sh_type == SHT_RELA; }
   bool is_text() const { return shdr.sh_flags & SHF_EXECINSTR; }
   bool is_alloc() const { return shdr.sh_flags & SHF_ALLOC; }
-  bool is_string() const {
-    return (shdr.sh_flags & SHF_MERGE) && (shdr.sh_flags & SHF_STRINGS);
-  }
+  bool is_string() const { return (shdr.sh_flags & SHF_MERGE) && (shdr.sh_flags & SHF_STRINGS); }
   Bytes bytes() const { return Bytes(data); }
   // Relocations applying to this section through `rela` (empty if none); to change them, edit
   // rela->relocs.
@@ -93,7 +91,8 @@ struct Symbol {
   uint8_t type = STT_NOTYPE; // STT_*
   uint8_t bind = STB_LOCAL;  // STB_*
   uint8_t other = 0;         // st_other (visibility)
-  uint16_t shndx = SHN_UNDEF; // raw st_shndx when `sec` is null: SHN_UNDEF, SHN_ABS, SHN_COMMON, ...
+  uint16_t shndx =
+      SHN_UNDEF; // raw st_shndx when `sec` is null: SHN_UNDEF, SHN_ABS, SHN_COMMON, ...
   Section *sec = nullptr;
   uint64_t value = 0;
   uint64_t size = 0;
@@ -157,6 +156,5 @@ private:
   std::unordered_map<std::string_view, Section *> section_by_name_;
   std::unordered_map<std::string_view, std::vector<Symbol *>> symbols_by_name_;
 };
-
 
 } // namespace klp

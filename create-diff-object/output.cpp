@@ -10,7 +10,6 @@ namespace klp {
 
 namespace {
 
-
 class Builder {
 public:
   Builder(DiffContext &ctx, const ReferenceResolver &resolver, const std::string &path)

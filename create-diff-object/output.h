@@ -35,7 +35,6 @@ struct Output {
   std::vector<std::string> new_functions;
 };
 
-Output build_output(DiffContext &ctx, const ReferenceResolver &resolver,
-                    const std::string &path);
+Output build_output(DiffContext &ctx, const ReferenceResolver &resolver, const std::string &path);
 
 } // namespace klp

@@ -57,9 +57,7 @@ unsigned reloc_width(uint32_t type, const std::string &where) {
   return w;
 }
 
-bool reloc_supported(uint32_t type) {
-  return type == R_X86_64_NONE || known_width(type) != 0;
-}
+bool reloc_supported(uint32_t type) { return type == R_X86_64_NONE || known_width(type) != 0; }
 
 bool reloc_is_pc_relative(uint32_t type) {
   switch (type) {

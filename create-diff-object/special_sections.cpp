@@ -47,11 +47,19 @@ constexpr std::string_view kOrcUnwindIp = ".orc_unwind_ip";
 const TableSpec kTables[] = {
     {"__bug_table", {"BUG_STRUCT_SIZE", "bug_entry", 0, 8}},
     {"__ex_table", {"EX_STRUCT_SIZE", "exception_table_entry", 0, 12}},
-    {"__jump_table", {"JUMP_STRUCT_SIZE", "jump_entry", 0, 16}, Layout::Table, 0,
-     KeyKind::JumpLabel, 8},
+    {"__jump_table",
+     {"JUMP_STRUCT_SIZE", "jump_entry", 0, 16},
+     Layout::Table,
+     0,
+     KeyKind::JumpLabel,
+     8},
     {kAltInstructions, {"ALT_STRUCT_SIZE", "alt_instr", 0, 12}},
-    {".static_call_sites", {"STATIC_CALL_STRUCT_SIZE", "static_call_site", 0, 8}, Layout::Table,
-     0, KeyKind::StaticCall, 4},
+    {".static_call_sites",
+     {"STATIC_CALL_STRUCT_SIZE", "static_call_site", 0, 8},
+     Layout::Table,
+     0,
+     KeyKind::StaticCall,
+     4},
     {".parainstructions", {"PARA_STRUCT_SIZE", "paravirt_patch_site", 0, 16}},
     {".smp_locks", {nullptr, nullptr, 4, 4}},
     {".retpoline_sites", {nullptr, nullptr, 4, 4}},
@@ -301,8 +309,9 @@ void SpecialFilter::find_tables() {
     }
     if (t.spec->layout == Layout::OrcUnwind)
       paired = orc_ip->entries.size();
-    t.size = entry_size(obj_, *t.sec, t.spec->size, [this](const char *n) { return env(n); },
-                        dwarf_, paired, opts_.warn);
+    t.size = entry_size(
+        obj_, *t.sec, t.spec->size, [this](const char *n) { return env(n); }, dwarf_, paired,
+        opts_.warn);
     log(obj_.where(*t.sec) + ": entry size " + std::to_string(t.size.size) + " (" +
         size_method_name(t.size.method) + ")");
     uint64_t need = std::max(t.spec->anchor, t.spec->key_offset) + 4;
@@ -751,8 +760,8 @@ void SpecialFilter::remap_references() {
         continue; // from code that is not in the patch
       int64_t sym_move = 0;
       if (!s.is_section())
-        sym_move = (int64_t)m->second.map(s.value, s.size == 0).value_or(s.value) -
-                   (int64_t)s.value;
+        sym_move =
+            (int64_t)m->second.map(s.value, s.size == 0).value_or(s.value) - (int64_t)s.value;
       r.addend += (int64_t)*new_off - (int64_t)to->off - sym_move;
     }
   }

@@ -46,10 +46,10 @@ std::optional<ExportType> parse_export_type(std::string_view s) {
   static const ExportType all[] = {ExportType::Normal, ExportType::Gpl, ExportType::GplFuture,
                                    ExportType::Unused, ExportType::UnusedGpl};
   for (ExportType t : all)
-    if (s == export_type_name(t)) return t;
+    if (s == export_type_name(t))
+      return t;
   return std::nullopt;
 }
-
 
 // The tab-separated fields of a line; more than five count as six (a malformed line either way).
 struct Fields {
@@ -65,7 +65,8 @@ Fields split_tabs(std::string_view line) {
   while (out.n < 6) {
     size_t tab = line.find('\t', pos);
     out.f[out.n++] = line.substr(pos, tab == std::string_view::npos ? tab : tab - pos);
-    if (tab == std::string_view::npos) break;
+    if (tab == std::string_view::npos)
+      break;
     pos = tab + 1;
   }
   return out;
@@ -73,9 +74,7 @@ Fields split_tabs(std::string_view line) {
 
 } // namespace
 
-Symvers::Symvers(const std::string &path) : source_(path) {
-  read_file();
-}
+Symvers::Symvers(const std::string &path) : source_(path) { read_file(); }
 
 Symvers Symvers::open_lazily(const std::string &path) {
   check_regular_file(path);
@@ -90,10 +89,12 @@ void Symvers::read_file() const {
   // Not read_input_file(): /dev/null is a valid empty Module.symvers (kpatch's harness passes it).
   check_regular_file(source_);
   std::ifstream in(source_, std::ios::binary);
-  if (!in) throw Error(source_ + ": cannot open: " + std::strerror(errno));
+  if (!in)
+    throw Error(source_ + ": cannot open: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) throw Error(source_ + ": read error: " + std::strerror(errno));
+  if (in.bad())
+    throw Error(source_ + ": read error: " + std::strerror(errno));
   parse(ss.str());
 }
 
@@ -110,8 +111,10 @@ void Symvers::parse(std::string_view text) const {
     std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     lineno++;
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    if (line.ends_with('\r'))
+      line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos)
+      continue;
     // Built only for an error: a Module.symvers has ~30k lines.
     auto loc = [&] { return source_ + ":" + std::to_string(lineno); };
     Fields f = split_tabs(line);
@@ -120,13 +123,15 @@ void Symvers::parse(std::string_view text) const {
                   " (expected tab-separated 'crc symbol module export_type [namespace]')");
     Export e;
     e.line = lineno;
-    if (!parse_hex(f[0], e.crc)) throw Error(loc() + ": bad crc " + quoted_input(f[0]));
+    if (!parse_hex(f[0], e.crc))
+      throw Error(loc() + ": bad crc " + quoted_input(f[0]));
     e.name = std::string(f[1]);
     std::optional<ExportType> type;
     if (f.size() == 4) {
       e.module = std::string(f[2]);
       type = parse_export_type(f[3]);
-      if (!type) throw Error(loc() + ": unknown export type " + quoted_input(f[3]));
+      if (!type)
+        throw Error(loc() + ": unknown export type " + quoted_input(f[3]));
     } else if ((type = parse_export_type(f[3]))) {
       e.module = std::string(f[2]);
       e.ns = std::string(f[4]);
@@ -137,8 +142,10 @@ void Symvers::parse(std::string_view text) const {
       throw Error(loc() + ": unknown export type " + quoted_input(f[3]));
     }
     e.type = *type;
-    if (e.name.empty()) throw Error(loc() + ": empty symbol name");
-    if (e.module.empty()) throw Error(loc() + ": empty module name");
+    if (e.name.empty())
+      throw Error(loc() + ": empty symbol name");
+    if (e.module.empty())
+      throw Error(loc() + ": empty module name");
     auto [it, inserted] = by_name_.try_emplace(e.name, exports_.size());
     if (!inserted) {
       const Export &prev = exports_[it->second];

@@ -37,14 +37,14 @@ constexpr std::array<bool, 256> kBlanks = [] {
   return t;
 }();
 
-bool is_blank(char c) {
-  return kBlanks[(unsigned char)c];
-}
+bool is_blank(char c) { return kBlanks[(unsigned char)c]; }
 
 std::string_view trim(std::string_view s) {
   size_t b = 0, e = s.size();
-  while (b < e && (is_blank(s[b]) || s[b] == '\n')) b++;
-  while (e > b && (is_blank(s[e - 1]) || s[e - 1] == '\n')) e--;
+  while (b < e && (is_blank(s[b]) || s[b] == '\n'))
+    b++;
+  while (e > b && (is_blank(s[e - 1]) || s[e - 1] == '\n'))
+    e--;
   return s.substr(b, e - b);
 }
 
@@ -55,7 +55,8 @@ std::string_view basename_of(std::string_view path) {
 
 // A whole-string decimal number.
 bool parse_dec(std::string_view s, uint64_t &out) {
-  if (s.empty() || s.size() > 19) return false;
+  if (s.empty() || s.size() > 19)
+    return false;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 10);
   return ec == std::errc() && end == s.data() + s.size();
 }
@@ -73,10 +74,13 @@ struct Tokens {
   size_t pos = 0;
 
   bool next(Token &t) {
-    while (pos < line.size() && is_blank(line[pos])) pos++;
-    if (pos >= line.size()) return false;
+    while (pos < line.size() && is_blank(line[pos]))
+      pos++;
+    if (pos >= line.size())
+      return false;
     size_t b = pos;
-    while (pos < line.size() && !is_blank(line[pos])) pos++;
+    while (pos < line.size() && !is_blank(line[pos]))
+      pos++;
     t = {line.substr(b, pos - b), b, pos};
     return true;
   }
@@ -92,7 +96,8 @@ public:
       next_ = blocks_.back().get();
       left_ = n;
     }
-    if (!s.empty()) std::memcpy(next_, s.data(), s.size());
+    if (!s.empty())
+      std::memcpy(next_, s.data(), s.size());
     std::string_view out(next_, s.size());
     next_ += s.size();
     left_ -= s.size();
@@ -108,7 +113,8 @@ private:
 
 // Calls fn(line, lineno) for each '\n'-terminated line of `text`, and for an unterminated last
 // line when `final`; `lineno` counts on across calls. Returns the bytes consumed.
-template <typename Fn> size_t each_line(std::string_view text, bool final, size_t &lineno, Fn &&fn) {
+template <typename Fn>
+size_t each_line(std::string_view text, bool final, size_t &lineno, Fn &&fn) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -143,7 +149,8 @@ template <typename Fn> void for_each_line(int fd, const std::string &path, Fn &&
     }
     ssize_t n = read(fd, buf.get() + have, cap - have);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR)
+        continue;
       throw Error(path + ": read error: " + std::strerror(errno));
     }
     eof = n == 0;
@@ -186,21 +193,26 @@ bool kallsyms_ignores(std::string_view name) {
   };
   static constexpr std::string_view suffixes[] = {"_from_arm", "_from_thumb", "_veneer"};
   static constexpr std::string_view infixes[] = {".long_branch.", ".plt_branch."};
-  if (name.empty()) return false;
+  if (name.empty())
+    return false;
   // Every exact name and prefix starts with one of these, every suffix ends with 'm' or 'r' and
   // every infix holds a '.': most names are decided by two characters.
   if (std::string_view("$._kL").find(name.front()) != std::string_view::npos) {
     for (std::string_view s : exact)
-      if (name == s) return true;
+      if (name == s)
+        return true;
     for (std::string_view p : prefixes)
-      if (name.starts_with(p)) return true;
+      if (name.starts_with(p))
+        return true;
   }
   if (name.back() == 'm' || name.back() == 'r')
     for (std::string_view s : suffixes)
-      if (name.ends_with(s)) return true;
+      if (name.ends_with(s))
+        return true;
   if (name.find('.') != std::string_view::npos)
     for (std::string_view s : infixes)
-      if (name.find(s) != std::string_view::npos) return true;
+      if (name.find(s) != std::string_view::npos)
+        return true;
   return false;
 }
 
@@ -227,10 +239,12 @@ SymbolKind kind_from_stt(unsigned type) {
 // Keeps the candidates with the highest positive score; all of them if every score is 0.
 std::vector<size_t> keep_best(const std::vector<size_t> &cands, const std::vector<size_t> &scores) {
   size_t best = *std::max_element(scores.begin(), scores.end());
-  if (best == 0) return cands;
+  if (best == 0)
+    return cands;
   std::vector<size_t> out;
   for (size_t i = 0; i < cands.size(); i++)
-    if (scores[i] == best) out.push_back(cands[i]);
+    if (scores[i] == best)
+      out.push_back(cands[i]);
   return out;
 }
 } // namespace
@@ -271,7 +285,8 @@ struct TargetSymtab::Table {
   size_t slot_of(std::string_view name) const {
     size_t mask = slots.size() - 1;
     size_t h = std::hash<std::string_view>{}(name)&mask;
-    while (slots[h] && symbols[slots[h] - 1].name != name) h = (h + 1) & mask;
+    while (slots[h] && symbols[slots[h] - 1].name != name)
+      h = (h + 1) & mask;
     return h;
   }
   uint32_t first(std::string_view name) const {
@@ -281,7 +296,8 @@ struct TargetSymtab::Table {
   // The positions of the symbols named `name`, ascending.
   std::vector<size_t> indices(std::string_view name) const {
     std::vector<size_t> out;
-    for (uint32_t i = first(name); i != kNone; i = next[i]) out.push_back(i);
+    for (uint32_t i = first(name); i != kNone; i = next[i])
+      out.push_back(i);
     return out;
   }
 
@@ -314,10 +330,12 @@ struct TargetSymtab::Loader {
     if (e.type == STT_FILE) {
       t.files.push_back(t.strings.copy(e.name));
       block++;
-      if (!e.name.empty()) t.has_file_info = true;
+      if (!e.name.empty())
+        t.has_file_info = true;
       return;
     }
-    if (e.type == STT_SECTION || e.where == SymtabEntry::Where::Undef || e.name.empty()) return;
+    if (e.type == STT_SECTION || e.where == SymtabEntry::Where::Undef || e.name.empty())
+      return;
     bool kept;
     if (o.is_vmlinux()) {
       kept = e.where == SymtabEntry::Where::Core ||
@@ -330,28 +348,32 @@ struct TargetSymtab::Loader {
       }
       kept = e.where == SymtabEntry::Where::Core;
     }
-    if (!kept) return;
+    if (!kept)
+      return;
     TargetSymbol &sym = t.symbols.emplace_back();
     sym.name = t.strings.copy(e.name);
     sym.address = e.value;
     sym.size = e.size;
     sym.kind = kind_from_stt(e.type);
     sym.binding = e.bind == STB_LOCAL ? SymbolBinding::Local : SymbolBinding::Global;
-    if (sym.is_local()) sym.file_block = block;
+    if (sym.is_local())
+      sym.file_block = block;
     sym.source_index = e.index;
   }
 
   void load_elf(const std::string &path) {
     t.format = TargetFormat::Elf;
     ElfFile elf(path);
-    if (!elf.symtab_index()) throw Error(path + ": no symbol table (is it stripped?)");
+    if (!elf.symtab_index())
+      throw Error(path + ": no symbol table (is it stripped?)");
     size_t shnum = elf.section_count();
     std::vector<SymtabEntry::Where> section_where(shnum, SymtabEntry::Where::ComingOnly);
     for (size_t i = 1; i < shnum; i++) {
       const GElf_Shdr &sh = elf.shdr(i);
       bool alloc = sh.sh_flags & SHF_ALLOC;
       bool init = elf.section_name(i).starts_with(".init");
-      if (alloc && (o.is_vmlinux() || !init)) section_where[i] = SymtabEntry::Where::Core;
+      if (alloc && (o.is_vmlinux() || !init))
+        section_where[i] = SymtabEntry::Where::Core;
     }
     t.symbols.reserve(elf.symbol_count());
     for (size_t i = 0; i < elf.symbol_count(); i++) {
@@ -417,19 +439,22 @@ struct TargetSymtab::Loader {
         l.t.symbols.reserve(std::min<uint64_t>(declared, 1u << 16));
         return;
       }
-      if (state != InSymtab || trimmed.empty() || trimmed.starts_with("Num:")) return;
+      if (state != InSymtab || trimmed.empty() || trimmed.starts_with("Num:"))
+        return;
       if (trimmed.starts_with("File: ")) {
         check_count();
         state = Outside;
         return;
       }
-      if (!fast_entry(line)) entry(line, lineno);
+      if (!fast_entry(line))
+        entry(line, lineno);
       parsed++;
     }
 
     void end() const {
       check_count();
-      if (!seen_symtab) throw Error(l.o.source_ + ": no '.symtab' table in the readelf dump");
+      if (!seen_symtab)
+        throw Error(l.o.source_ + ": no '.symtab' table in the readelf dump");
     }
 
     // The common line, "  123: ffffffff81000000    16 FUNC    LOCAL  DEFAULT    1 name", in one
@@ -439,23 +464,28 @@ struct TargetSymtab::Loader {
     bool fast_entry(std::string_view line) {
       const char *p = line.data(), *end = p + line.size();
       auto blanks = [&] {
-        while (p < end && is_blank(*p)) p++;
+        while (p < end && is_blank(*p))
+          p++;
       };
       auto token = [&]() -> std::string_view {
         const char *b = p;
-        while (p < end && !is_blank(*p)) p++;
+        while (p < end && !is_blank(*p))
+          p++;
         return {b, (size_t)(p - b)};
       };
       blanks();
       uint64_t index = 0;
       const char *b = p;
-      while (p < end && *p >= '0' && *p <= '9') index = index * 10 + (uint64_t)(*p++ - '0');
-      if (p == b || p - b > 9 || p == end || *p++ != ':') return false;
+      while (p < end && *p >= '0' && *p <= '9')
+        index = index * 10 + (uint64_t)(*p++ - '0');
+      if (p == b || p - b > 9 || p == end || *p++ != ':')
+        return false;
       SymtabEntry e;
       e.index = (uint32_t)index;
       blanks();
       std::string_view value = token();
-      if (!parse_hex(value, e.value)) return false;
+      if (!parse_hex(value, e.value))
+        return false;
       blanks();
       std::string_view size = token();
       if (!(size.starts_with("0x") ? parse_hex(size, e.size) : parse_dec(size, e.size)))
@@ -485,7 +515,8 @@ struct TargetSymtab::Loader {
       else
         e.where = SymtabEntry::Where::Abs;
       std::string_view name = trim(std::string_view(p, (size_t)(end - p)));
-      if (name.ends_with("[...]")) return false;
+      if (name.ends_with("[...]"))
+        return false;
       e.name = name;
       l.add(e);
       return true;
@@ -502,12 +533,14 @@ struct TargetSymtab::Loader {
       // One column value, joining "<...>: N" groups that contain blanks.
       auto column = [&]() -> std::string_view {
         Token t;
-        if (!toks.next(t)) throw malformed("too few columns");
+        if (!toks.next(t))
+          throw malformed("too few columns");
         size_t b = t.begin, e = t.end;
         if (t.text.starts_with("<")) {
           while (line.substr(b, e - b).find('>') == std::string_view::npos && toks.next(t))
             e = t.end;
-          if (line.substr(b, e - b).ends_with(":") && toks.next(t)) e = t.end;
+          if (line.substr(b, e - b).ends_with(":") && toks.next(t))
+            e = t.end;
         }
         return line.substr(b, e - b);
       };
@@ -519,7 +552,8 @@ struct TargetSymtab::Loader {
           index > UINT32_MAX)
         throw malformed("expected 'Num: Value Size Type Bind Vis Ndx Name'");
       e.index = (uint32_t)index;
-      if (!parse_hex(column(), e.value)) throw malformed("bad value");
+      if (!parse_hex(column(), e.value))
+        throw malformed("bad value");
       std::string_view size = column();
       if (!(size.starts_with("0x") ? parse_hex(size, e.size) : parse_dec(size, e.size)))
         throw malformed("bad size");
@@ -531,12 +565,14 @@ struct TargetSymtab::Loader {
       // "[...]" groups after Vis, then Ndx.
       Token ndx;
       auto next_column = [&] {
-        if (!toks.next(ndx)) throw malformed("missing section index");
+        if (!toks.next(ndx))
+          throw malformed("missing section index");
       };
       next_column();
       while (ndx.text.starts_with("[")) {
         while (!ndx.text.ends_with("]"))
-          if (!toks.next(ndx)) throw malformed("unterminated '['");
+          if (!toks.next(ndx))
+            throw malformed("unterminated '['");
         next_column();
       }
       size_t name_from = ndx.end;
@@ -568,13 +604,20 @@ struct TargetSymtab::Loader {
     }
 
     static unsigned stt_of(std::string_view type) {
-      if (is(type, "FUNC")) return STT_FUNC;
-      if (is(type, "OBJECT")) return STT_OBJECT;
-      if (is(type, "SECTION")) return STT_SECTION;
-      if (is(type, "FILE")) return STT_FILE;
-      if (is(type, "COMMON")) return STT_COMMON;
-      if (is(type, "TLS")) return STT_TLS;
-      if (is(type, "IFUNC") || is(type, "GNU_IFUNC")) return STT_GNU_IFUNC;
+      if (is(type, "FUNC"))
+        return STT_FUNC;
+      if (is(type, "OBJECT"))
+        return STT_OBJECT;
+      if (is(type, "SECTION"))
+        return STT_SECTION;
+      if (is(type, "FILE"))
+        return STT_FILE;
+      if (is(type, "COMMON"))
+        return STT_COMMON;
+      if (is(type, "TLS"))
+        return STT_TLS;
+      if (is(type, "IFUNC") || is(type, "GNU_IFUNC"))
+        return STT_GNU_IFUNC;
       return STT_NOTYPE;
     }
     static unsigned stb_of(std::string_view bind) {
@@ -594,8 +637,10 @@ struct TargetSymtab::Loader {
       Tokens toks{line};
       Token tok[5];
       size_t n = 0;
-      while (n < 5 && toks.next(tok[n])) n++;
-      if (n == 0) return;
+      while (n < 5 && toks.next(tok[n]))
+        n++;
+      if (n == 0)
+        return;
       uint64_t addr = 0;
       if (n < 3 || n > 4 || !parse_hex(tok[0].text, addr) || tok[0].text.starts_with("0x") ||
           tok[1].text.size() != 1)
@@ -607,7 +652,8 @@ struct TargetSymtab::Loader {
           throw Error(l.loc(lineno) + ": malformed module tag '" + std::string(tag) + "'");
         module = tag.substr(1, tag.size() - 2);
       }
-      if (l.o.is_vmlinux() ? !module.empty() : !is_module(module)) return;
+      if (l.o.is_vmlinux() ? !module.empty() : !is_module(module))
+        return;
       char type = tok[1].text[0];
       TargetSymbol &sym = l.t.symbols.emplace_back();
       sym.name = l.t.strings.copy(tok[2].text);
@@ -641,9 +687,11 @@ struct TargetSymtab::Loader {
     // Whether a [module] tag names the table's module ('-' and '_' alike).
     bool is_module(std::string_view module) const {
       const std::string &want = l.o.objname_;
-      if (module.size() != want.size()) return false;
+      if (module.size() != want.size())
+        return false;
       for (size_t i = 0; i < module.size(); i++)
-        if ((module[i] == '-' ? '_' : module[i]) != want[i]) return false;
+        if ((module[i] == '-' ? '_' : module[i]) != want[i])
+          return false;
       return true;
     }
 
@@ -660,7 +708,8 @@ struct TargetSymtab::Loader {
     void line(std::string_view line, size_t lineno) {
       if (!decided) {
         std::string_view trimmed = trim(line);
-        if (trimmed.empty()) return;
+        if (trimmed.empty())
+          return;
         decided = true;
         if (trimmed.starts_with("Symbol table '") || trimmed.starts_with("File: "))
           l.t.format = TargetFormat::Readelf;
@@ -688,11 +737,13 @@ struct TargetSymtab::Loader {
 
   void load_file(const std::string &path) {
     UniqueFd owned(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!owned) throw Error(path + ": cannot open: " + std::strerror(errno));
+    if (!owned)
+      throw Error(path + ": cannot open: " + std::strerror(errno));
     int fd = owned.get();
     char magic[6] = {};
     ssize_t n = pread(fd, magic, sizeof(magic), 0);
-    if (n < 0) throw Error(path + ": read error: " + std::strerror(errno));
+    if (n < 0)
+      throw Error(path + ": read error: " + std::strerror(errno));
     std::string_view m(magic, (size_t)n);
     if (m.starts_with("\x7f"
                       "ELF")) {
@@ -716,7 +767,8 @@ void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address
                 (format == TargetFormat::Kallsyms && !owner.is_vmlinux()
                      ? " (is the module loaded?)"
                      : ""));
-  if (symbols.size() >= kNone) throw Error(owner.source_ + ": too many symbols");
+  if (symbols.size() >= kNone)
+    throw Error(owner.source_ + ": too many symbols");
   auto by_address = [](const TargetSymbol &a, const TargetSymbol &b) {
     return a.address < b.address;
   };
@@ -725,7 +777,8 @@ void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address
     // table); the passes over bits all addresses share (a kernel's top 32) are skipped.
     size_t n = symbols.size();
     std::vector<uint32_t> order(n), tmp(n);
-    for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
+    for (size_t i = 0; i < n; i++)
+      order[i] = (uint32_t)i;
     constexpr unsigned kBits = 11;
     std::vector<uint32_t> count(1 << kBits);
     for (unsigned shift = 0; shift < 64; shift += kBits) {
@@ -733,21 +786,25 @@ void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address
         return (size_t)(symbols[i].address >> shift) & ((1 << kBits) - 1);
       };
       std::fill(count.begin(), count.end(), 0);
-      for (uint32_t i : order) count[digit(i)]++;
-      if (count[digit(order[0])] == n) continue; // one digit for all: nothing to reorder
+      for (uint32_t i : order)
+        count[digit(i)]++;
+      if (count[digit(order[0])] == n)
+        continue; // one digit for all: nothing to reorder
       uint32_t sum = 0;
       for (uint32_t &c : count) {
         uint32_t here = c;
         c = sum;
         sum += here;
       }
-      for (uint32_t i : order) tmp[count[digit(i)]++] = i;
+      for (uint32_t i : order)
+        tmp[count[digit(i)]++] = i;
       order.swap(tmp);
     }
     // Permuted in place, cycle by cycle: a sorted copy would double the table's memory.
     std::vector<bool> placed(n);
     for (size_t i = 0; i < n; i++) {
-      if (placed[i]) continue;
+      if (placed[i])
+        continue;
       TargetSymbol first = symbols[i];
       size_t j = i;
       while (true) {
@@ -769,13 +826,15 @@ void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address
     has_addresses |= symbols[i].address != 0;
   }
   size_t cap = 16;
-  while (cap < 2 * n) cap <<= 1;
+  while (cap < 2 * n)
+    cap <<= 1;
   slots.assign(cap, 0);
   next.assign(n, kNone);
   // Backwards, so that each name's chain runs in kallsyms order.
   for (size_t i = n; i-- > 0;) {
     size_t s = slot_of(symbols[i].name);
-    if (slots[s]) next[i] = slots[s] - 1;
+    if (slots[s])
+      next[i] = slots[s] - 1;
     slots[s] = (uint32_t)i + 1;
   }
 }
@@ -825,68 +884,66 @@ const TargetSymtab::Table &TargetSymtab::table() const {
   return *table_;
 }
 
-TargetFormat TargetSymtab::format() const {
-  return table().format;
-}
+TargetFormat TargetSymtab::format() const { return table().format; }
 
-bool TargetSymtab::has_file_info() const {
-  return table().has_file_info;
-}
+bool TargetSymtab::has_file_info() const { return table().has_file_info; }
 
-bool TargetSymtab::has_addresses() const {
-  return table().has_addresses;
-}
+bool TargetSymtab::has_addresses() const { return table().has_addresses; }
 
 std::string_view TargetSymtab::file_of(const TargetSymbol &sym) const {
   const Table &t = table();
   return sym.file_block < t.files.size() ? t.files[sym.file_block] : std::string_view();
 }
 
-const std::vector<TargetSymbol> &TargetSymtab::symbols() const {
-  return table().symbols;
-}
+const std::vector<TargetSymbol> &TargetSymtab::symbols() const { return table().symbols; }
 
-bool TargetSymtab::contains(std::string_view name) const {
-  return table().first(name) != kNone;
-}
+bool TargetSymtab::contains(std::string_view name) const { return table().first(name) != kNone; }
 
 std::vector<const TargetSymbol *> TargetSymtab::find_all(std::string_view name) const {
   const Table &t = table();
   std::vector<const TargetSymbol *> out;
-  for (uint32_t i = t.first(name); i != kNone; i = t.next[i]) out.push_back(&t.symbols[i]);
+  for (uint32_t i = t.first(name); i != kNone; i = t.next[i])
+    out.push_back(&t.symbols[i]);
   return out;
 }
 
 const TargetSymbol *TargetSymtab::find(std::string_view name, unsigned long sympos) const {
   const Table &t = table();
   uint32_t i = t.first(name);
-  if (i == kNone) return nullptr;
-  if (sympos == 0) return t.next[i] == kNone ? &t.symbols[i] : nullptr;
-  for (unsigned long k = 1; k < sympos && i != kNone; k++) i = t.next[i];
+  if (i == kNone)
+    return nullptr;
+  if (sympos == 0)
+    return t.next[i] == kNone ? &t.symbols[i] : nullptr;
+  for (unsigned long k = 1; k < sympos && i != kNone; k++)
+    i = t.next[i];
   return i == kNone ? nullptr : &t.symbols[i];
 }
 
 std::optional<uint64_t> TargetSymtab::address_of(std::string_view name,
                                                  unsigned long sympos) const {
   const TargetSymbol *sym = find(name, sympos);
-  if (!sym) return std::nullopt;
+  if (!sym)
+    return std::nullopt;
   return sym->address;
 }
 
 std::vector<size_t> TargetSymtab::Table::narrow_by_files(std::vector<size_t> cands,
                                                          const SymbolHint &hint) const {
-  if (!has_file_info || hint.file.empty()) return cands;
+  if (!has_file_info || hint.file.empty())
+    return cands;
   std::vector<size_t> exact, base;
   std::string_view want_base = basename_of(hint.file);
   for (size_t c : cands) {
     std::string_view file = files[symbols[c].file_block];
-    if (file.empty()) continue;
+    if (file.empty())
+      continue;
     if (file == hint.file)
       exact.push_back(c);
     else if (basename_of(file) == want_base)
       base.push_back(c);
   }
-  if (!exact.empty()) return exact;
+  if (!exact.empty())
+    return exact;
   return base.empty() ? cands : base;
 }
 
@@ -895,16 +952,20 @@ std::vector<size_t> TargetSymtab::Table::narrow_by_files(std::vector<size_t> can
 std::vector<size_t> TargetSymtab::Table::narrow_by_blocks(std::vector<size_t> cands,
                                                           std::string_view name,
                                                           const SymbolHint &hint) const {
-  if (!has_file_info || hint.neighbours.empty()) return cands;
+  if (!has_file_info || hint.neighbours.empty())
+    return cands;
   std::vector<size_t> scores(cands.size(), 0);
   std::unordered_set<std::string_view> seen;
   for (const std::string &n : hint.neighbours) {
-    if (n == name || !seen.insert(n).second) continue;
+    if (n == name || !seen.insert(n).second)
+      continue;
     uint32_t head = first(n);
-    if (head == kNone) continue;
+    if (head == kNone)
+      continue;
     for (size_t k = 0; k < cands.size(); k++) {
       uint32_t block = symbols[cands[k]].file_block;
-      if (!block) continue;
+      if (!block)
+        continue;
       for (uint32_t i = head; i != kNone; i = next[i])
         if (symbols[i].is_local() && symbols[i].file_block == block) {
           scores[k]++;
@@ -921,7 +982,8 @@ std::vector<size_t> TargetSymtab::Table::narrow_by_blocks(std::vector<size_t> ca
 std::vector<size_t> TargetSymtab::Table::narrow_by_window(std::vector<size_t> cands,
                                                           std::string_view name,
                                                           const SymbolHint &hint) const {
-  if (hint.neighbours.empty()) return cands;
+  if (hint.neighbours.empty())
+    return cands;
   std::sort(cands.begin(), cands.end()); // indices are kallsyms positions
   std::vector<size_t> scores(cands.size(), 0);
   std::unordered_set<std::string_view> seen;
@@ -929,17 +991,20 @@ std::vector<size_t> TargetSymtab::Table::narrow_by_window(std::vector<size_t> ca
   size_t lo = cands.front() > kNeighbourWindow ? cands.front() - kNeighbourWindow : 0;
   size_t hi = cands.back() + kNeighbourWindow;
   for (const std::string &n : hint.neighbours) {
-    if (n == name || !seen.insert(n).second) continue;
+    if (n == name || !seen.insert(n).second)
+      continue;
     std::fill(voted.begin(), voted.end(), false);
     // The chain is in ascending order.
     for (uint32_t o = first(n); o != kNone && o <= hi; o = next[o]) {
-      if (o < lo || !symbols[o].is_local()) continue;
+      if (o < lo || !symbols[o].is_local())
+        continue;
       // The candidates nearest to o: the last one at or before it and the first one after it.
       auto after = std::upper_bound(cands.begin(), cands.end(), (size_t)o);
       size_t best = cands.size(), best_dist = kNeighbourWindow + 1;
       bool tie = false;
       for (auto c : {after - cands.begin() - 1, after - cands.begin()}) {
-        if (c < 0 || (size_t)c >= cands.size()) continue;
+        if (c < 0 || (size_t)c >= cands.size())
+          continue;
         size_t dist = o > cands[c] ? o - cands[c] : cands[c] - o;
         if (dist < best_dist) {
           best = (size_t)c;
@@ -949,9 +1014,11 @@ std::vector<size_t> TargetSymtab::Table::narrow_by_window(std::vector<size_t> ca
           tie = true;
         }
       }
-      if (best < cands.size() && !tie) voted[best] = true;
+      if (best < cands.size() && !tie)
+        voted[best] = true;
     }
-    for (size_t k = 0; k < cands.size(); k++) scores[k] += voted[k];
+    for (size_t k = 0; k < cands.size(); k++)
+      scores[k] += voted[k];
   }
   return keep_best(cands, scores);
 }
@@ -966,7 +1033,8 @@ void TargetSymtab::Table::throw_ambiguous(const TargetSymtab &owner, std::string
       break;
     }
     const TargetSymbol &s = symbols[c];
-    if (shown++) list += ", ";
+    if (shown++)
+      list += ", ";
     list += has_addresses ? hex(s.address) : "?";
     if (format == TargetFormat::Kallsyms)
       list += " (line " + std::to_string(s.source_index) + ")";
@@ -989,13 +1057,16 @@ unsigned long TargetSymtab::Table::position_of(const TargetSymtab &owner,
   unsigned long pos = 0, count = 0;
   for (uint32_t i = first(sym.name); i != kNone; i = next[i]) {
     count++;
-    if (i == sym.order) pos = count;
+    if (i == sym.order)
+      pos = count;
   }
   auto co = coming_only.find(sym.name);
-  if (co == coming_only.end()) return count == 1 ? 0 : pos;
+  if (co == coming_only.end())
+    return count == 1 ? 0 : pos;
   // While the module is COMING its kallsyms is the whole .symtab, in symtab order.
   unsigned long before = 0;
-  for (uint32_t index : co->second) before += index < sym.source_index;
+  for (uint32_t index : co->second)
+    before += index < sym.source_index;
   if (before) {
     Decision d;
     d.kind = DecisionKind::SymposUnstable;
@@ -1013,26 +1084,34 @@ const TargetSymbol *TargetSymtab::resolve(std::string_view name, const SymbolHin
   const Table &t = table();
   std::vector<size_t> cands;
   for (uint32_t i = t.first(name); i != kNone; i = t.next[i])
-    if (!hint.binding || t.symbols[i].binding == *hint.binding) cands.push_back(i);
-  if (cands.empty()) return nullptr;
+    if (!hint.binding || t.symbols[i].binding == *hint.binding)
+      cands.push_back(i);
+  if (cands.empty())
+    return nullptr;
   if (cands.size() > 1 && hint.kind) {
     std::vector<size_t> kinded;
     for (size_t c : cands)
       if (t.symbols[c].kind == *hint.kind || t.symbols[c].kind == SymbolKind::Other)
         kinded.push_back(c);
-    if (!kinded.empty()) cands = std::move(kinded);
+    if (!kinded.empty())
+      cands = std::move(kinded);
   }
-  if (cands.size() > 1) cands = t.narrow_by_files(std::move(cands), hint);
-  if (cands.size() > 1) cands = t.narrow_by_blocks(std::move(cands), name, hint);
-  if (cands.size() > 1) cands = t.narrow_by_window(std::move(cands), name, hint);
-  if (cands.size() > 1) t.throw_ambiguous(*this, name, cands);
+  if (cands.size() > 1)
+    cands = t.narrow_by_files(std::move(cands), hint);
+  if (cands.size() > 1)
+    cands = t.narrow_by_blocks(std::move(cands), name, hint);
+  if (cands.size() > 1)
+    cands = t.narrow_by_window(std::move(cands), name, hint);
+  if (cands.size() > 1)
+    t.throw_ambiguous(*this, name, cands);
   return &t.symbols[cands.front()];
 }
 
 std::optional<unsigned long> TargetSymtab::sympos(std::string_view name,
                                                   const SymbolHint &hint) const {
   const TargetSymbol *sym = resolve(name, hint);
-  if (!sym) return std::nullopt;
+  if (!sym)
+    return std::nullopt;
   return table().position_of(*this, *sym);
 }
 

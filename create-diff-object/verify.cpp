@@ -53,8 +53,8 @@ void refuse_unpatchable_changes(DiffContext &ctx) {
       continue;
     if (sym.is_object() && !is_special_static(sym) && !is_read_only_data(sym)) {
       bool resized = sym.twin && sym.twin->size != sym.size;
-      Decision d = about(resized ? DecisionKind::DataResized : DecisionKind::DataChanged,
-                         ctx.patched, sym);
+      Decision d =
+          about(resized ? DecisionKind::DataResized : DecisionKind::DataChanged, ctx.patched, sym);
       d.related = users_of(ctx.patched, sym);
       throw Unpatchable(std::move(d));
     }

@@ -19,8 +19,7 @@ namespace {
 // modules, a module it lacks comes from its file under --modules (decompressed into
 // `scratch_dir`); with --vmlinux, modules come from the .ko next to it in the same build tree.
 std::string symtab_for(const BuildOptions &o, const ObjectRecord &rec,
-                       const std::set<std::string> &kallsyms_mods,
-                       const std::string &scratch_dir) {
+                       const std::set<std::string> &kallsyms_mods, const std::string &scratch_dir) {
   if (!o.kallsyms.empty()) {
     if (rec.target == "vmlinux" || o.modules_dir.empty() || kallsyms_mods.count(rec.target))
       return o.kallsyms;

@@ -9,9 +9,8 @@ namespace fs = std::filesystem;
 
 namespace klp {
 
-void write_explain_dir(const std::string &module_path, const std::string &name,
-                       const WorkDir &work, const std::string &symvers,
-                       const std::vector<ExplainObject> &objects) {
+void write_explain_dir(const std::string &module_path, const std::string &name, const WorkDir &work,
+                       const std::string &symvers, const std::vector<ExplainObject> &objects) {
   fs::path final_dir = fs::path(module_path).parent_path() / (name + ".explain");
   fs::path tmp = final_dir;
   tmp += ".tmp";

@@ -15,11 +15,9 @@ struct ExplainObject {
   std::string object, target, symtab;
 };
 
-
 // Writes <name>.explain/ beside `module_path` through a temporary directory and a rename; the
 // pairs are copied from the work directory's orig/ and patched/.
-void write_explain_dir(const std::string &module_path, const std::string &name,
-                       const WorkDir &work, const std::string &symvers,
-                       const std::vector<ExplainObject> &objects);
+void write_explain_dir(const std::string &module_path, const std::string &name, const WorkDir &work,
+                       const std::string &symvers, const std::vector<ExplainObject> &objects);
 
 } // namespace klp

@@ -78,8 +78,7 @@ namespace {
 
 class IncludeScanner {
 public:
-  IncludeScanner(const KbuildTree &tree, const std::set<std::string> &targets)
-      : targets_(targets) {
+  IncludeScanner(const KbuildTree &tree, const std::set<std::string> &targets) : targets_(targets) {
     for (std::string d : {"include", "arch/x86/include", "include/uapi", "arch/x86/include/uapi"})
       dirs_.push_back(tree.srctree + "/" + d);
     for (std::string d : {"include", "arch/x86/include/generated", "include/generated/uapi",

@@ -68,9 +68,11 @@ public:
   // .text with `_text = .; _stext = .;` followed by HEAD_TEXT, whose first code is startup_64).
   std::optional<uint64_t> text_start() const {
     for (size_t i = 0; i < shdrs_.size(); i++)
-      if (section_name(i) == ".text") return shdrs_[i].sh_addr;
+      if (section_name(i) == ".text")
+        return shdrs_[i].sh_addr;
     for (const Elf64_Phdr &p : phdrs_)
-      if (p.p_type == PT_LOAD && (p.p_flags & PF_X)) return p.p_vaddr;
+      if (p.p_type == PT_LOAD && (p.p_flags & PF_X))
+        return p.p_vaddr;
     return std::nullopt;
   }
 
@@ -93,7 +95,8 @@ public:
 
 private:
   std::string_view section_name(size_t i) const {
-    if (shstrndx_ >= shdrs_.size()) return {};
+    if (shstrndx_ >= shdrs_.size())
+      return {};
     return string_at(shdrs_[shstrndx_], shdrs_[i].sh_name);
   }
 
@@ -119,7 +122,8 @@ private:
             ELF64_ST_TYPE(s.st_info) == STT_FILE)
           continue;
         std::string_view name = string_at(strtab, s.st_name);
-        if (name.empty()) continue;
+        if (name.empty())
+          continue;
         symbols_[std::string(name)].push_back(
             {s.st_value, s.st_size, uint8_t(ELF64_ST_TYPE(s.st_info))});
       }
@@ -164,7 +168,8 @@ struct Mask {
 void mask_range(Mask &m, uint64_t start, uint64_t size, int64_t from, int64_t to) {
   int64_t lo = std::max<int64_t>(from, (int64_t)start);
   int64_t hi = std::min<int64_t>(to, (int64_t)(start + size));
-  for (int64_t i = lo; i < hi; i++) m.masked[i - start] = 1;
+  for (int64_t i = lo; i < hi; i++)
+    m.masked[i - start] = 1;
 }
 
 bool is_got_relaxable(uint32_t type) {
@@ -185,7 +190,8 @@ void mask_relocation(Mask &m, uint64_t start, uint64_t size, const Relocation &r
 }
 
 bool is_objtool_nopped_call(const Symbol *target) {
-  if (!target) return false;
+  if (!target)
+    return false;
   return target->name == "__fentry__" || target->name.starts_with("__sanitizer_cov_");
 }
 
@@ -193,7 +199,8 @@ bool is_objtool_nopped_call(const Symbol *target) {
 template <typename F> void for_each_reloc(const Object &obj, const Section &sec, F f) {
   for (const Section &rela : obj.sections)
     if (rela.is_rela() && rela.base == &sec)
-      for (const Relocation &r : rela.relocs) f(rela, r);
+      for (const Relocation &r : rela.relocs)
+        f(rela, r);
 }
 
 Mask original_mask(const Object &obj, const Symbol &sym) {
@@ -204,7 +211,8 @@ Mask original_mask(const Object &obj, const Symbol &sym) {
   Bytes code = sec.bytes();
 
   for_each_reloc(obj, sec, [&](const Section &rela, const Relocation &r) {
-    if (r.offset + 8 <= start || r.offset >= start + size + 3) return;
+    if (r.offset + 8 <= start || r.offset >= start + size + 3)
+      return;
     mask_relocation(m, start, size, r, obj.where(sec, r.offset));
     unsigned width = reloc_width(r.type);
     if (width && r.offset >= start && r.offset + width <= start + size && r.sym &&
@@ -220,15 +228,20 @@ Mask original_mask(const Object &obj, const Symbol &sym) {
   // CONFIG_HAVE_ARCH_JUMP_LABEL_RELATIVE); bit 1 of the key field's addend marks the
   // arch_static_branch() sites whose `jmp` objtool --hacks=jump_label replaces with a NOP.
   for (const Section &jt : obj.sections) {
-    if (jt.name != "__jump_table" || !jt.rela) continue;
+    if (jt.name != "__jump_table" || !jt.rela)
+      continue;
     std::map<uint64_t, const Relocation *> by_offset;
-    for (const Relocation &r : jt.rela->relocs) by_offset[r.offset] = &r;
+    for (const Relocation &r : jt.rela->relocs)
+      by_offset[r.offset] = &r;
     for (const auto &[off, r] : by_offset) {
-      if (off % 16 != 0 || !r->sym || r->sym->sec != &sec) continue;
+      if (off % 16 != 0 || !r->sym || r->sym->sec != &sec)
+        continue;
       auto key = by_offset.find(off + 8);
-      if (key == by_offset.end() || !(key->second->addend & 2)) continue;
+      if (key == by_offset.end() || !(key->second->addend & 2))
+        continue;
       int64_t site = (int64_t)r->sym->value + r->addend + r->pc_bias;
-      if (site < (int64_t)start || site >= (int64_t)(start + size)) continue;
+      if (site < (int64_t)start || site >= (int64_t)(start + size))
+        continue;
       unsigned len = code[site] == 0xeb ? 2 : code[site] == 0xe9 ? 5 : 0;
       if (len && (uint64_t)site + len <= start + size)
         m.nops.push_back({(uint64_t)site - start, len});
@@ -245,7 +258,8 @@ std::string hex_bytes(Bytes b, const std::vector<uint8_t> *masked, uint64_t from
   std::string s;
   static const char digits[] = "0123456789abcdef";
   for (size_t i = 0; i < b.size(); i++) {
-    if (i) s += ' ';
+    if (i)
+      s += ' ';
     if (masked && (*masked)[from + i]) {
       s += "??";
     } else {
@@ -316,15 +330,18 @@ std::optional<DirectBranch> direct_branch(const Insn &in) {
 bool is_nop(const Insn &in) {
   auto b = in.raw();
   size_t k = 0;
-  while (k < b.size() && (b[k] == 0x66 || b[k] == 0x2e || b[k] == 0x3e)) k++;
-  if (k < b.size() && b[k] == 0x90) return k + 1 == b.size() && (k == 0 || b[0] == 0x66);
+  while (k < b.size() && (b[k] == 0x66 || b[k] == 0x2e || b[k] == 0x3e))
+    k++;
+  if (k < b.size() && b[k] == 0x90)
+    return k + 1 == b.size() && (k == 0 || b[0] == 0x66);
   return k + 2 < b.size() && b[k] == 0x0f && b[k + 1] == 0x1f && ((b[k + 2] >> 3) & 7) == 0;
 }
 
 // The largest power of two (at most `cap`) that divides `v`.
 uint64_t alignment_of(uint64_t v, uint64_t cap) {
   uint64_t p = 1;
-  while (p < cap && v % (p * 2) == 0) p *= 2;
+  while (p < cap && v % (p * 2) == 0)
+    p *= 2;
   return p;
 }
 
@@ -399,8 +416,10 @@ private:
     Bytes image = img_.bytes;
     size_t next = 0;
     for (uint64_t i = 0; i < orig_.size(); i++) {
-      while (next < m_.nops.size() && m_.nops[next].offset + m_.nops[next].len <= i) next++;
-      if (m_.masked[i] || img_.is_masked(i) || orig_[i] == image[i]) continue;
+      while (next < m_.nops.size() && m_.nops[next].offset + m_.nops[next].len <= i)
+        next++;
+      if (m_.masked[i] || img_.is_masked(i) || orig_[i] == image[i])
+        continue;
       if (next < m_.nops.size() && m_.nops[next].offset <= i &&
           image_has_nop(m_.nops[next], m_.nops[next].offset)) {
         i = m_.nops[next].offset + m_.nops[next].len - 1;
@@ -424,7 +443,8 @@ private:
         res_.nop_sites++;
         continue;
       }
-      if (auto d = check_field(f, f.offset)) return d;
+      if (auto d = check_field(f, f.offset))
+        return d;
     }
     // Count each taken site once (a site holds at most one field).
     for (const NopSite &s : m_.nops)
@@ -437,9 +457,11 @@ private:
   }
 
   const std::vector<uint64_t> *candidates(const Field &f) {
-    if (!resolve_) return nullptr;
+    if (!resolve_)
+      return nullptr;
     auto it = cache_.find(f.sym);
-    if (it == cache_.end()) it = cache_.emplace(f.sym, (*resolve_)(*f.sym)).first;
+    if (it == cache_.end())
+      it = cache_.emplace(f.sym, (*resolve_)(*f.sym)).first;
     return it->second.empty() ? nullptr : &it->second;
   }
 
@@ -506,7 +528,8 @@ std::optional<Difference> Comparison::instruction_level() {
   std::vector<InnerBranch> inner;
   auto masked_any = [&](uint64_t from, uint64_t n) {
     for (uint64_t k = from; k < from + n && k < m_.masked.size(); k++)
-      if (m_.masked[k]) return true;
+      if (m_.masked[k])
+        return true;
     return false;
   };
   auto nop_site_at = [&](uint64_t off, unsigned len) {
@@ -517,7 +540,8 @@ std::optional<Difference> Comparison::instruction_level() {
     auto lo = std::lower_bound(m_.fields.begin(), m_.fields.end(), o.offset,
                                [](const Field &f, uint64_t off) { return f.offset < off; });
     auto hi = lo;
-    while (hi != m_.fields.end() && hi->offset < o.end()) ++hi;
+    while (hi != m_.fields.end() && hi->offset < o.end())
+      ++hi;
     return std::make_pair(lo, hi);
   };
   auto inner_target = [&](const Insn &o, const DirectBranch &br) {
@@ -528,7 +552,8 @@ std::optional<Difference> Comparison::instruction_level() {
   size_t a = 0, b = 0;
   while (a < oi.size()) {
     const Insn &o = oi[a];
-    if (b == ii.size()) return bytes_difference(o, nullptr);
+    if (b == ii.size())
+      return bytes_difference(o, nullptr);
     const Insn &i = ii[b];
     map[o.offset] = i.offset;
     Bytes ob = o.raw(), ib = i.raw();
@@ -540,7 +565,8 @@ std::optional<Difference> Comparison::instruction_level() {
       if (same) {
         auto [lo, hi] = fields_in(o);
         for (auto f = lo; f != hi; ++f)
-          if (auto d = check_field(*f, i.offset + (f->offset - o.offset))) return d;
+          if (auto d = check_field(*f, i.offset + (f->offset - o.offset)))
+            return d;
         if (auto br = direct_branch(o); br && inner_target(o, *br))
           inner.push_back({a, b, (uint64_t)br->target, (uint64_t)direct_branch(i)->target});
         a++, b++;
@@ -589,8 +615,10 @@ std::optional<Difference> Comparison::instruction_level() {
     }
     if (is_nop(o) || is_nop(i)) {
       size_t a2 = a, b2 = b;
-      while (a2 < oi.size() && is_nop(oi[a2])) a2++;
-      while (b2 < ii.size() && is_nop(ii[b2])) b2++;
+      while (a2 < oi.size() && is_nop(oi[a2]))
+        a2++;
+      while (b2 < ii.size() && is_nop(ii[b2]))
+        b2++;
       uint64_t oend = a2 < oi.size() ? oi[a2].offset : orig_.size();
       uint64_t iend = b2 < ii.size() ? ii[b2].offset : image.size();
       uint64_t p = alignment_of(orig_address_ + oend, std::min<uint64_t>(orig_align_, 64));
@@ -651,7 +679,8 @@ public:
     const char *dir = std::getenv("TMPDIR");
     path_ = std::string(dir && *dir ? dir : "/tmp") + "/klp-image-XXXXXX";
     UniqueFd fd(mkstemp(path_.data()));
-    if (!fd) throw Error(path_ + ": cannot create temporary file: " + std::strerror(errno));
+    if (!fd)
+      throw Error(path_ + ": cannot create temporary file: " + std::strerror(errno));
     size_t done = 0;
     while (done < data.size()) {
       ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
@@ -711,24 +740,28 @@ struct ImageMatcher::Impl {
     const Symbol *t = &target;
     uint64_t shift = 0;
     if (t->is_section()) {
-      if (t->sec == fn.sec) return {link - fn.value};
+      if (t->sec == fn.sec)
+        return {link - fn.value};
       const Symbol *named = t->sec ? t->sec->bundled : nullptr;
       if (!named && t->sec) // an object that was not cooked: bundle.h's definition
         for (const Symbol &s : obj.symbols)
           if (s.sec == t->sec && (s.is_func() || s.is_object()) && s.value == 0 &&
               s.size == t->sec->size())
             named = &s;
-      if (!named) return {};
+      if (!named)
+        return {};
       shift = named->value;
       t = named;
     }
-    if (t->name.empty()) return {};
+    if (t->name.empty())
+      return {};
     std::vector<uint64_t> out;
     for (const TargetSymbol *ts : symtab.find_all(t->name))
       out.push_back(to_link(ts->address) - shift);
     if (out.empty())
       if (const auto *syms = view->symbols(t->name))
-        for (const ImageSymbol &s : *syms) out.push_back(s.value - shift);
+        for (const ImageSymbol &s : *syms)
+          out.push_back(s.value - shift);
     return out;
   }
 };
@@ -767,13 +800,15 @@ ImageMatcher::ImageMatcher(const std::string &image_path, const TargetSymtab &sy
 
   for (const char *ref : kReferenceSymbols) {
     const TargetSymbol *ts = symtab.find(ref, 0);
-    if (!ts) continue;
+    if (!ts)
+      continue;
     std::optional<uint64_t> link;
     if (const auto *syms = d.view->symbols(ref); syms && syms->size() == 1)
       link = syms->front().value;
     else
       link = d.view->text_start();
-    if (!link) throw Error(image_path + ": image has no .text section or executable segment");
+    if (!link)
+      throw Error(image_path + ": image has no .text section or executable segment");
     d.slide = (int64_t)(ts->address - *link);
     return;
   }
@@ -787,18 +822,10 @@ ImageMatcher::ImageMatcher(const std::string &image_path, const TargetSymtab &sy
 
 ImageMatcher::~ImageMatcher() = default;
 
-const std::string &ImageMatcher::image_path() const {
-  return impl_->path;
-}
-const std::string &ImageMatcher::image_format() const {
-  return impl_->image.format;
-}
-bool ImageMatcher::is_module() const {
-  return impl_->module;
-}
-int64_t ImageMatcher::slide() const {
-  return impl_->slide;
-}
+const std::string &ImageMatcher::image_path() const { return impl_->path; }
+const std::string &ImageMatcher::image_format() const { return impl_->image.format; }
+bool ImageMatcher::is_module() const { return impl_->module; }
+int64_t ImageMatcher::slide() const { return impl_->slide; }
 
 FunctionMatch ImageMatcher::check(const ImageFunction &f) const {
   if (!f.orig || !f.sym)
@@ -844,7 +871,8 @@ FunctionMatch ImageMatcher::Impl::check_vmlinux(const ImageFunction &f, const st
     const ImageSymbol *found = nullptr;
     if (const auto *syms = view->symbols(name))
       for (const ImageSymbol &s : *syms)
-        if (s.value == link) found = &s;
+        if (s.value == link)
+          found = &s;
     if (!found) {
       res.mismatch = "function '" + name + "' is not at " + hex(link) +
                      " in the image (no such symbol there): " + symtab.source() +
@@ -892,7 +920,8 @@ FunctionMatch ImageMatcher::Impl::check_module(const ImageFunction &f, const std
                 " is not in the module's symbol table");
   const Symbol *ks = nullptr;
   for (const Symbol &s : ko->symbols)
-    if (s.index == ts->source_index) ks = &s;
+    if (s.index == ts->source_index)
+      ks = &s;
   if (!ks || ks->name != name)
     throw Error(path + ": symbol table index " + std::to_string(ts->source_index) + " is not '" +
                 name + "'");
@@ -922,7 +951,8 @@ FunctionMatch ImageMatcher::Impl::check_module(const ImageFunction &f, const std
 
 void verify_functions_match(const std::string &image_path, const TargetSymtab &symtab,
                             const std::vector<ImageFunction> &funcs) {
-  if (funcs.empty()) return;
+  if (funcs.empty())
+    return;
   ImageMatcher matcher(image_path, symtab);
   std::vector<FunctionMatch> bad;
   std::vector<std::string> names;
@@ -933,12 +963,14 @@ void verify_functions_match(const std::string &image_path, const TargetSymtab &s
       names.push_back(f.name.empty() ? f.sym->name : f.name);
     }
   }
-  if (bad.empty()) return;
+  if (bad.empty())
+    return;
   std::string msg = image_path + ": " + bad.front().mismatch;
   if (bad.size() > 1) {
     msg += "; " + std::to_string(bad.size() - 1) + " more function" +
            (bad.size() > 2 ? "s differ: " : " differs: ");
-    for (size_t i = 1; i < names.size(); i++) msg += (i > 1 ? ", " : "") + names[i];
+    for (size_t i = 1; i < names.size(); i++)
+      msg += (i > 1 ? ", " : "") + names[i];
   }
   msg += "; rebuild with the target's exact source, config and compiler";
   throw Error(msg);

@@ -2,8 +2,8 @@
 
 #include "error.h"
 #include "image_match.h"
-#include "verify.h"
 #include "target_modules.h"
+#include "verify.h"
 
 namespace klp {
 

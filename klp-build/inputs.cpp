@@ -24,9 +24,7 @@ namespace {
 
 bool exists(const std::string &p) { return !p.empty() && fs::exists(p); }
 
-std::string parent_dir(const std::string &path) {
-  return fs::path(path).parent_path().string();
-}
+std::string parent_dir(const std::string &path) { return fs::path(path).parent_path().string(); }
 
 // `uname -r`: the running kernel's release, which names its /boot config and /lib/modules.
 std::string running_release() {
@@ -74,9 +72,11 @@ std::string resolve_symvers(const BuildOptions &o, const std::string &kbuild_dir
 // A copy of /proc/kallsyms: "<hex address> <type letter> <name>[ <[module]>]" on its first line.
 bool looks_like_kallsyms(std::string_view line) {
   size_t sp = line.find(' ');
-  if (sp == 0 || sp == std::string_view::npos || sp > 16) return false;
+  if (sp == 0 || sp == std::string_view::npos || sp > 16)
+    return false;
   for (char c : line.substr(0, sp))
-    if (!isxdigit((unsigned char)c)) return false;
+    if (!isxdigit((unsigned char)c))
+      return false;
   return line.size() > sp + 3 && isalpha((unsigned char)line[sp + 1]) && line[sp + 2] == ' ' &&
          line[sp + 3] != ' ';
 }
@@ -121,7 +121,8 @@ Inputs resolve_inputs(const BuildOptions &opts, const Reporter &report) {
 
 void check_input_dirs(const BuildOptions &o) {
   for (auto [option, dir] : {std::pair{"--sourcedir", &o.sourcedir}, {"--headers", &o.headers}}) {
-    if (dir->empty()) continue;
+    if (dir->empty())
+      continue;
     std::error_code ec;
     fs::file_status st = fs::status(*dir, ec);
     if (!fs::exists(st))
@@ -142,10 +143,13 @@ void check_input_files(const BuildOptions &o, const std::string &symvers) {
     if (!in && !in.eof())
       throw Error(o.kallsyms + ": cannot read: " + strerror(errno));
     if (!looks_like_kallsyms(line))
-      throw Error(o.kallsyms + ":1: not a copy of /proc/kallsyms (expected 'ADDRESS TYPE NAME', "
-                  "read " + quoted_input(line) + ")");
+      throw Error(o.kallsyms +
+                  ":1: not a copy of /proc/kallsyms (expected 'ADDRESS TYPE NAME', "
+                  "read " +
+                  quoted_input(line) + ")");
   }
-  if (!o.kernel_image.empty()) check_regular_file(o.kernel_image);
+  if (!o.kernel_image.empty())
+    check_regular_file(o.kernel_image);
   if (!o.vmlinux.empty()) {
     ElfFile elf(o.vmlinux);
     if (!elf.symtab_index())
@@ -207,12 +211,13 @@ std::string resolve_target_symbols(const BuildOptions &o, const std::string &con
   if (config_path == "/boot/config-" + running_release) {
     if (access(proc_kallsyms.c_str(), R_OK) == 0)
       return proc_kallsyms;
-    throw Error(proc_kallsyms + ": cannot read the running kernel's symbols (" +
-                strerror(errno) + "); run as root or pass --kallsyms");
+    throw Error(proc_kallsyms + ": cannot read the running kernel's symbols (" + strerror(errno) +
+                "); run as root or pass --kallsyms");
   }
   throw Error("no target symbols for the kernel of " + config_path +
               ": pass --vmlinux or --kallsyms (/proc/kallsyms is the default only when "
-              "building for the running kernel, with /boot/config-" + running_release + ")");
+              "building for the running kernel, with /boot/config-" +
+              running_release + ")");
 }
 
 } // namespace klp

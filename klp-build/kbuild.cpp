@@ -54,7 +54,8 @@ std::vector<std::string> prepare_tree(const KbuildTree &tree, const std::string 
   ConfigChanges c = compare_olddefconfig(read_text_file(config), read_text_file(dot_config));
   if (c.changed())
     throw Error(config + ": make olddefconfig changed the config (first difference: '" +
-                c.first_before + "' became '" + c.first_after + "'); use the config of this "
+                c.first_before + "' became '" + c.first_after +
+                "'); use the config of this "
                 "exact source version and compiler");
   run_checked({make_argv(tree, {"modules_prepare"}), "", {}}, "make modules_prepare");
   return c.tolerated;

@@ -11,12 +11,12 @@
 namespace klp {
 
 struct KbuildTree {
-  std::string srctree;  // the shadow source tree
-  std::string objtree;  // O= build directory
+  std::string srctree; // the shadow source tree
+  std::string objtree; // O= build directory
   std::string cc = "gcc";
   std::string hostcc = "gcc";            // HOSTCC of that toolchain (served by the launcher)
   std::vector<std::string> cc_make_args; // the toolchain's (Toolchain::make_args: LLVM=-14)
-  std::string launcher; // --compiler-launcher (ccache, distcc, icecc)
+  std::string launcher;                  // --compiler-launcher (ccache, distcc, icecc)
   std::string include_dir; // runtime/include: <klp-build/livepatch.h>, kpatch-macros.h
   int jobs = 1;
 };
@@ -37,10 +37,10 @@ double compile_objects(const KbuildTree &tree, const std::vector<std::string> &o
                        bool record_descent = false);
 
 struct ObjectRecord {
-  std::string object;           // "fs/ext4/inode.o"
-  std::string target;           // "vmlinux" or the module name as the kernel knows it ("ext4")
-  std::string modfile;          // the module's path without .ko ("fs/ext4/ext4") when the record
-                                // names it; see module_path_in()
+  std::string object;            // "fs/ext4/inode.o"
+  std::string target;            // "vmlinux" or the module name as the kernel knows it ("ext4")
+  std::string modfile;           // the module's path without .ko ("fs/ext4/ext4") when the record
+                                 // names it; see module_path_in()
   std::vector<std::string> deps; // source files it was compiled from (the .c and its headers)
   // genksyms CRCs of the symbols it exports (CONFIG_MODVERSIONS; "#SYMVER name crc" lines
   // kbuild 5.19+ appends to the record).

@@ -88,9 +88,8 @@ static int clang_major(const KernelConfig &config) {
 }
 
 // The tools kbuild's LLVM= takes from the same installation besides clang (Makefile, 6.1).
-static constexpr const char *kLlvmTools[] = {"ld.lld",       "llvm-ar",      "llvm-nm",
-                                             "llvm-objcopy", "llvm-objdump", "llvm-readelf",
-                                             "llvm-strip"};
+static constexpr const char *kLlvmTools[] = {
+    "ld.lld", "llvm-ar", "llvm-nm", "llvm-objcopy", "llvm-objdump", "llvm-readelf", "llvm-strip"};
 
 static Toolchain clang_toolchain(const KernelConfig &config, const std::string &path,
                                  const std::string &lib) {
@@ -217,8 +216,8 @@ void check_config(const KernelConfig &config, const std::string &cc) {
     return; // kernels before 5.8 do not record it
   std::string have = compiler_version_text(cc);
   if (have != want)
-    throw Error(config.path() + ": the kernel was built with '" + want + "' but " + cc +
-                " is '" + have + "'; " + compiler_remedy(want));
+    throw Error(config.path() + ": the kernel was built with '" + want + "' but " + cc + " is '" +
+                have + "'; " + compiler_remedy(want));
 }
 
 // One setting of a config file: "CONFIG_X=v" or "# CONFIG_X is not set".
@@ -250,11 +249,13 @@ static std::string value_of(const std::string &line) {
 // The tool kconfig probes for `name` when the build of `config` does not use it; "" otherwise.
 static std::string unused_probed_tool(const std::string &name, bool rust) {
   static constexpr std::string_view kRust[] = {
-      "CONFIG_RUSTC_VERSION", "CONFIG_RUSTC_LLVM_VERSION", "CONFIG_RUST_IS_AVAILABLE",
+      "CONFIG_RUSTC_VERSION",        "CONFIG_RUSTC_LLVM_VERSION", "CONFIG_RUST_IS_AVAILABLE",
       "CONFIG_BINDGEN_VERSION_TEXT", "CONFIG_RUSTC_VERSION_TEXT", "CONFIG_RUST",
   };
   static constexpr std::string_view kPahole[] = {
-      "CONFIG_PAHOLE_VERSION", "CONFIG_DEBUG_INFO_BTF", "CONFIG_DEBUG_INFO_BTF_MODULES",
+      "CONFIG_PAHOLE_VERSION",
+      "CONFIG_DEBUG_INFO_BTF",
+      "CONFIG_DEBUG_INFO_BTF_MODULES",
       "CONFIG_MODULE_ALLOW_BTF_MISMATCH",
   };
   if (!rust) {
@@ -279,7 +280,7 @@ static std::string unused_probed_tool(const std::string &name, bool rust) {
 // their defaults, which is no sign of a config from another source version.
 static bool is_distro_stripped_option(const std::string &name) {
   static constexpr std::string_view kOptions[] = {
-      "CONFIG_BUILD_SALT", "CONFIG_MODULE_SIG_ALL", "CONFIG_MODULE_SIG_KEY",
+      "CONFIG_BUILD_SALT",          "CONFIG_MODULE_SIG_ALL",         "CONFIG_MODULE_SIG_KEY",
       "CONFIG_SYSTEM_TRUSTED_KEYS", "CONFIG_SYSTEM_REVOCATION_KEYS",
   };
   for (std::string_view o : kOptions)

@@ -36,10 +36,10 @@ private:
 struct Toolchain {
   enum class Kind { Gcc, Clang };
   Kind kind = Kind::Gcc;
-  std::string cc = "gcc";              // CC: a program on PATH or an absolute path
-  std::string hostcc = "gcc";          // HOSTCC kbuild uses with it (host tools)
-  std::vector<std::string> make_args;  // e.g. {"LLVM=-14"}
-  std::string missing;                 // clang: why no installed one serves ("" if one does)
+  std::string cc = "gcc";             // CC: a program on PATH or an absolute path
+  std::string hostcc = "gcc";         // HOSTCC kbuild uses with it (host tools)
+  std::vector<std::string> make_args; // e.g. {"LLVM=-14"}
+  std::string missing;                // clang: why no installed one serves ("" if one does)
 };
 // `path`: the directories searched for programs (PATH's value); `lib`: where llvm-<major>/bin/
 // is looked for.

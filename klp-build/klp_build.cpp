@@ -46,10 +46,9 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
   WorkDir work(opts.keep_tmp);
   KbuildTree tree = kbuild_tree_for(in);
   ModuleSpec spec = module_spec_for(in, tree);
-  ModuleBuild module(spec, work.sub("module"),
-                     opts.use_cache && opts.replay ? link_template_path(cache_root(opts), spec)
-                                                   : "",
-                     opts.replay);
+  ModuleBuild module(
+      spec, work.sub("module"),
+      opts.use_cache && opts.replay ? link_template_path(cache_root(opts), spec) : "", opts.replay);
   clock.done("generate");
 
   // Prepare tree: shadow the user's tree and prepare an out-of-tree build directory, or reuse

@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "cli.h"
-#include "error.h"
 #include "elf_writer.h"
+#include "error.h"
 #include "explain.h"
 #include "html.h"
 #include "klp_build.h"
@@ -30,10 +30,12 @@ static PageInfo page_info(const BuildOptions &o, const BuildResult &r,
   namespace fs = std::filesystem;
   PageInfo info;
   info.module = fs::path(r.module_path).filename().string();
-  for (const std::string &p : o.patches) info.inputs.push_back(read_page_input(p));
+  for (const std::string &p : o.patches)
+    info.inputs.push_back(read_page_input(p));
   std::string config = !o.config.empty() ? o.config : o.sourcedir + "/.config";
   std::string release = o.headers.empty() ? "" : o.headers + "/include/config/kernel.release";
-  if (fs::exists(config)) describe_kernel(info, config, release);
+  if (fs::exists(config))
+    describe_kernel(info, config, release);
   info.phases = phases;
   return info;
 }

@@ -15,8 +15,7 @@ namespace klp {
 
 ModuleBuild::ModuleBuild(const ModuleSpec &spec, std::string dir, std::string template_path,
                          bool replay)
-    : spec_(spec), dir_(std::move(dir)), template_path_(std::move(template_path)),
-      replay_(replay) {
+    : spec_(spec), dir_(std::move(dir)), template_path_(std::move(template_path)), replay_(replay) {
   write_module_dir(spec_, dir_);
   if (auto saved = load_link_template(template_path_))
     template_ = instantiate(*saved, spec_, dir_);
@@ -31,7 +30,6 @@ ModuleBuild::ModuleBuild(const ModuleSpec &spec, std::string dir, std::string te
     runtime_.start(
         [this](const std::atomic<bool> *cancel) { prelink_module(spec_, dir_, cancel); });
 }
-
 
 std::string ModuleBuild::link(const std::vector<std::string> &diff_objects) {
   runtime_.wait();
@@ -60,7 +58,6 @@ std::string ModuleBuild::link(const std::vector<std::string> &diff_objects) {
   return ko;
 }
 
-
 ModuleSpec module_spec_for(const Inputs &in, const KbuildTree &tree) {
   ModuleSpec spec;
   spec.name = in.module_name;
@@ -84,8 +81,8 @@ std::string link_template_path(const std::string &cache_root, const ModuleSpec &
     inputs += std::string(f) + " " + std::to_string(st.st_size) + " " +
               std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
   }
-  inputs += spec.compiler + "\n" + (spec.data_dir.empty() ? data_dir() : spec.data_dir) + "\n" +
-            kVersion;
+  inputs +=
+      spec.compiler + "\n" + (spec.data_dir.empty() ? data_dir() : spec.data_dir) + "\n" + kVersion;
   return cache_root + "/links/" + cache_key(inputs);
 }
 

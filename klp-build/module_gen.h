@@ -10,14 +10,14 @@
 namespace klp {
 
 struct ModuleSpec {
-  std::string name;                     // livepatch-<patch>
-  bool replace = true;                  // atomic replace
+  std::string name;    // livepatch-<patch>
+  bool replace = true; // atomic replace
   std::vector<std::string> diff_objects;
-  std::string kbuild_dir;               // the target's build tree (headers or a built kernel)
-  std::string data_dir;                 // where runtime/ and templates/ live
-  std::string source_date_epoch;        // for reproducible builds ("" if unset)
-  std::string compiler;                 // CC for the module's compiles ("" : the tree's own),
-                                        // e.g. "ccache gcc-12" for --compiler-launcher
+  std::string kbuild_dir;                // the target's build tree (headers or a built kernel)
+  std::string data_dir;                  // where runtime/ and templates/ live
+  std::string source_date_epoch;         // for reproducible builds ("" if unset)
+  std::string compiler;                  // CC for the module's compiles ("" : the tree's own),
+                                         // e.g. "ccache gcc-12" for --compiler-launcher
   std::vector<std::string> cc_make_args; // the target's toolchain (LLVM=-14 for clang kernels)
   int jobs = 1;
 };

@@ -32,8 +32,11 @@ std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std
   t.name = spec.name;
   std::string base = t.dir + "/" + spec.name;
   // The runtime's compiles, then the link steps, in the order make ran them.
-  std::vector<std::string> targets = {t.dir + "/klp_runtime.o", t.dir + "/klp_patch_info.o",
-                                      base + ".o", t.dir + "/Module.symvers", base + ".mod.o",
+  std::vector<std::string> targets = {t.dir + "/klp_runtime.o",
+                                      t.dir + "/klp_patch_info.o",
+                                      base + ".o",
+                                      t.dir + "/Module.symvers",
+                                      base + ".mod.o",
                                       base + ".ko"};
   std::error_code ec;
   bool objtool = fs::exists(spec.kbuild_dir + "/.config", ec) &&
@@ -182,10 +185,9 @@ std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec) {
   static const char *kSteps[] = {"composite object", "modpost", ".mod.o", ".ko"};
   for (size_t i = kRuntimeObjects; i < t.commands.size(); i++) {
     // The command is kbuild's own record of what make ran for this step.
-    CommandResult r = run_checked({{"/bin/sh", "-c", t.commands[i]}, spec.kbuild_dir,
-                                   step_env(spec)},
-                                  std::string("linking the livepatch module (") +
-                                      kSteps[i - kRuntimeObjects] + ")");
+    CommandResult r = run_checked(
+        {{"/bin/sh", "-c", t.commands[i]}, spec.kbuild_dir, step_env(spec)},
+        std::string("linking the livepatch module (") + kSteps[i - kRuntimeObjects] + ")");
     if (i == kRuntimeObjects + 1)
       check_modpost_output(spec, r.output);
   }

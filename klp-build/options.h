@@ -19,12 +19,12 @@ struct BuildOptions {
   int jobs = 0;                 // 0: number of CPUs
   bool replace = true;          // atomic replace (--no-replace turns it off)
   std::string compiler_launcher;
-  std::string kernel_image;     // vmlinux or vmlinuz of the target, for the match proof
-  std::string modules_dir;      // the target's /lib/modules/RELEASE: module .ko files for it
-  std::string cache_dir;        // tree cache root (default: ~/.cache/klp-build), see tree_cache.h
-  bool use_cache = true;        // --no-cache: prepare a throwaway tree in the work directory
-  std::string sign_key;         // --sign-key: sign the module with the build tree's sign-file
-  std::string sign_cert;        // --sign-cert: the X.509 certificate of that key
+  std::string kernel_image; // vmlinux or vmlinuz of the target, for the match proof
+  std::string modules_dir;  // the target's /lib/modules/RELEASE: module .ko files for it
+  std::string cache_dir;    // tree cache root (default: ~/.cache/klp-build), see tree_cache.h
+  bool use_cache = true;    // --no-cache: prepare a throwaway tree in the work directory
+  std::string sign_key;     // --sign-key: sign the module with the build tree's sign-file
+  std::string sign_cert;    // --sign-cert: the X.509 certificate of that key
   bool keep_tmp = false;
   bool explain = false;
   bool check_reproducible = false;

@@ -115,8 +115,8 @@ std::vector<std::string> touched_files(const std::vector<PatchFile> &patches) {
 }
 
 void apply_patch(const PatchFile &patch, const std::string &tree) {
-  Command cmd{{"patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-r", "-",
-               "-i", patch.path},
+  Command cmd{{"patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-r", "-", "-i",
+               patch.path},
               tree,
               {}};
   CommandResult r = run_command(cmd);
@@ -151,8 +151,7 @@ void apply_patch(const PatchFile &patch, const std::string &tree) {
   throw Error(msg);
 }
 
-std::string module_name_for(const std::string &given_name,
-                            const std::vector<PatchFile> &patches) {
+std::string module_name_for(const std::string &given_name, const std::vector<PatchFile> &patches) {
   std::string base = given_name;
   if (base.empty()) {
     std::string p = patches.empty() ? "patch" : patches.front().path;

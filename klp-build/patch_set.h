@@ -8,9 +8,9 @@
 namespace klp {
 
 struct FilePatch {
-  std::string path;          // relative to the tree root, after stripping one component (-p1)
-  bool created = false;      // --- /dev/null
-  bool deleted = false;      // +++ /dev/null
+  std::string path;               // relative to the tree root, after stripping one component (-p1)
+  bool created = false;           // --- /dev/null
+  bool deleted = false;           // +++ /dev/null
   std::vector<std::string> hunks; // "@@ ... @@" blocks, for error reports
 };
 

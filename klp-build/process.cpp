@@ -120,7 +120,9 @@ CommandResult run_command(const Command &cmd) {
   char buf[65536];
   bool killed = false;
   for (;;) {
-    struct pollfd p {pipefd[0], POLLIN, 0};
+    struct pollfd p {
+      pipefd[0], POLLIN, 0
+    };
     int pr = poll(&p, 1, 200);
     if ((interrupted() || (cmd.cancel && *cmd.cancel)) && !killed) {
       kill(-pid, SIGTERM);
@@ -139,8 +141,7 @@ CommandResult run_command(const Command &cmd) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  res.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (interrupted())
     throw Error("interrupted while running " + cmd.argv[0]);

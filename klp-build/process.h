@@ -11,12 +11,12 @@ namespace klp {
 
 struct Command {
   std::vector<std::string> argv;
-  std::string cwd;                          // empty: inherit
-  std::map<std::string, std::string> env;   // added to the environment
-  std::vector<std::string> unset_env = {};  // removed from it
+  std::string cwd;                         // empty: inherit
+  std::map<std::string, std::string> env;  // added to the environment
+  std::vector<std::string> unset_env = {}; // removed from it
   std::string env_from = {}; // what describe() names instead of listing `env` (a recorded file)
   const std::atomic<bool> *cancel = nullptr; // when it turns true, the command is stopped
-  std::string describe() const;             // "cd DIR && VAR=x argv..." for -v and errors
+  std::string describe() const;              // "cd DIR && VAR=x argv..." for -v and errors
 };
 
 struct CommandResult {

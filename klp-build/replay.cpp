@@ -66,8 +66,7 @@ static bool lacks_objtool_run(const std::string &command, bool objtool_config) {
   return objtool_config && command.find("objtool") == std::string::npos;
 }
 
-bool is_replayable(const std::string &record_text, const std::string &object,
-                   bool objtool_config) {
+bool is_replayable(const std::string &record_text, const std::string &object, bool objtool_config) {
   std::string command = recorded_command(record_text, object);
   return !command.empty() && !has_genksyms_lines(record_text) && !needs_recordmcount(command) &&
          !lacks_objtool_run(command, objtool_config);

@@ -30,8 +30,7 @@ std::string recorded_command(const std::string &record_text, const std::string &
 // Whether the recorded command alone is kbuild's whole rule for the object: no "#SYMVER"
 // line (genksyms ran), mcount sites recorded by the compiler or objtool, and objtool in the
 // command when the config runs it (`objtool_config`, see config_runs_objtool()).
-bool is_replayable(const std::string &record_text, const std::string &object,
-                   bool objtool_config);
+bool is_replayable(const std::string &record_text, const std::string &object, bool objtool_config);
 
 // Whether the kernel of `config` (a .config) runs objtool on every object: CONFIG_OBJTOOL
 // (6.0+) or CONFIG_STACK_VALIDATION before it.

@@ -32,8 +32,8 @@ bool is_build_output(const std::string &rel) {
   if (rel.starts_with("arch/") && rel.ends_with("/include/generated"))
     return true;
   static constexpr std::string_view kOutputSuffixes[] = {
-      ".o", ".ko", ".a", ".cmd", ".mod", ".mod.c", ".order", ".symvers", ".d", ".lst", ".tmp",
-      ".dwo", ".gcno", ".su",
+      ".o",       ".ko", ".a",   ".cmd", ".mod", ".mod.c", ".order",
+      ".symvers", ".d",  ".lst", ".tmp", ".dwo", ".gcno",  ".su",
   };
   for (std::string_view s : kOutputSuffixes)
     if (name.ends_with(s))
@@ -164,12 +164,11 @@ uint64_t fingerprint_tree(const std::string &source) {
   // on its own, and their hashes combined in name order.
   std::vector<std::string> top = sorted_entries(root.get());
   std::vector<uint64_t> hashes(top.size());
-  parallel_for(top.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u),
-               [&](size_t i) {
-                 Fnv f;
-                 fingerprint_entry(root.get(), top[i], top[i], f);
-                 hashes[i] = f.h;
-               });
+  parallel_for(top.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u), [&](size_t i) {
+    Fnv f;
+    fingerprint_entry(root.get(), top[i], top[i], f);
+    hashes[i] = f.h;
+  });
   Fnv all;
   for (uint64_t h : hashes)
     all.mix(&h, sizeof(h));

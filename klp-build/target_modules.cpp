@@ -35,8 +35,8 @@ std::string uncompressed_module(const std::string &path, const std::string &scra
     return out;
   KernelImage image = read_kernel_image(path); // decompresses; must be an ELF
   fs::create_directories(scratch_dir);
-  write_file_atomically(out, std::string_view(reinterpret_cast<const char *>(image.elf.data()),
-                                              image.elf.size()));
+  write_file_atomically(
+      out, std::string_view(reinterpret_cast<const char *>(image.elf.data()), image.elf.size()));
   return out;
 }
 

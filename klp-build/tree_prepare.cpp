@@ -26,8 +26,7 @@ std::string tree_cache_key(const BuildOptions &opts, const std::string &config_p
   snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)fingerprint_tree(opts.sourcedir));
   std::string argv;
   for (const std::string &a : make_argv(tree, {}))
-    if (!a.starts_with("-C") && !a.starts_with("O=") && !a.starts_with("-j") &&
-        a != tree.srctree)
+    if (!a.starts_with("-C") && !a.starts_with("O=") && !a.starts_with("-j") && a != tree.srctree)
       argv += a + "\n";
   return cache_key(std::string(fp) + "\n" + fs::absolute(opts.sourcedir).string() + "\n" +
                    read_input_file(config_path) + "\n" + compiler_version_text(tree.cc) + "\n" +
@@ -43,8 +42,8 @@ KbuildTree kbuild_tree_for(const Inputs &in) {
   tree.cc_make_args = in.toolchain.make_args;
   tree.launcher = in.opts.compiler_launcher;
   tree.include_dir = data_dir() + "/runtime/include";
-  tree.jobs = in.opts.jobs > 0 ? in.opts.jobs
-                               : (int)std::max(1u, std::thread::hardware_concurrency());
+  tree.jobs =
+      in.opts.jobs > 0 ? in.opts.jobs : (int)std::max(1u, std::thread::hardware_concurrency());
   return tree;
 }
 
@@ -69,8 +68,10 @@ std::unique_ptr<TreeCache> prepare_tree_for(Inputs &in, KbuildTree &tree, const 
       cache->reset();
     make_shadow_tree(in.opts.sourcedir, tree.srctree);
     for (const std::string &t : prepare_tree(tree, in.config_path))
-      report.info(in.config_path + ": olddefconfig changed a value kconfig only probes from a "
-                  "tool this config does not use (tolerated): " + t);
+      report.info(in.config_path +
+                  ": olddefconfig changed a value kconfig only probes from a "
+                  "tool this config does not use (tolerated): " +
+                  t);
     if (cache)
       cache->set_ready();
   } else {
@@ -86,7 +87,7 @@ std::unique_ptr<TreeCache> prepare_tree_for(Inputs &in, KbuildTree &tree, const 
       if (std::find(in.objects.begin(), in.objects.end(), o) == in.objects.end())
         in.objects.push_back(o);
     report.info(std::to_string(in.objects.size()) + " translation units include the patched "
-                "headers or are patched themselves");
+                                                    "headers or are patched themselves");
   }
   if (in.objects.empty())
     throw NoChange("no translation unit of this config includes the patched headers");

@@ -97,8 +97,7 @@ std::map<std::string, ObjectRecord> build_originals(const Inputs &in, const Kbui
   // (PatchedScope puts originals back), and needs no make at all.
   std::vector<std::string> to_compile;
   for (const std::string &o : in.objects)
-    if (!cache || !fs::exists(tree.objtree + "/" + o) ||
-        !fs::exists(record_path(tree.objtree, o)))
+    if (!cache || !fs::exists(tree.objtree + "/" + o) || !fs::exists(record_path(tree.objtree, o)))
       to_compile.push_back(o);
   // The tree is prepared and unchanged since: kbuild's descent alone builds them.
   if (!to_compile.empty() && !(in.opts.replay && descend_objects(tree, to_compile)))
@@ -114,8 +113,8 @@ std::map<std::string, ObjectRecord> build_originals(const Inputs &in, const Kbui
   return records;
 }
 
-std::vector<ObjectRecord> build_patched(const Inputs &in, const KbuildTree &tree,
-                                        TreeCache *cache, const WorkDir &work) {
+std::vector<ObjectRecord> build_patched(const Inputs &in, const KbuildTree &tree, TreeCache *cache,
+                                        const WorkDir &work) {
   PatchedScope scope(cache, in.opts.sourcedir, tree, in.touched, in.objects, work);
   unshare_files(tree.srctree, in.touched);
   for (const PatchFile &p : in.patches)

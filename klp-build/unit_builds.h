@@ -24,7 +24,7 @@ std::map<std::string, ObjectRecord> build_originals(const Inputs &in, const Kbui
 
 // Applies the patches to private copies of the touched files and compiles the units again. A
 // cached tree gets its original files and objects back afterwards, on every exit path.
-std::vector<ObjectRecord> build_patched(const Inputs &in, const KbuildTree &tree,
-                                        TreeCache *cache, const WorkDir &work);
+std::vector<ObjectRecord> build_patched(const Inputs &in, const KbuildTree &tree, TreeCache *cache,
+                                        const WorkDir &work);
 
 } // namespace klp

@@ -18,15 +18,14 @@ namespace klp {
 namespace {
 
 bool starts_with(Bytes data, std::initializer_list<uint8_t> magic) {
-  if (data.size() < magic.size()) return false;
+  if (data.size() < magic.size())
+    return false;
   return std::equal(magic.begin(), magic.end(), data.begin());
 }
 
 // Output buffer growth shared by the streaming decompressors. A kernel is tens of MiB; the
 // compressed input times 4 is a good first guess.
-size_t initial_capacity(size_t in) {
-  return std::max<size_t>(in * 4, 1 << 20);
-}
+size_t initial_capacity(size_t in) { return std::max<size_t>(in * 4, 1 << 20); }
 
 // Refuses output beyond this: a corrupt or hostile stream must not eat the machine (a vmlinux of
 // an allyesconfig kernel is under 1 GiB even with its relocation table).
@@ -94,7 +93,8 @@ std::vector<uint8_t> gunzip(Bytes in, const std::string &where, const Decompress
     rc = inflate(&zs, Z_NO_FLUSH);
     in_done += in_chunk - zs.avail_in;
     out.filled(out_chunk - zs.avail_out);
-    if (rc == Z_STREAM_END) break;
+    if (rc == Z_STREAM_END)
+      break;
     if (rc == Z_BUF_ERROR && (in_done == in.size() || zs.avail_in == in_chunk))
       throw Error(where + ": gzip data is truncated");
     if (rc != Z_OK && rc != Z_BUF_ERROR)
@@ -142,7 +142,8 @@ std::vector<uint8_t> unlzma(Bytes in, Compression c, const std::string &where,
     ls.avail_out = len;
     rc = lzma_code(&ls, ls.avail_in ? LZMA_RUN : LZMA_FINISH);
     out.filled(len - ls.avail_out);
-    if (rc == LZMA_STREAM_END) break;
+    if (rc == LZMA_STREAM_END)
+      break;
     if (rc != LZMA_OK)
       throw Error(where + ": " + compression_name(c) + " " + lzma_message(rc));
   }
@@ -152,7 +153,8 @@ std::vector<uint8_t> unlzma(Bytes in, Compression c, const std::string &where,
 std::vector<uint8_t> unzstd(Bytes in, const std::string &where, const DecompressBudget &budget) {
   std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream *)> ds(ZSTD_createDStream(),
                                                                ZSTD_freeDStream);
-  if (!ds) throw Error(where + ": libzstd initialisation failed");
+  if (!ds)
+    throw Error(where + ": libzstd initialisation failed");
   // The window is allocated as the frame header asks: no larger than kbuild's `zstd -22 --ultra`
   // (2^27; it compresses from a pipe, so the frame does not say its size).
   ZSTD_DCtx_setParameter(ds.get(), ZSTD_d_windowLogMax, kMaxZstdWindowLog);
@@ -166,16 +168,15 @@ std::vector<uint8_t> unzstd(Bytes in, const std::string &where, const Decompress
     out.filled(ob.pos);
     if (ZSTD_isError(rc))
       throw Error(where + ": zstd data is corrupt (" + ZSTD_getErrorName(rc) + ")");
-    if (rc == 0) break; // end of the first frame
+    if (rc == 0)
+      break; // end of the first frame
     if (ib.pos == ib.size && ob.pos < ob.size && (ob.pos == 0 || ib.pos == in_before))
       throw Error(where + ": zstd data is truncated");
   }
   return out.take(where, Compression::Zstd);
 }
 
-uint16_t le16(Bytes d, size_t off) {
-  return uint16_t(d[off] | d[off + 1] << 8);
-}
+uint16_t le16(Bytes d, size_t off) { return uint16_t(d[off] | d[off + 1] << 8); }
 uint32_t le32(Bytes d, size_t off) {
   return uint32_t(d[off]) | uint32_t(d[off + 1]) << 8 | uint32_t(d[off + 2]) << 16 |
          uint32_t(d[off + 3]) << 24;
@@ -215,12 +216,18 @@ const char *compression_name(Compression c) {
 
 Compression detect_compression(Bytes d) {
   // The magics scripts/extract-vmlinux looks for.
-  if (starts_with(d, {0x1f, 0x8b, 0x08})) return Compression::Gzip;
-  if (starts_with(d, {0xfd, '7', 'z', 'X', 'Z', 0x00})) return Compression::Xz;
-  if (starts_with(d, {0x28, 0xb5, 0x2f, 0xfd})) return Compression::Zstd;
-  if (starts_with(d, {'B', 'Z', 'h'})) return Compression::Bzip2;
-  if (starts_with(d, {0x5d, 0x00, 0x00})) return Compression::Lzma;
-  if (starts_with(d, {0x89, 'L', 'Z', 'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a})) return Compression::Lzo;
+  if (starts_with(d, {0x1f, 0x8b, 0x08}))
+    return Compression::Gzip;
+  if (starts_with(d, {0xfd, '7', 'z', 'X', 'Z', 0x00}))
+    return Compression::Xz;
+  if (starts_with(d, {0x28, 0xb5, 0x2f, 0xfd}))
+    return Compression::Zstd;
+  if (starts_with(d, {'B', 'Z', 'h'}))
+    return Compression::Bzip2;
+  if (starts_with(d, {0x5d, 0x00, 0x00}))
+    return Compression::Lzma;
+  if (starts_with(d, {0x89, 'L', 'Z', 'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a}))
+    return Compression::Lzo;
   if (starts_with(d, {0x02, 0x21, 0x4c, 0x18}) || starts_with(d, {0x04, 0x22, 0x4d, 0x18}))
     return Compression::Lz4;
   return Compression::None;
@@ -232,9 +239,9 @@ bool compression_supported(Compression c) {
 }
 
 DecompressBudget default_budget(Bytes data) {
-  uint64_t limit = data.size() > kMaxOutput / kMaxRatio ? kMaxOutput
-                                                        : std::max(kMinCeiling,
-                                                                   data.size() * kMaxRatio);
+  uint64_t limit = data.size() > kMaxOutput / kMaxRatio
+                       ? kMaxOutput
+                       : std::max(kMinCeiling, data.size() * kMaxRatio);
   return {std::min(limit, kMaxOutput), "that " + hex(data.size()) + " compressed bytes may give"};
 }
 
@@ -267,8 +274,10 @@ bool is_bzimage(Bytes d) {
 }
 
 BzImageHeader parse_bzimage(Bytes d, const std::string &where) {
-  if (!is_bzimage(d)) throw Error(where + ": not a bzImage (no \"HdrS\" setup header)");
-  if (d.size() < kPayloadLength + 4) throw Error(where + ": bzImage setup header is truncated");
+  if (!is_bzimage(d))
+    throw Error(where + ": not a bzImage (no \"HdrS\" setup header)");
+  if (d.size() < kPayloadLength + 4)
+    throw Error(where + ": bzImage setup header is truncated");
   BzImageHeader h;
   h.protocol = le16(d, kVersion);
   if (h.protocol < 0x0208)
@@ -276,7 +285,8 @@ BzImageHeader parse_bzimage(Bytes d, const std::string &where) {
                 std::to_string(h.protocol & 0xff) +
                 " has no payload fields (2.08 or later needed)");
   unsigned sects = d[kSetupSects];
-  if (sects == 0) sects = 4; // "if the field is 0, the real value is 4"
+  if (sects == 0)
+    sects = 4; // "if the field is 0, the real value is 4"
   h.setup_size = uint64_t(sects + 1) * 512;
   h.payload_offset = h.setup_size + le32(d, kPayloadOffset);
   h.payload_length = le32(d, kPayloadLength);
@@ -293,7 +303,8 @@ BzImageHeader parse_bzimage(Bytes d, const std::string &where) {
 }
 
 bool is_x86_64_elf(Bytes d) {
-  if (d.size() < sizeof(Elf64_Ehdr) || std::memcmp(d.data(), ELFMAG, SELFMAG) != 0) return false;
+  if (d.size() < sizeof(Elf64_Ehdr) || std::memcmp(d.data(), ELFMAG, SELFMAG) != 0)
+    return false;
   Elf64_Ehdr eh;
   std::memcpy(&eh, d.data(), sizeof(eh));
   return eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_ident[EI_DATA] == ELFDATA2LSB &&
@@ -301,7 +312,8 @@ bool is_x86_64_elf(Bytes d) {
 }
 
 static std::string elf_kind(Bytes d) {
-  if (d.size() < SELFMAG || std::memcmp(d.data(), ELFMAG, SELFMAG) != 0) return "not an ELF file";
+  if (d.size() < SELFMAG || std::memcmp(d.data(), ELFMAG, SELFMAG) != 0)
+    return "not an ELF file";
   return "an ELF file, but not a 64-bit little-endian x86_64 one";
 }
 
@@ -310,7 +322,8 @@ std::vector<uint8_t> extract_vmlinux(Bytes bzimage, const std::string &where) {
   Bytes payload = bzimage.subspan(h.payload_offset, h.payload_length);
   if (h.compression == Compression::None) {
     // CONFIG_KERNEL_UNCOMPRESSED (s390 only upstream) would put the ELF here directly.
-    if (is_x86_64_elf(payload)) return std::vector<uint8_t>(payload.begin(), payload.end());
+    if (is_x86_64_elf(payload))
+      return std::vector<uint8_t>(payload.begin(), payload.end());
     throw Error(where + ": bzImage payload at " + hex(h.payload_offset) +
                 " is in an unknown compression format");
   }
@@ -324,16 +337,19 @@ std::vector<uint8_t> extract_vmlinux(Bytes bzimage, const std::string &where) {
                 " it may have");
   std::vector<uint8_t> elf =
       decompress(payload, h.compression, pwhere, {h.claimed_size, "its size trailer claims"});
-  if (!is_x86_64_elf(elf)) throw Error(pwhere + " is " + elf_kind(elf) + ", not a vmlinux");
+  if (!is_x86_64_elf(elf))
+    throw Error(pwhere + " is " + elf_kind(elf) + ", not a vmlinux");
   return elf;
 }
 
 KernelImage read_kernel_image(const std::string &path) {
   check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  if (!in)
+    throw Error(path + ": cannot open: " + std::strerror(errno));
   std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(path + ": read failed");
+  if (in.bad())
+    throw Error(path + ": read failed");
   KernelImage img;
   img.path = path;
   if (is_x86_64_elf(data)) {

@@ -36,14 +36,16 @@ const char *verdict_name(Verdict v) {
 
 std::string to_string(const SourceRange &r) {
   std::string s = r.file + ":" + std::to_string(r.first);
-  if (r.last != r.first) s += "-" + std::to_string(r.last);
+  if (r.last != r.first)
+    s += "-" + std::to_string(r.last);
   return s;
 }
 
 int report_exit_code(const Report &report) {
   bool changes = false;
   for (const ObjectReport &o : report.objects) {
-    if (o.refusal) return kExitUnpatchable;
+    if (o.refusal)
+      return kExitUnpatchable;
     changes |= o.has_changes;
   }
   return changes ? kExitOk : kExitNoChange;
@@ -58,12 +60,14 @@ bool has_note(const std::vector<Decision> &notes, DecisionKind kind) {
 }
 
 Verdict verdict_of(const Symbol &p, const std::vector<Decision> &notes) {
-  if (p.status == Status::Changed) return Verdict::Changed;
+  if (p.status == Status::Changed)
+    return Verdict::Changed;
   if (p.status == Status::New)
     return p.included && !p.parent && !has_note(notes, DecisionKind::IncludedNewGlobal)
                ? Verdict::Dependency
                : Verdict::New;
-  if (p.included) return Verdict::Dependency;
+  if (p.included)
+    return Verdict::Dependency;
   if (has_note(notes, DecisionKind::IgnoredLineChange) ||
       has_note(notes, DecisionKind::IgnoredByFunction))
     return Verdict::Ignored;
@@ -74,9 +78,11 @@ Verdict verdict_of(const Symbol &p, const std::vector<Decision> &notes) {
 std::vector<const Relocation *> code_relocs(const Symbol &fn) {
   CodeRange r = code_range(fn);
   std::vector<const Relocation *> v;
-  if (!r.sec) return v;
+  if (!r.sec)
+    return v;
   for (const Relocation &rel : r.sec->relocations())
-    if (rel.offset >= r.start && rel.offset < r.start + r.size) v.push_back(&rel);
+    if (rel.offset >= r.start && rel.offset < r.start + r.size)
+      v.push_back(&rel);
   std::stable_sort(v.begin(), v.end(),
                    [](const Relocation *a, const Relocation *b) { return a->offset < b->offset; });
   return v;
@@ -91,10 +97,13 @@ std::vector<StaticRef> statics_of(const Symbol &fn) {
     const Symbol &t = *r->sym;
     // DO_ONCE_LITE and WARN_ONCE flags in .data.once may be reached through the section symbol.
     bool once_section = t.is_section() && t.sec && is_special_static_section(t.sec->name);
-    if (!once_section && (!t.is_object() || !t.is_local() || !t.sec)) continue;
+    if (!once_section && (!t.is_object() || !t.is_local() || !t.sec))
+      continue;
     bool special = once_section || is_special_static(t);
-    if (!special && static_local_base(t.name).empty()) continue;
-    if (std::find(seen.begin(), seen.end(), &t) != seen.end()) continue;
+    if (!special && static_local_base(t.name).empty())
+      continue;
+    if (std::find(seen.begin(), seen.end(), &t) != seen.end())
+      continue;
     seen.push_back(&t);
     StaticRef s;
     s.name = t.name;
@@ -114,7 +123,8 @@ void references_of(const DiffContext &ctx, const Symbol &fn, const Symvers *symv
   std::vector<const Symbol *> seen;
   for (const Relocation *r : code_relocs(fn)) {
     const Symbol &t = *r->sym;
-    if (std::find(seen.begin(), seen.end(), &t) != seen.end()) continue;
+    if (std::find(seen.begin(), seen.end(), &t) != seen.end())
+      continue;
     seen.push_back(&t);
     bool klp = false;
     for (const Decision &d : ctx.notes(t))
@@ -122,7 +132,8 @@ void references_of(const DiffContext &ctx, const Symbol &fn, const Symvers *symv
         fr.references.push_back({t.name, d.detail});
         klp = true;
       }
-    if (klp || !resolved || t.is_section() || t.included || (t.sec && t.sec->included)) continue;
+    if (klp || !resolved || t.is_section() || t.included || (t.sec && t.sec->included))
+      continue;
     const std::string &name = t.twin ? t.twin->name : t.name;
     const Export *e = symvers ? symvers->find(name) : nullptr;
     fr.exported.push_back({name, e ? e->module : ""});
@@ -134,13 +145,16 @@ void references_of(const DiffContext &ctx, const Symbol &fn, const Symvers *symv
 std::unordered_map<const Symbol *, std::vector<SpecialRef>> special_refs(const Object &patched) {
   std::unordered_map<const Section *, std::vector<const Symbol *>> functions;
   for (const Symbol &s : patched.symbols)
-    if (s.is_func() && s.sec) functions[s.sec].push_back(&s);
+    if (s.is_func() && s.sec)
+      functions[s.sec].push_back(&s);
   std::unordered_map<const Symbol *, std::vector<SpecialRef>> refs;
   for (const Section &sec : patched.sections) {
-    if (!sec.included || sec.is_rela() || sec.is_text() || !is_special_section(sec)) continue;
+    if (!sec.included || sec.is_rela() || sec.is_text() || !is_special_section(sec))
+      continue;
     for (const Relocation &r : sec.relocations()) {
       const Symbol &t = *r.sym;
-      if (!t.sec || !t.sec->is_text()) continue;
+      if (!t.sec || !t.sec->is_text())
+        continue;
       int64_t off = (t.is_section() ? 0 : (int64_t)t.value) + reloc_target_offset(sec, r);
       for (const Symbol *fn : functions[t.sec]) {
         CodeRange range = code_range(*fn);
@@ -153,9 +167,11 @@ std::unordered_map<const Symbol *, std::vector<SpecialRef>> special_refs(const O
   }
   for (auto &[fn, v] : refs) {
     std::vector<uint64_t> offsets;
-    for (const SpecialRef &s : v) offsets.push_back(s.target);
+    for (const SpecialRef &s : v)
+      offsets.push_back(s.target);
     std::vector<std::string> texts = instructions_at(*fn, offsets);
-    for (size_t i = 0; i < v.size(); i++) v[i].insn = texts[i];
+    for (size_t i = 0; i < v.size(); i++)
+      v[i].insn = texts[i];
   }
   return refs;
 }
@@ -180,7 +196,8 @@ public:
       lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
       for (size_t i = 0; i < lines.size();) {
         size_t j = i;
-        while (j + 1 < lines.size() && lines[j + 1] == lines[j] + 1) j++;
+        while (j + 1 < lines.size() && lines[j + 1] == lines[j] + 1)
+          j++;
         v.push_back({file, lines[i], lines[j]});
         i = j + 1;
       }
@@ -213,7 +230,8 @@ void add_code(FunctionReport &fr, const Symbol &o, const Symbol &p, DwarfPair &d
   for (Hunk &h : fr.code) {
     LineSet ho, hp;
     for (const InsnLine &l : h.lines) {
-      if (l.mark == ' ') continue;
+      if (l.mark == ' ')
+        continue;
       fr.changed_instructions++;
       bool orig_side = l.mark == '-';
       const SourceLines &lines = orig_side ? dw.orig : dw.patched;
@@ -237,10 +255,12 @@ void add_code(FunctionReport &fr, const Symbol &o, const Symbol &p, DwarfPair &d
 std::vector<SourceRange> lines_of(const Symbol &fn, const SourceLines &lines) {
   CodeRange range = code_range(fn);
   LineSet set;
-  if (!range.sec || !lines.available()) return {};
+  if (!range.sec || !lines.available())
+    return {};
   // Every byte is looked up: the line table answers per address, and functions are small.
   for (uint64_t off = 0; off < range.size; off++)
-    if (std::optional<SourceLine> sl = lines.line_at(*range.sec, range.start + off)) set.add(*sl);
+    if (std::optional<SourceLine> sl = lines.line_at(*range.sec, range.start + off))
+      set.add(*sl);
   return set.ranges();
 }
 
@@ -258,12 +278,16 @@ struct Gathered {
 FunctionReport report_function(const Symbol &p, Gathered &g) {
   FunctionReport fr;
   fr.name = p.name;
-  if (p.twin && p.twin->name != p.name) fr.orig_name = p.twin->name;
+  if (p.twin && p.twin->name != p.name)
+    fr.orig_name = p.twin->name;
   fr.section = p.sec->name;
   fr.patched_size = code_range(p).size;
-  if (p.twin && p.twin->sec) fr.orig_size = code_range(*p.twin).size;
-  if (p.parent) fr.parent = p.parent->name;
-  for (const Symbol *c : p.children) fr.children.push_back(c->name);
+  if (p.twin && p.twin->sec)
+    fr.orig_size = code_range(*p.twin).size;
+  if (p.parent)
+    fr.parent = p.parent->name;
+  for (const Symbol *c : p.children)
+    fr.children.push_back(c->name);
   fr.reasons = g.ctx.notes(p);
   fr.verdict = verdict_of(p, fr.reasons);
   fr.included = p.included;
@@ -274,9 +298,11 @@ FunctionReport report_function(const Symbol &p, Gathered &g) {
   if (p.included) {
     fr.statics = statics_of(p);
     references_of(g.ctx, p, g.symvers, g.resolved, fr);
-    if (auto it = g.special.find(&p); it != g.special.end()) fr.special = it->second;
+    if (auto it = g.special.find(&p); it != g.special.end())
+      fr.special = it->second;
   }
-  if (!g.dwarf) return fr;
+  if (!g.dwarf)
+    return fr;
   if (fr.verdict == Verdict::Changed && p.twin && p.twin->sec)
     add_code(fr, *p.twin, p, *g.dwarf);
   else if (fr.verdict == Verdict::New || fr.verdict == Verdict::Dependency)
@@ -290,16 +316,20 @@ FunctionReport report_removed(const Symbol &o, Gathered &g) {
   fr.verdict = Verdict::Removed;
   fr.section = o.sec->name;
   fr.orig_size = code_range(o).size;
-  if (o.parent) fr.parent = o.parent->name;
-  for (const Symbol *c : o.children) fr.children.push_back(c->name);
-  if (g.dwarf) fr.orig_source = lines_of(o, g.dwarf->orig);
+  if (o.parent)
+    fr.parent = o.parent->name;
+  for (const Symbol *c : o.children)
+    fr.children.push_back(c->name);
+  if (g.dwarf)
+    fr.orig_source = lines_of(o, g.dwarf->orig);
   return fr;
 }
 
 std::vector<DataReport> report_data(const DiffContext &ctx) {
   std::vector<DataReport> v;
   for (const Symbol &p : ctx.patched.symbols) {
-    if (!p.is_object() || !p.sec || is_special_section(*p.sec)) continue;
+    if (!p.is_object() || !p.sec || is_special_section(*p.sec))
+      continue;
     DataReport d;
     if (p.status == Status::Changed)
       d.verdict = Verdict::Changed;
@@ -310,7 +340,8 @@ std::vector<DataReport> report_data(const DiffContext &ctx) {
     else
       continue;
     d.name = p.name;
-    if (p.twin && p.twin->name != p.name) d.orig_name = p.twin->name;
+    if (p.twin && p.twin->name != p.name)
+      d.orig_name = p.twin->name;
     d.included = p.included;
     d.section = p.sec->name;
     d.reasons = ctx.notes(p);
@@ -355,7 +386,8 @@ Refusal refusal_of(const Decision &d, const DiffContext &ctx) {
     r.reasons = notes_named(ctx, d.symbol);
   }
   if (d.kind == DecisionKind::DataChanged || d.kind == DecisionKind::DataResized)
-    for (const std::string &user : d.related) r.users.push_back({user, notes_named(ctx, user)});
+    for (const std::string &user : d.related)
+      r.users.push_back({user, notes_named(ctx, user)});
   return r;
 }
 
@@ -395,18 +427,22 @@ static ObjectReport report_session(const DiffSession &s, const DiffOptions &diff
   }
   g.dwarf = dwarf.get();
   for (const Symbol &p : s.patched->symbols) {
-    if (!p.is_func() || !p.sec || is_special_section(*p.sec)) continue;
+    if (!p.is_func() || !p.sec || is_special_section(*p.sec))
+      continue;
     if (!opts.function.empty() && p.name != opts.function &&
         !(p.twin && p.twin->name == opts.function))
       continue;
     rep.functions.push_back(report_function(p, g));
   }
   for (const Symbol &o : s.orig->symbols) {
-    if (!o.is_func() || !o.sec || o.twin || is_special_section(*o.sec)) continue;
-    if (!opts.function.empty() && o.name != opts.function) continue;
+    if (!o.is_func() || !o.sec || o.twin || is_special_section(*o.sec))
+      continue;
+    if (!opts.function.empty() && o.name != opts.function)
+      continue;
     rep.functions.push_back(report_removed(o, g));
   }
-  if (opts.function.empty()) rep.data = report_data(*s.ctx);
+  if (opts.function.empty())
+    rep.data = report_data(*s.ctx);
   return rep;
 }
 
@@ -418,10 +454,12 @@ ObjectReport explain_pair(const DiffOptions &diff, const ExplainOptions &opts,
 // ---- reports ---------------------------------------------------------------------------------
 
 static void require_function(const Report &r) {
-  if (r.function.empty()) return;
+  if (r.function.empty())
+    return;
   std::string where;
   for (const ObjectReport &o : r.objects) {
-    if (o.refusal || !o.functions.empty()) return;
+    if (o.refusal || !o.functions.empty())
+      return;
     where += (where.empty() ? "" : ", ") + o.orig_path + ", " + o.patched_path;
   }
   throw Error(where + ": no function '" + r.function + "'");

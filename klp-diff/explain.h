@@ -4,9 +4,9 @@
 // Everything here is read from what analyze() (diff.h) decided and recorded: the statuses, twins
 // and inclusion flags it set, the decisions its passes noted (DiffContext::decisions, records of
 // decision.h), the special sections it filtered, the refusal it recorded. Nothing re-decides, and
-// nothing reads the differ's messages: their text is rendered from the records (describe()). Two things are added for the
-// reader, never to decide: DWARF source lines and inlined callees (source_lines.h) and an
-// instruction-level diff of each changed function (insn_diff.h).
+// nothing reads the differ's messages: their text is rendered from the records (describe()). Two
+// things are added for the reader, never to decide: DWARF source lines and inlined callees
+// (source_lines.h) and an instruction-level diff of each changed function (insn_diff.h).
 //
 // Printers: text.cpp (print_text) and json.cpp (print_json, schema in docs/klp-diff-json.md).
 #pragma once
@@ -113,7 +113,7 @@ struct FunctionReport {
   std::optional<uint64_t> orig_size, patched_size;
   std::string parent;                // for .cold/.part children
   std::vector<std::string> children; // .cold/.part children
-  std::vector<Decision> reasons; // DiffContext::decisions about it, in order
+  std::vector<Decision> reasons;     // DiffContext::decisions about it, in order
   std::vector<StaticRef> statics;
   std::vector<InlinedChange> inlined;
   std::vector<SpecialRef> special;

@@ -107,9 +107,7 @@ addEventListener('beforeprint', function () {
 })();
 )";
 
-std::string esc(const std::string &s) {
-  return html_escape(s);
-}
+std::string esc(const std::string &s) { return html_escape(s); }
 
 std::string xhex(uint64_t v) {
   char buf[24];
@@ -117,9 +115,7 @@ std::string xhex(uint64_t v) {
   return buf;
 }
 
-std::string code(const std::string &s) {
-  return "<code>" + esc(s) + "</code>";
-}
+std::string code(const std::string &s) { return "<code>" + esc(s) + "</code>"; }
 
 std::string verdict_badge(const char *name) {
   return std::string("<span class=\"verdict v-") + name + "\">" + name + "</span>";
@@ -142,9 +138,7 @@ constexpr Verdict kVerdicts[] = {Verdict::Changed, Verdict::New,     Verdict::De
                                  Verdict::Ignored, Verdict::Removed, Verdict::Unchanged};
 
 // Anchors: objects by index, functions by object index and name.
-std::string object_id(size_t oi) {
-  return "o" + std::to_string(oi);
-}
+std::string object_id(size_t oi) { return "o" + std::to_string(oi); }
 std::string function_id(size_t oi, const std::string &name) {
   return "f" + std::to_string(oi) + "-" + name;
 }
@@ -164,7 +158,8 @@ public:
          << "</style>\n</head>\n<body>\n";
     header(title);
     index();
-    for (size_t oi = 0; oi < r_.objects.size(); oi++) object(oi, r_.objects[oi]);
+    for (size_t oi = 0; oi < r_.objects.size(); oi++)
+      object(oi, r_.objects[oi]);
     out_ << "<footer class=\"muted\"><p>klp-diff " << kVersion
          << ": every verdict and reason on this page is create-diff-object's own record "
             "(the same report as klp-diff --explain and --json)</p></footer>\n";
@@ -179,18 +174,23 @@ private:
   void header(const std::string &title) {
     out_ << "<header id=\"build\">\n<h1>Livepatch review: " << esc(title) << "</h1>\n"
          << "<table class=\"meta\">\n";
-    if (!info_.module.empty()) row("module", code(info_.module));
-    if (!r_.patch_name.empty()) row("patch name", code(r_.patch_name));
-    if (!r_.explain_dir.empty()) row("explain directory", code(r_.explain_dir));
+    if (!info_.module.empty())
+      row("module", code(info_.module));
+    if (!r_.patch_name.empty())
+      row("patch name", code(r_.patch_name));
+    if (!r_.explain_dir.empty())
+      row("explain directory", code(r_.explain_dir));
     std::string kernel = info_.kernel_release.empty() ? "<span class=\"muted\">unknown</span>"
                                                       : code(info_.kernel_release);
     if (!info_.config.empty())
       kernel += " &middot; config " + code(info_.config) + " sha256 " + code(info_.config_sha256);
     row("target kernel", kernel);
     std::set<std::string> targets;
-    for (const ObjectReport &o : r_.objects) targets.insert(o.target);
+    for (const ObjectReport &o : r_.objects)
+      targets.insert(o.target);
     std::string t;
-    for (const std::string &s : targets) t += (t.empty() ? "" : ", ") + code(s);
+    for (const std::string &s : targets)
+      t += (t.empty() ? "" : ", ") + code(s);
     row("patched objects", t);
     if (info_.inputs.empty()) {
       row("inputs", "<span class=\"muted\">not given (klp-diff --patch FILE names them)</span>");
@@ -207,7 +207,8 @@ private:
     for (const ObjectReport &o : r_.objects) {
       refused += o.refusal ? 1 : 0;
       data += o.data.size();
-      for (const FunctionReport &f : o.functions) counts[f.verdict]++;
+      for (const FunctionReport &f : o.functions)
+        counts[f.verdict]++;
     }
     std::string c = "<span id=\"counts\">";
     for (Verdict v : kVerdicts)
@@ -233,7 +234,8 @@ private:
       snprintf(buf, sizeof buf, "%.1f s", total);
       row("build phases", s + "<td><b>total " + buf + "</b></td></tr></table>");
     }
-    if (!r_.function.empty()) row("only function", code(r_.function));
+    if (!r_.function.empty())
+      row("only function", code(r_.function));
     out_ << "</table>\n</header>\n";
   }
 
@@ -241,7 +243,8 @@ private:
     out_ << "<nav>\n<h2>Contents</h2>\n<div id=\"filter\" hidden>filter: <input id=\"q\" "
             "type=\"search\" placeholder=\"function name\"> <select id=\"vf\"><option "
             "value=\"\">any verdict</option>";
-    for (Verdict v : kVerdicts) out_ << "<option>" << verdict_name(v) << "</option>";
+    for (Verdict v : kVerdicts)
+      out_ << "<option>" << verdict_name(v) << "</option>";
     out_ << "</select></div>\n<ul>\n";
     for (size_t oi = 0; oi < r_.objects.size(); oi++) {
       const ObjectReport &o = r_.objects[oi];
@@ -283,7 +286,8 @@ private:
     row("result", o.has_changes ? "changes" : "no change that needs a livepatch");
     if (!o.summary.empty()) {
       std::string s;
-      for (const std::string &l : o.summary) s += code(l) + "<br>";
+      for (const std::string &l : o.summary)
+        s += code(l) + "<br>";
       row("patch", s);
     }
     if (!o.orig_debug_info || !o.patched_debug_info)
@@ -329,7 +333,8 @@ private:
 
   // A link to a function of this object when the name is one, else the name.
   std::string fn_link(size_t oi, const std::string &name) {
-    if (!names_.count(name)) return code(name);
+    if (!names_.count(name))
+      return code(name);
     return "<a href=\"#" + esc(function_id(oi, name)) + "\">" + code(name) + "</a>";
   }
 
@@ -373,7 +378,8 @@ private:
     reasons(f);
     inclusion(oi, f);
     source(f);
-    if (f.verdict == Verdict::Changed && f.orig_size) instructions(f);
+    if (f.verdict == Verdict::Changed && f.orig_size)
+      instructions(f);
     statics(f);
     out_ << "</article>\n";
   }
@@ -393,8 +399,10 @@ private:
   // the included code it refers to, its .cold/.part family and the inlined callees that changed.
   void inclusion(size_t oi, const FunctionReport &f) {
     std::vector<std::string> lines;
-    if (!f.parent.empty()) lines.push_back("part of " + fn_link(oi, f.parent));
-    for (const std::string &c : f.children) lines.push_back("has part " + fn_link(oi, c));
+    if (!f.parent.empty())
+      lines.push_back("part of " + fn_link(oi, f.parent));
+    for (const std::string &c : f.children)
+      lines.push_back("has part " + fn_link(oi, c));
     for (const Decision &d : f.reasons)
       if ((d.kind == DecisionKind::IncludedReferenced ||
            d.kind == DecisionKind::IncludedNewReferenced) &&
@@ -419,16 +427,19 @@ private:
     if (!f.inlined.empty() && inlined == f.changed_instructions)
       lines.push_back("every changed instruction is inlined code: the function changed because "
                       "what it inlines did");
-    if (lines.empty()) return;
+    if (lines.empty())
+      return;
     out_ << "<h4>Callers, callees and parts</h4>\n<ul class=\"reasons\">\n";
-    for (const std::string &l : lines) out_ << "<li>" << l << "</li>\n";
+    for (const std::string &l : lines)
+      out_ << "<li>" << l << "</li>\n";
     out_ << "</ul>\n";
   }
 
   void source(const FunctionReport &f) {
     std::vector<const PatchHunk *> hunks =
         hunks_touching(info_.inputs, f.orig_source, f.patched_source);
-    if (f.orig_source.empty() && f.patched_source.empty() && hunks.empty()) return;
+    if (f.orig_source.empty() && f.patched_source.empty() && hunks.empty())
+      return;
     out_ << "<h4>Source change</h4>\n";
     if (!f.orig_source.empty() || !f.patched_source.empty())
       out_ << "<p class=\"lines\">lines (DWARF): "
@@ -470,7 +481,8 @@ private:
     for (const Hunk &h : f.code) {
       fold(h.skipped_before);
       std::string src;
-      if (!h.orig_source.empty()) src += "orig " + ranges(h.orig_source);
+      if (!h.orig_source.empty())
+        src += "orig " + ranges(h.orig_source);
       if (!h.patched_source.empty())
         src += (src.empty() ? "" : " | ") + std::string("patched ") + ranges(h.patched_source);
       if (!src.empty())
@@ -483,9 +495,11 @@ private:
           continue;
         }
         size_t d = i;
-        while (d < h.lines.size() && h.lines[d].mark == '-') d++;
+        while (d < h.lines.size() && h.lines[d].mark == '-')
+          d++;
         size_t a = d;
-        while (a < h.lines.size() && h.lines[a].mark == '+') a++;
+        while (a < h.lines.size() && h.lines[a].mark == '+')
+          a++;
         size_t dels = d - i, adds = a - d;
         for (size_t k = 0; k < std::max(dels, adds); k++) {
           const InsnLine *o = k < dels ? &h.lines[i + k] : nullptr;
@@ -516,7 +530,8 @@ private:
   }
 
   void statics(const FunctionReport &f) {
-    if (f.statics.empty()) return;
+    if (f.statics.empty())
+      return;
     out_ << "<h4>Statics</h4>\n<ul class=\"reasons\">\n";
     for (const StaticRef &s : f.statics)
       out_ << "<li>" << code(s.orig_name.empty() ? s.name : s.orig_name + " <-> " + s.name) << ": "
@@ -528,12 +543,14 @@ private:
   }
 
   void data(const ObjectReport &o) {
-    if (o.data.empty()) return;
+    if (o.data.empty())
+      return;
     out_ << "<h3>Data</h3>\n<table class=\"grid data\"><tr><th>name</th><th>verdict</th>"
             "<th>in the patch</th><th>section</th><th>why</th></tr>\n";
     for (const DataReport &d : o.data) {
       std::string why;
-      for (const Decision &r : d.reasons) why += esc(describe(r)) + "<br>";
+      for (const Decision &r : d.reasons)
+        why += esc(describe(r)) + "<br>";
       out_ << "<tr data-name=\"" << esc(d.name) << "\"><td>"
            << code(d.orig_name.empty() ? d.name : d.name + " (orig " + d.orig_name + ")")
            << "</td><td>" << verdict_badge(verdict_name(d.verdict)) << "</td><td>"
@@ -582,7 +599,8 @@ private:
             "<th>kind</th><th>as</th><th>used by</th></tr>\n";
     for (const auto &[key, r] : refs) {
       std::string users;
-      for (const std::string &u : r.users) users += (users.empty() ? "" : ", ") + fn_link(oi, u);
+      for (const std::string &u : r.users)
+        users += (users.empty() ? "" : ", ") + fn_link(oi, u);
       out_ << "<tr class=\"ref\" data-symbol=\"" << esc(key.first) << "\"><td>" << code(key.first)
            << "</td><td>" << (r.object.empty() ? "<span class=\"muted\">?</span>" : code(r.object))
            << "</td><td>" << esc(r.sympos) << "</td><td>" << esc(r.kind) << "</td><td>"
@@ -600,7 +618,8 @@ private:
         per_section[s.section]++;
         total++;
       }
-    if (!total) return;
+    if (!total)
+      return;
     std::string summary;
     for (const auto &[sec, n] : per_section)
       summary += (summary.empty() ? "" : ", ") + esc(sec) + " " + std::to_string(n);
@@ -621,15 +640,20 @@ private:
     out_ << "<div class=\"refusal\" data-verdict=\"refused\" data-name=\"" << esc(r.symbol)
          << "\">\n<h3><span class=\"verdict refused\">refused</span> the change cannot be "
             "live-patched</h3>\n<table class=\"meta\">\n";
-    if (!r.symbol.empty()) row("symbol", code(r.symbol));
-    if (!r.location.empty()) row("where", code(r.location));
+    if (!r.symbol.empty())
+      row("symbol", code(r.symbol));
+    if (!r.location.empty())
+      row("where", code(r.location));
     row("refusal", code(kind_name(r.decision.kind)));
     std::string why;
-    for (const Decision &d : r.reasons) why += esc(describe(d)) + "<br>";
-    if (!why.empty()) row("noted before", why);
+    for (const Decision &d : r.reasons)
+      why += esc(describe(d)) + "<br>";
+    if (!why.empty())
+      row("noted before", why);
     for (const RefusalUser &u : r.users) {
       std::string s = code(u.name);
-      for (const Decision &d : u.reasons) s += "<br>" + esc(describe(d));
+      for (const Decision &d : u.reasons)
+        s += "<br>" + esc(describe(d));
       row("used by", s);
     }
     // The message ends with the remedy after its last "; " (decision.cpp words every refusal so).

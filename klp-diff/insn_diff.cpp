@@ -14,8 +14,10 @@
 namespace klp {
 
 CodeRange code_range(const Symbol &fn) {
-  if (!fn.sec) return {};
-  if (fn.sec->bundled == &fn) return {fn.sec, 0, fn.sec->size()};
+  if (!fn.sec)
+    return {};
+  if (fn.sec->bundled == &fn)
+    return {fn.sec, 0, fn.sec->size()};
   return {fn.sec, fn.value, fn.size};
 }
 
@@ -48,7 +50,8 @@ std::string quoted_string(const Section &sec, int64_t offset) {
     } else
       s += (char)c;
   }
-  if (n > kMaxStringShown) s += "...";
+  if (n > kMaxStringShown)
+    s += "...";
   return s + "\"";
 }
 
@@ -68,8 +71,10 @@ struct Listing {
 
 // The name a relocation target is compared under (see insn_diff.h).
 std::string key_name(const Symbol &t, bool orig_side) {
-  if (is_special_static(t)) return correlation_key(t.name);
-  if (orig_side) return t.twin ? t.twin->name : "<orig>" + t.name;
+  if (is_special_static(t))
+    return correlation_key(t.name);
+  if (orig_side)
+    return t.twin ? t.twin->name : "<orig>" + t.name;
   bool changed = t.is_section() ? t.sec && t.sec->status == Status::Changed
                                 : t.is_object() && t.status == Status::Changed;
   return changed ? t.name + "<changed>" : t.name;
@@ -87,7 +92,8 @@ const FunctionReloc *reloc_for(const std::vector<FunctionReloc> &relocs, const O
   const FunctionReloc *found = nullptr;
   if (auto off = f.field_offset()) {
     for (const FunctionReloc &r : relocs)
-      if (r.offset >= *off && r.offset < *off + f.range.size) found = &r;
+      if (r.offset >= *off && r.offset < *off + f.range.size)
+        found = &r;
     return found;
   }
   unsigned n = 0;
@@ -113,7 +119,8 @@ SymbolizeFn symbolizer(const std::vector<FunctionReloc> &relocs,
       return quoted_string(*r->rel->sym->sec, target);
     }
     std::optional<std::string> s = inner(f);
-    if (!s && mask_local && f.kind == OperandField::Kind::kBranchTarget) return std::string(".");
+    if (!s && mask_local && f.kind == OperandField::Kind::kBranchTarget)
+      return std::string(".");
     return s;
   };
 }
@@ -155,7 +162,8 @@ Listing list_function(const Symbol &fn, bool orig_side) {
         if (!orig_side && changed_data(*r.rel->sym))
           changed += (changed.empty() ? "" : ", ") + r.rel->sym->name;
       }
-    if (!changed.empty()) text += "  # changed data: " + changed;
+    if (!changed.empty())
+      text += "  # changed data: " + changed;
     l.display.push_back(text);
     l.key.push_back(dis.print(insn, key));
     l.local_target.push_back(insn.branch_target && !relocated ? insn.branch_target : std::nullopt);
@@ -168,12 +176,14 @@ std::vector<std::pair<size_t, size_t>> align(const std::vector<std::string> &a,
                                              const std::vector<std::string> &b) {
   std::vector<std::pair<size_t, size_t>> pairs;
   size_t pre = 0;
-  while (pre < a.size() && pre < b.size() && a[pre] == b[pre]) pre++;
+  while (pre < a.size() && pre < b.size() && a[pre] == b[pre])
+    pre++;
   size_t suf = 0;
   while (suf < a.size() - pre && suf < b.size() - pre &&
          a[a.size() - 1 - suf] == b[b.size() - 1 - suf])
     suf++;
-  for (size_t i = 0; i < pre; i++) pairs.push_back({i, i});
+  for (size_t i = 0; i < pre; i++)
+    pairs.push_back({i, i});
   size_t n = a.size() - pre - suf, m = b.size() - pre - suf;
   if (n && m && (n + 1) * (m + 1) <= kMaxLcsCells) {
     // lcs[i][j]: length of the LCS of a[pre+i..] and b[pre+j..].
@@ -195,7 +205,8 @@ std::vector<std::pair<size_t, size_t>> align(const std::vector<std::string> &a,
       }
     }
   }
-  for (size_t k = suf; k > 0; k--) pairs.push_back({a.size() - k, b.size() - k});
+  for (size_t k = suf; k > 0; k--)
+    pairs.push_back({a.size() - k, b.size() - k});
   return pairs;
 }
 
@@ -203,12 +214,15 @@ std::vector<std::pair<size_t, size_t>> align(const std::vector<std::string> &a,
 void check_branches(const Listing &o, const Listing &p, const CodeRange &orange,
                     const CodeRange &prange, std::vector<std::pair<size_t, size_t>> &pairs) {
   std::unordered_map<uint64_t, uint64_t> to_patched;
-  for (auto [i, j] : pairs) to_patched[o.insns[i].offset] = p.insns[j].offset;
+  for (auto [i, j] : pairs)
+    to_patched[o.insns[i].offset] = p.insns[j].offset;
   to_patched[orange.size] = prange.size;
   std::erase_if(pairs, [&](const std::pair<size_t, size_t> &pr) {
     const auto &ot = o.local_target[pr.first], &pt = p.local_target[pr.second];
-    if (!ot && !pt) return false;
-    if (!ot || !pt) return true;
+    if (!ot && !pt)
+      return false;
+    if (!ot || !pt)
+      return true;
     auto it = to_patched.find(*ot);
     return it == to_patched.end() || it->second != *pt;
   });
@@ -219,8 +233,10 @@ std::vector<InsnLine> diff_lines(const Listing &o, const Listing &p,
   std::vector<InsnLine> lines;
   size_t i = 0, j = 0;
   auto flush = [&](size_t to_i, size_t to_j) {
-    for (; i < to_i; i++) lines.push_back({'-', o.insns[i].offset, std::nullopt, o.display[i]});
-    for (; j < to_j; j++) lines.push_back({'+', std::nullopt, p.insns[j].offset, p.display[j]});
+    for (; i < to_i; i++)
+      lines.push_back({'-', o.insns[i].offset, std::nullopt, o.display[i]});
+    for (; j < to_j; j++)
+      lines.push_back({'+', std::nullopt, p.insns[j].offset, p.display[j]});
   };
   for (auto [mi, mj] : pairs) {
     flush(mi, mj);
@@ -243,7 +259,8 @@ std::vector<Hunk> split_hunks(const std::vector<InsnLine> &lines) {
     // Extend while the next change is within 2 * context lines.
     size_t first = k >= kHunkContext ? k - kHunkContext : 0, last = k;
     for (size_t n = k + 1; n < lines.size() && n <= last + 2 * kHunkContext + 1; n++)
-      if (lines[n].mark != ' ') last = n;
+      if (lines[n].mark != ' ')
+        last = n;
     size_t end = std::min(lines.size(), last + kHunkContext + 1);
     Hunk h;
     h.lines.assign(lines.begin() + first, lines.begin() + end);
@@ -252,7 +269,8 @@ std::vector<Hunk> split_hunks(const std::vector<InsnLine> &lines) {
     hunks.push_back(std::move(h));
     k = last + 1;
   }
-  if (!hunks.empty()) hunks.back().skipped_after = lines.size() - shown;
+  if (!hunks.empty())
+    hunks.back().skipped_after = lines.size() - shown;
   return hunks;
 }
 

@@ -15,17 +15,14 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json optional_string(const std::string &s) {
-  return s.empty() ? Json(nullptr) : Json(s);
-}
+Json optional_string(const std::string &s) { return s.empty() ? Json(nullptr) : Json(s); }
 
-Json optional_number(const std::optional<uint64_t> &v) {
-  return v ? Json(*v) : Json(nullptr);
-}
+Json optional_number(const std::optional<uint64_t> &v) { return v ? Json(*v) : Json(nullptr); }
 
 Json source_ranges(const std::vector<SourceRange> &v) {
   Json a = Json::array();
-  for (const SourceRange &r : v) a.push_back({{"file", r.file}, {"first", r.first}, {"last", r.last}});
+  for (const SourceRange &r : v)
+    a.push_back({{"file", r.file}, {"first", r.first}, {"last", r.last}});
   return a;
 }
 
@@ -46,7 +43,8 @@ Json hunk_json(const Hunk &h) {
 // The notes as text (`reasons`) and as records (`decisions`, decision.h).
 Json reason_texts(const std::vector<Decision> &v) {
   Json a = Json::array();
-  for (const Decision &d : v) a.push_back(describe(d));
+  for (const Decision &d : v)
+    a.push_back(describe(d));
   return a;
 }
 
@@ -64,7 +62,8 @@ Json decision_json(const Decision &d) {
 
 Json decisions_json(const std::vector<Decision> &v) {
   Json a = Json::array();
-  for (const Decision &d : v) a.push_back(decision_json(d));
+  for (const Decision &d : v)
+    a.push_back(decision_json(d));
   return a;
 }
 
@@ -102,7 +101,8 @@ Json function_json(const FunctionReport &f) {
                        {"included", s.included}});
   j["statics"] = statics;
   Json refs = Json::array();
-  for (const KlpRef &r : f.references) refs.push_back({{"symbol", r.symbol}, {"klp_name", r.klp_name}});
+  for (const KlpRef &r : f.references)
+    refs.push_back({{"symbol", r.symbol}, {"klp_name", r.klp_name}});
   j["references"] = refs;
   Json exported = Json::array();
   for (const ExportRef &e : f.exported)
@@ -117,7 +117,8 @@ Json function_json(const FunctionReport &f) {
   j["patched_source"] = source_ranges(f.patched_source);
   j["changed_instructions"] = f.changed_instructions;
   Json code = Json::array();
-  for (const Hunk &h : f.code) code.push_back(hunk_json(h));
+  for (const Hunk &h : f.code)
+    code.push_back(hunk_json(h));
   j["code"] = code;
   j["decisions"] = decisions_json(f.reasons);
   return j;
@@ -152,12 +153,14 @@ Json object_json(const ObjectReport &o) {
   for (Verdict v : {Verdict::Changed, Verdict::New, Verdict::Dependency, Verdict::Ignored,
                     Verdict::Removed, Verdict::Unchanged}) {
     uint64_t n = 0;
-    for (const FunctionReport &f : o.functions) n += f.verdict == v;
+    for (const FunctionReport &f : o.functions)
+      n += f.verdict == v;
     counts[verdict_name(v)] = n;
   }
   j["counts"] = counts;
   Json functions = Json::array();
-  for (const FunctionReport &f : o.functions) functions.push_back(function_json(f));
+  for (const FunctionReport &f : o.functions)
+    functions.push_back(function_json(f));
   j["functions"] = functions;
   Json data = Json::array();
   for (const DataReport &d : o.data)
@@ -184,7 +187,8 @@ void print_json(const Report &report, std::ostream &out) {
   j["function"] = optional_string(report.function);
   j["exit_code"] = report_exit_code(report);
   Json objects = Json::array();
-  for (const ObjectReport &o : report.objects) objects.push_back(object_json(o));
+  for (const ObjectReport &o : report.objects)
+    objects.push_back(object_json(o));
   j["objects"] = objects;
   write_json(j, out);
 }

@@ -43,7 +43,8 @@ Mode mode_of(const Args &a) {
   bool two_modules = a.paths.size() == 2 && a.paths[0].ends_with(".ko") &&
                      a.paths[1].ends_with(".ko") && !a.explain;
   if (a.compare || two_modules) {
-    if (a.paths.size() != 2) throw Error("--compare takes two files");
+    if (a.paths.size() != 2)
+      throw Error("--compare takes two files");
     if (a.explain || !a.function.empty() || a.target_given || !a.symtab.empty() ||
         !a.symvers.empty() || !a.html.empty())
       throw Error("comparing two files takes no --explain, --function, --target, --symtab, "
@@ -121,12 +122,15 @@ int main(int argc, char **argv) {
       PageInfo info;
       if (mode == Mode::ExplainDir && !report.patch_name.empty())
         info.module = report.patch_name + ".ko";
-      for (const std::string &p : a.patches) info.inputs.push_back(read_page_input(p));
-      if (!a.config.empty()) describe_kernel(info, a.config);
+      for (const std::string &p : a.patches)
+        info.inputs.push_back(read_page_input(p));
+      if (!a.config.empty())
+        describe_kernel(info, a.config);
       std::ostringstream page;
       print_html(report, info, page);
       std::ofstream out(a.html, std::ios::binary | std::ios::trunc);
-      if (!(out << page.str()) || !out.flush()) throw Error(a.html + ": cannot write the page");
+      if (!(out << page.str()) || !out.flush())
+        throw Error(a.html + ": cannot write the page");
     }
     // Print the report.
     a.json ? print_json(report, std::cout) : print_text(report, a.explain, std::cout);

@@ -23,7 +23,8 @@ using Json = nlohmann::ordered_json;
 constexpr std::string_view kExplainSuffix = ".explain";
 
 std::string join(const std::string &dir, const std::string &rel) {
-  if (!rel.empty() && rel[0] == '/') return rel;
+  if (!rel.empty() && rel[0] == '/')
+    return rel;
   return dir + "/" + rel;
 }
 
@@ -37,13 +38,16 @@ std::string find_dir(const std::string &path) {
   std::error_code ec;
   fs::path p(path);
   if (fs::is_directory(p, ec)) {
-    if (has_manifest(p)) return path;
+    if (has_manifest(p))
+      return path;
     std::vector<std::string> found;
     for (const fs::directory_entry &e : fs::directory_iterator(p, ec))
-      if (e.is_directory() && std::string_view(e.path().filename().string()).ends_with(kExplainSuffix) &&
+      if (e.is_directory() &&
+          std::string_view(e.path().filename().string()).ends_with(kExplainSuffix) &&
           has_manifest(e.path()))
         found.push_back(e.path().filename().string());
-    if (found.size() == 1) return join(path, found[0]);
+    if (found.size() == 1)
+      return join(path, found[0]);
     if (found.empty())
       throw Error(path + ": not a klp-build explain directory (no manifest) and holds no "
                          "*.explain/ directory; run klp-build with --explain");
@@ -52,7 +56,8 @@ std::string find_dir(const std::string &path) {
   }
   if (path.ends_with(".ko")) {
     std::string dir = path.substr(0, path.size() - 3) + std::string(kExplainSuffix);
-    if (has_manifest(dir)) return dir;
+    if (has_manifest(dir))
+      return dir;
     throw Error(path + ": no explain directory next to it (expected " + dir +
                 "/manifest); run klp-build with --explain");
   }
@@ -61,9 +66,11 @@ std::string find_dir(const std::string &path) {
 
 // An object path must stay inside orig/ and patched/.
 bool safe_relative(const std::string &p) {
-  if (p.empty() || p[0] == '/') return false;
+  if (p.empty() || p[0] == '/')
+    return false;
   for (const fs::path &part : fs::path(p))
-    if (part == "..") return false;
+    if (part == "..")
+      return false;
   return true;
 }
 
@@ -71,7 +78,8 @@ bool safe_relative(const std::string &p) {
 
 std::string Manifest::symtab_for(const std::string &target) const {
   for (const auto &[t, path] : symtabs)
-    if (t == target) return path;
+    if (t == target)
+      return path;
   return "";
 }
 
@@ -90,13 +98,15 @@ Manifest read_manifest(const std::string &path) {
   } catch (const Json::parse_error &e) {
     fail(std::string("not JSON: ") + e.what());
   }
-  if (!j.is_object()) fail("not a JSON object");
+  if (!j.is_object())
+    fail("not a JSON object");
   // Every value is checked for its type before use; the messages name the key.
   auto string_at = [&](const Json &obj, const char *key, const std::string &where,
                        bool optional) -> std::string {
     auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) {
-      if (!optional) fail(where + key + ": missing");
+      if (!optional)
+        fail(where + key + ": missing");
       return "";
     }
     if (!it->is_string() || it->get_ref<const std::string &>().empty())
@@ -121,22 +131,27 @@ Manifest read_manifest(const std::string &path) {
   auto list = [&](const char *key) -> const Json & {
     static const Json empty = Json::array();
     auto it = j.find(key);
-    if (it == j.end()) return empty;
-    if (!it->is_array()) fail(std::string(key) + ": expected an array");
+    if (it == j.end())
+      return empty;
+    if (!it->is_array())
+      fail(std::string(key) + ": expected an array");
     return *it;
   };
   const Json &symtabs = list("symtabs");
   for (size_t i = 0; i < symtabs.size(); i++) {
     std::string where = "symtabs[" + std::to_string(i) + "].";
-    if (!symtabs[i].is_object()) fail(where + ": expected an object");
+    if (!symtabs[i].is_object())
+      fail(where + ": expected an object");
     std::string target = string_at(symtabs[i], "target", where, false);
-    if (!m.symtab_for(target).empty()) fail(where + "target: second symtab for " + target);
+    if (!m.symtab_for(target).empty())
+      fail(where + "target: second symtab for " + target);
     m.symtabs.push_back({target, join(m.dir, string_at(symtabs[i], "path", where, false))});
   }
   const Json &objects = list("objects");
   for (size_t i = 0; i < objects.size(); i++) {
     std::string where = "objects[" + std::to_string(i) + "].";
-    if (!objects[i].is_object()) fail(where + ": expected an object");
+    if (!objects[i].is_object())
+      fail(where + ": expected an object");
     std::string object = string_at(objects[i], "object", where, false);
     if (!safe_relative(object))
       fail(where + "object: path '" + object +
@@ -144,10 +159,12 @@ Manifest read_manifest(const std::string &path) {
     ManifestObject o{object, string_at(objects[i], "target", where, false),
                      m.dir + "/orig/" + object, m.dir + "/patched/" + object};
     for (const std::string &f : {o.orig, o.patched})
-      if (std::error_code ec; !fs::is_regular_file(f, ec)) fail(where + "object: " + f + " is missing");
+      if (std::error_code ec; !fs::is_regular_file(f, ec))
+        fail(where + "object: " + f + " is missing");
     m.objects.push_back(std::move(o));
   }
-  if (m.objects.empty()) fail("objects: lists no object");
+  if (m.objects.empty())
+    fail("objects: lists no object");
   return m;
 }
 
@@ -165,7 +182,8 @@ void write_manifest(const std::string &dir, const Manifest &m) {
     j["objects"].push_back({{"object", o.object}, {"target", o.target}});
   std::ofstream out(join(dir, std::string(kManifest)));
   out << j.dump(2) << "\n";
-  if (!out.flush()) throw Error(join(dir, std::string(kManifest)) + ": cannot write");
+  if (!out.flush())
+    throw Error(join(dir, std::string(kManifest)) + ": cannot write");
 }
 
 } // namespace klp

@@ -113,7 +113,8 @@ std::string symbol_section(ElfFile &f, size_t i, const GElf_Sym &sym) {
 }
 
 std::string symbol_name(ElfFile &f, size_t i, const GElf_Sym &sym) {
-  if (GELF_ST_TYPE(sym.st_info) == STT_SECTION) return symbol_section(f, i, sym);
+  if (GELF_ST_TYPE(sym.st_info) == STT_SECTION)
+    return symbol_section(f, i, sym);
   return std::string(f.symbol_name(sym));
 }
 
@@ -124,12 +125,14 @@ public:
   ModuleComparison run() {
     // "Identical" means the same bytes; the structural comparison then says where files differ.
     std::string x = read_input_file(a_.path()), y = read_input_file(b_.path());
-    if (x == y) return std::move(c_);
+    if (x == y)
+      return std::move(c_);
     header();
     sections();
     symbols();
     relocations();
-    if (c_.differences.empty()) unplaced(x, y);
+    if (c_.differences.empty())
+      unplaced(x, y);
     return std::move(c_);
   }
 
@@ -142,7 +145,8 @@ private:
   void header() {
     const GElf_Ehdr &x = a_.ehdr(), &y = b_.ehdr();
     auto field = [&](const char *what, uint64_t u, uint64_t v) {
-      if (u != v) add("header", "ELF header", what, xhex(u), xhex(v));
+      if (u != v)
+        add("header", "ELF header", what, xhex(u), xhex(v));
     };
     field("e_type", x.e_type, y.e_type);
     field("e_machine", x.e_machine, y.e_machine);
@@ -162,7 +166,8 @@ private:
   static std::vector<std::string> union_order(const Keyed<T> &x, const Keyed<T> &y) {
     std::vector<std::string> keys = x.order;
     for (const std::string &k : y.order)
-      if (!x.items.count(k)) keys.push_back(k);
+      if (!x.items.count(k))
+        keys.push_back(k);
     return keys;
   }
 
@@ -183,14 +188,16 @@ private:
       }
       const GElf_Shdr &s = ix->second.shdr, &t = iy->second.shdr;
       auto field = [&](const char *what, uint64_t u, uint64_t v) {
-        if (u != v) add("section", key, what, xhex(u), xhex(v));
+        if (u != v)
+          add("section", key, what, xhex(u), xhex(v));
       };
       field("type", s.sh_type, t.sh_type);
       field("flags", s.sh_flags, t.sh_flags);
       field("size", s.sh_size, t.sh_size);
       field("alignment", s.sh_addralign, t.sh_addralign);
       field("entry size", s.sh_entsize, t.sh_entsize);
-      if (s.sh_type != t.sh_type || !compared_by_contents(s.sh_type)) continue;
+      if (s.sh_type != t.sh_type || !compared_by_contents(s.sh_type))
+        continue;
       Bytes u = a_.section_bytes(ix->second.index), v = b_.section_bytes(iy->second.index);
       auto mm = std::mismatch(u.begin(), u.end(), v.begin(), v.end());
       if (mm.first != u.end() || mm.second != v.end()) {
@@ -221,7 +228,8 @@ private:
       }
       const GElf_Sym &s = ix->second.sym, &t = iy->second.sym;
       auto field = [&](const char *what, uint64_t u, uint64_t v) {
-        if (u != v) add("symbol", key, what, xhex(u), xhex(v));
+        if (u != v)
+          add("symbol", key, what, xhex(u), xhex(v));
       };
       field("type", GELF_ST_TYPE(s.st_info), GELF_ST_TYPE(t.st_info));
       field("binding", GELF_ST_BIND(s.st_info), GELF_ST_BIND(t.st_info));
@@ -236,7 +244,8 @@ private:
   static Keyed<std::vector<RelocKey>> relocs_of(ElfFile &f) {
     Keyed<std::vector<RelocKey>> k;
     for (size_t i = 1; i < f.section_count(); i++) {
-      if (f.shdr(i).sh_type != SHT_RELA) continue;
+      if (f.shdr(i).sh_type != SHT_RELA)
+        continue;
       bool own_symtab = f.shdr(i).sh_link == f.symtab_index();
       std::vector<RelocKey> v;
       for (size_t r = 0; r < f.rela_count(i); r++) {
@@ -263,15 +272,18 @@ private:
     Keyed<std::vector<RelocKey>> x = relocs_of(a_), y = relocs_of(b_);
     for (const std::string &key : x.order) {
       auto iy = y.items.find(key);
-      if (iy == y.items.end()) continue; // reported as a missing section
+      if (iy == y.items.end())
+        continue; // reported as a missing section
       const std::vector<RelocKey> &u = x.items.at(key), &v = iy->second;
       std::vector<RelocKey> only_a, only_b;
       std::set_difference(u.begin(), u.end(), v.begin(), v.end(), std::back_inserter(only_a));
       std::set_difference(v.begin(), v.end(), u.begin(), u.end(), std::back_inserter(only_b));
       // In offset order, a's side of a pair first.
       std::vector<std::pair<RelocKey, bool>> all;
-      for (const RelocKey &r : only_a) all.push_back({r, true});
-      for (const RelocKey &r : only_b) all.push_back({r, false});
+      for (const RelocKey &r : only_a)
+        all.push_back({r, true});
+      for (const RelocKey &r : only_b)
+        all.push_back({r, false});
       std::stable_sort(all.begin(), all.end(), [](const auto &p, const auto &q) {
         return std::get<0>(p.first) < std::get<0>(q.first);
       });
@@ -286,9 +298,9 @@ private:
   void unplaced(const std::string &x, const std::string &y) {
     auto part = [&](uint64_t off) -> std::string {
       const GElf_Ehdr &e = a_.ehdr();
-      if (off < sizeof(Elf64_Ehdr)) return "file header";
-      if (off >= e.e_shoff &&
-          (off - e.e_shoff) / sizeof(Elf64_Shdr) < a_.section_count())
+      if (off < sizeof(Elf64_Ehdr))
+        return "file header";
+      if (off >= e.e_shoff && (off - e.e_shoff) / sizeof(Elf64_Shdr) < a_.section_count())
         return "section header table";
       for (size_t i = 1; i < a_.section_count(); i++) {
         const GElf_Shdr &sh = a_.shdr(i);
@@ -300,9 +312,11 @@ private:
     std::vector<std::string> seen;
     size_t n = std::min(x.size(), y.size());
     for (size_t off = 0; off < n; off++) {
-      if (x[off] == y[off]) continue;
+      if (x[off] == y[off])
+        continue;
       std::string p = part(off);
-      if (std::find(seen.begin(), seen.end(), p) != seen.end()) continue;
+      if (std::find(seen.begin(), seen.end(), p) != seen.end())
+        continue;
       seen.push_back(p);
       add("bytes", p, "outside the parts compared", xhex(fnv1a(as_bytes(x))),
           xhex(fnv1a(as_bytes(y))));
@@ -328,8 +342,7 @@ ModuleComparison compare_modules(const std::string &a, const std::string &b) {
 
 void print_comparison_text(const ModuleComparison &c, std::ostream &out) {
   if (c.identical()) {
-    out << c.a_path << " and " << c.b_path
-        << " are identical (byte for byte)\n";
+    out << c.a_path << " and " << c.b_path << " are identical (byte for byte)\n";
     return;
   }
   out << c.a_path << " and " << c.b_path << " differ (" << c.differences.size()
@@ -337,8 +350,8 @@ void print_comparison_text(const ModuleComparison &c, std::ostream &out) {
   for (const ModuleDifference &d : c.differences) {
     if (d.kind == "bytes") {
       if (d.offset)
-        out << "  bytes differ outside the parts compared: " << d.name << " at "
-            << xhex(*d.offset) << "\n";
+        out << "  bytes differ outside the parts compared: " << d.name << " at " << xhex(*d.offset)
+            << "\n";
       else
         out << "  file size " << d.a << " -> " << d.b << "\n";
       continue;

@@ -15,9 +15,12 @@ namespace {
 
 // "b/fs/proc/cmdline.c\t2024-..." -> "fs/proc/cmdline.c"; "/dev/null" stays.
 std::string strip_component(std::string p) {
-  if (size_t tab = p.find('\t'); tab != std::string::npos) p.resize(tab);
-  while (!p.empty() && (p.back() == ' ' || p.back() == '\r')) p.pop_back();
-  if (p == "/dev/null") return p;
+  if (size_t tab = p.find('\t'); tab != std::string::npos)
+    p.resize(tab);
+  while (!p.empty() && (p.back() == ' ' || p.back() == '\r'))
+    p.pop_back();
+  if (p == "/dev/null")
+    return p;
   size_t slash = p.find('/');
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
@@ -25,7 +28,8 @@ std::string strip_component(std::string p) {
 // "-12,5" -> 12, 5; "-12" -> 12, 1.
 void parse_range(const std::string &s, unsigned &first, unsigned &count) {
   unsigned long a = 0, b = 1;
-  if (sscanf(s.c_str() + 1, "%lu,%lu", &a, &b) < 1) return;
+  if (sscanf(s.c_str() + 1, "%lu,%lu", &a, &b) < 1)
+    return;
   first = (unsigned)a;
   count = (unsigned)b;
 }
@@ -36,7 +40,8 @@ bool same_file(const std::string &a, const std::string &b) {
     return l.size() >= s.size() && l.compare(l.size() - s.size(), s.size(), s) == 0 &&
            (l.size() == s.size() || l[l.size() - s.size() - 1] == '/');
   };
-  if (a.empty() || b.empty()) return false;
+  if (a.empty() || b.empty())
+    return false;
   std::string x = a.rfind("./", 0) == 0 ? a.substr(2) : a;
   std::string y = b.rfind("./", 0) == 0 ? b.substr(2) : b;
   return tail(x, y) || tail(y, x);
@@ -69,8 +74,10 @@ std::vector<PatchHunk> parse_patch_hunks(const std::string &text) {
       std::istringstream f(line.substr(3));
       std::string o, n;
       f >> o >> n;
-      if (o.size() > 1 && o[0] == '-') parse_range(o, h.old_first, h.old_count);
-      if (n.size() > 1 && n[0] == '+') parse_range(n, h.new_first, h.new_count);
+      if (o.size() > 1 && o[0] == '-')
+        parse_range(o, h.old_first, h.old_count);
+      if (n.size() > 1 && n[0] == '+')
+        parse_range(n, h.new_first, h.new_count);
       h.text = line + "\n";
       hunks.push_back(std::move(h));
       continue;
@@ -111,7 +118,8 @@ void describe_kernel(PageInfo &info, const std::string &config, const std::strin
     if (line.rfind("CONFIG_LOCALVERSION=\"", 0) == 0 && line.size() >= 22 && line.back() == '"')
       local = line.substr(21, line.size() - 22);
   }
-  if (!version.empty()) info.kernel_release = version + local;
+  if (!version.empty())
+    info.kernel_release = version + local;
 }
 
 std::vector<const PatchHunk *> hunks_touching(const std::vector<PageInput> &inputs,
@@ -121,9 +129,12 @@ std::vector<const PatchHunk *> hunks_touching(const std::vector<PageInput> &inpu
   for (const PageInput &in : inputs)
     for (const PatchHunk &h : in.hunks) {
       bool hit = false;
-      for (const SourceRange &r : patched) hit |= overlaps(r, h.file, h.new_first, h.new_count);
-      for (const SourceRange &r : orig) hit |= overlaps(r, h.file, h.old_first, h.old_count);
-      if (hit) v.push_back(&h);
+      for (const SourceRange &r : patched)
+        hit |= overlaps(r, h.file, h.new_first, h.new_count);
+      for (const SourceRange &r : orig)
+        hit |= overlaps(r, h.file, h.old_first, h.old_count);
+      if (hit)
+        v.push_back(&h);
     }
   return v;
 }

@@ -1,5 +1,5 @@
-// SHA-256 (OpenSSL's libcrypto), for the inputs the reviewer's page names: a patch file's digest lets the
-// reader check that the page describes the patch they hold.
+// SHA-256 (OpenSSL's libcrypto), for the inputs the reviewer's page names: a patch file's digest
+// lets the reader check that the page describes the patch they hold.
 #pragma once
 
 #include <string>

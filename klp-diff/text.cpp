@@ -32,7 +32,8 @@ std::string join(const std::vector<SourceRange> &v) {
 }
 
 std::string pad(std::string s, size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
+  if (s.size() < width)
+    s.append(width - s.size(), ' ');
   return s;
 }
 
@@ -42,8 +43,10 @@ std::string display_name(const FunctionReport &f) {
 
 std::string sources(const std::vector<SourceRange> &orig, const std::vector<SourceRange> &patched) {
   std::string s;
-  if (!orig.empty()) s += "orig " + join(orig);
-  if (!patched.empty()) s += (s.empty() ? "" : " | ") + std::string("patched ") + join(patched);
+  if (!orig.empty())
+    s += "orig " + join(orig);
+  if (!patched.empty())
+    s += (s.empty() ? "" : " | ") + std::string("patched ") + join(patched);
   return s;
 }
 
@@ -57,7 +60,8 @@ std::string in_patch(const FunctionReport &f) {
       s += f.orig_name.empty() ? f.name : f.orig_name;
     return s + " through a klp_func";
   }
-  if (f.included) return f.parent.empty() ? "yes, as new code" : "yes, as part of " + f.parent;
+  if (f.included)
+    return f.parent.empty() ? "yes, as new code" : "yes, as part of " + f.parent;
   switch (f.verdict) {
   case Verdict::New:
     return "no: nothing in the patch refers to it";
@@ -88,7 +92,8 @@ void print_code(const FunctionReport &f, std::ostream &out) {
 }
 
 void print_special(const FunctionReport &f, std::ostream &out) {
-  if (f.special.empty()) return;
+  if (f.special.empty())
+    return;
   out << "   special-section entries carried with it:\n";
   std::map<std::string, size_t> shown;
   for (const SpecialRef &s : f.special) {
@@ -98,7 +103,8 @@ void print_special(const FunctionReport &f, std::ostream &out) {
           << (s.insn.empty() ? "" : "  " + s.insn) << "\n";
   }
   for (const auto &[sec, n] : shown)
-    if (n > kSpecialShown) out << "     " << sec << ": ... and " << n - kSpecialShown << " more\n";
+    if (n > kSpecialShown)
+      out << "     " << sec << ": ... and " << n - kSpecialShown << " more\n";
 }
 
 void print_block(const FunctionReport &f, std::ostream &out) {
@@ -112,13 +118,16 @@ void print_block(const FunctionReport &f, std::ostream &out) {
   out << "   section: " << f.section << sizes << "\n";
   if (!f.orig_name.empty())
     out << "   correlated: orig " << f.orig_name << " <-> patched " << f.name << "\n";
-  if (!f.parent.empty()) out << "   part of: " << f.parent << "\n";
-  for (const std::string &c : f.children) out << "   has part: " << c << "\n";
+  if (!f.parent.empty())
+    out << "   part of: " << f.parent << "\n";
+  for (const std::string &c : f.children)
+    out << "   has part: " << c << "\n";
   if (f.verdict == Verdict::Removed)
     out << "   why:\n     removed: no counterpart in the patched object\n";
   else if (!f.reasons.empty()) {
     out << "   why:\n";
-    for (const Decision &r : f.reasons) out << "     " << describe(r) << "\n";
+    for (const Decision &r : f.reasons)
+      out << "     " << describe(r) << "\n";
   }
   unsigned inlined = 0;
   for (const InlinedChange &i : f.inlined) {
@@ -141,18 +150,24 @@ void print_block(const FunctionReport &f, std::ostream &out) {
     out << "   reference: " << r.symbol << " -> " << r.klp_name << "\n";
   print_special(f, out);
   std::string src = sources(f.orig_source, f.patched_source);
-  if (!src.empty()) out << "   source: " << src << "\n";
-  if (f.verdict == Verdict::Changed && f.orig_size) print_code(f, out);
+  if (!src.empty())
+    out << "   source: " << src << "\n";
+  if (f.verdict == Verdict::Changed && f.orig_size)
+    print_code(f, out);
 }
 
 void print_refusal(const Refusal &r, std::ostream &out) {
   out << "result: refused: the change cannot be live-patched\n";
-  if (!r.symbol.empty()) out << "   symbol: " << r.symbol << "\n";
-  if (!r.location.empty()) out << "   where: " << r.location << "\n";
-  for (const Decision &why : r.reasons) out << "   why: " << describe(why) << "\n";
+  if (!r.symbol.empty())
+    out << "   symbol: " << r.symbol << "\n";
+  if (!r.location.empty())
+    out << "   where: " << r.location << "\n";
+  for (const Decision &why : r.reasons)
+    out << "   why: " << describe(why) << "\n";
   for (const RefusalUser &u : r.users) {
     out << "   used by: " << u.name << "\n";
-    for (const Decision &why : u.reasons) out << "     " << describe(why) << "\n";
+    for (const Decision &why : u.reasons)
+      out << "     " << describe(why) << "\n";
   }
   out << "   message: " << r.message << "\n";
 }
@@ -165,7 +180,8 @@ void print_object(const ObjectReport &o, bool explain, bool filtered, std::ostre
     return;
   }
   std::map<Verdict, unsigned> counts;
-  for (const FunctionReport &f : o.functions) counts[f.verdict]++;
+  for (const FunctionReport &f : o.functions)
+    counts[f.verdict]++;
   out << "result: " << (o.has_changes ? "changes" : "no change that needs a livepatch");
   std::string sep = " (";
   for (Verdict v : {Verdict::Changed, Verdict::New, Verdict::Dependency, Verdict::Ignored,
@@ -177,7 +193,8 @@ void print_object(const ObjectReport &o, bool explain, bool filtered, std::ostre
   out << (sep == ", " ? ")" : "") << (filtered ? " [--function]" : "") << "\n";
   if (!o.summary.empty()) {
     out << "patch:\n";
-    for (const std::string &s : o.summary) out << "  " << s << "\n";
+    for (const std::string &s : o.summary)
+      out << "  " << s << "\n";
   }
   if (!o.functions.empty()) {
     out << "functions:\n";
@@ -191,12 +208,14 @@ void print_object(const ObjectReport &o, bool explain, bool filtered, std::ostre
           << (d.orig_name.empty() ? d.name : d.name + " (orig " + d.orig_name + ")")
           << (d.included ? " [in the patch]" : "") << "\n";
   }
-  if (!explain) return;
+  if (!explain)
+    return;
   if (!o.orig_debug_info || !o.patched_debug_info)
     out << "note: " << (!o.orig_debug_info ? o.orig_path : o.patched_path)
         << " has no DWARF line information: no source lines or inlined callees (build with -g)\n";
   for (const FunctionReport &f : o.functions)
-    if (f.verdict != Verdict::Unchanged || filtered) print_block(f, out);
+    if (f.verdict != Verdict::Unchanged || filtered)
+      print_block(f, out);
 }
 
 } // namespace
@@ -207,7 +226,8 @@ void print_text(const Report &report, bool explain, std::ostream &out) {
         << (report.patch_name.empty() ? "" : " (patch " + report.patch_name + ")") << "\n";
   bool first = true;
   for (const ObjectReport &o : report.objects) {
-    if (!first) out << "\n";
+    if (!first)
+      out << "\n";
     first = false;
     print_object(o, explain, !report.function.empty(), out);
   }

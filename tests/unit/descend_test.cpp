@@ -18,9 +18,8 @@ TEST(KlpBuildDescend, MakeflagsLoseTheJobserverAndTheCapture) {
                          "--eval=.:\\ .klp-build-record-descend "
                          "--eval=.klp-build-record-descend:\\ prepare\\ ;\\ @env\\ -0 -- "
                          "O=/build KCFLAGS=-ffunction-sections\\ -fdata-sections CC=gcc-12";
-  EXPECT_EQ(descend_makeflags(recorded),
-            "rRs -I/src --no-print-directory -- O=/build "
-            "KCFLAGS=-ffunction-sections\\ -fdata-sections CC=gcc-12");
+  EXPECT_EQ(descend_makeflags(recorded), "rRs -I/src --no-print-directory -- O=/build "
+                                         "KCFLAGS=-ffunction-sections\\ -fdata-sections CC=gcc-12");
   EXPECT_EQ(descend_makeflags("rR -j4"), "rR");
 }
 
@@ -61,8 +60,7 @@ TEST(KlpBuildDescend, RecordsTheDifferenceAndDescendsWithIt) {
   EXPECT_FALSE(fs::exists(t.tree.objtree + "/.klp-build-descend.raw"));
   std::string delta = read_text(t.tree.objtree + "/.klp-build-descend");
   EXPECT_NE(delta.find(std::string("+KLP_MADE=made") + '\0'), std::string::npos);
-  EXPECT_NE(delta.find(std::string("+MAKEFLAGS=rR -- KLP_CMDLINE=cmd") + '\0'),
-            std::string::npos);
+  EXPECT_NE(delta.find(std::string("+MAKEFLAGS=rR -- KLP_CMDLINE=cmd") + '\0'), std::string::npos);
   EXPECT_NE(delta.find(std::string("-KLP_OWN") + '\0'), std::string::npos);
   EXPECT_EQ(delta.find("MFLAGS=-rR"), std::string::npos);
   EXPECT_EQ(delta.find("+PATH="), std::string::npos); // the same as klp-build's own

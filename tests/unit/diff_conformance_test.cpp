@@ -83,7 +83,8 @@ TEST(DiffConformance, DynamicDebugDescriptorsGoWithTheirFunction) {
 TEST(DiffConformance, BugTableFileStringLabel) {
   DiffCase c("bug_table_string");
   ASSERT_NE(c.patched_object()->find_symbol(".LC0"), nullptr)
-      << "GCC no longer leaves the label in the symbol table\n" << DiffCase::dump(c.patched);
+      << "GCC no longer leaves the label in the symbol table\n"
+      << DiffCase::dump(c.patched);
   RunResult r = c.run();
   ASSERT_EQ(r.exit_code, kExitOk) << r.out;
   auto out = c.output_object();
@@ -182,8 +183,7 @@ TEST(DiffConformance, CallPaddingWithoutPrefixSymbols) {
                    "-mfunction-return=thunk-extern -mindirect-branch=thunk-extern "
                    "-mindirect-branch-register -mindirect-branch-cs-prefix";
   DiffCase c("call_padding", o);
-  ASSERT_EQ(c.patched_object()->find_symbol("changed_op")->value, 16u)
-      << DiffCase::dump(c.patched);
+  ASSERT_EQ(c.patched_object()->find_symbol("changed_op")->value, 16u) << DiffCase::dump(c.patched);
   RunResult r = c.run();
   ASSERT_EQ(r.exit_code, kExitOk) << r.out;
   auto out = c.output_object();

@@ -307,7 +307,8 @@ static void check_unique_id_case(const std::string &cc) {
     size_t p = name.find("__UNIQUE_ID_calls");
     return p == std::string::npos ? -1 : atoi(name.c_str() + p + 17);
   };
-  std::string orig_open = counter_of(*orig, "open_dev"), orig_close = counter_of(*orig, "close_dev");
+  std::string orig_open = counter_of(*orig, "open_dev"),
+              orig_close = counter_of(*orig, "close_dev");
   std::string new_probe = counter_of(*patched, "probe_dev");
   std::string new_open = counter_of(*patched, "open_dev");
   ASSERT_NE(orig_close, "?") << DiffCase::dump(c.orig);
@@ -386,7 +387,8 @@ TEST(DiffFeatures, ColdPartTravelsWithItsParent) {
   DiffCase c("cold_part");
   auto patched = c.patched_object();
   ASSERT_NE(patched->find_symbol("parse_header.cold"), nullptr)
-      << "GCC did not split the cold path\n" << DiffCase::dump(c.patched);
+      << "GCC did not split the cold path\n"
+      << DiffCase::dump(c.patched);
   ASSERT_NE(patched->find_section(".text.unlikely.parse_header"), nullptr);
 
   RunResult r = c.run();
@@ -438,8 +440,8 @@ TEST(DiffFeatures, ChangeInColdPartChangesParent) {
 TEST(DiffFeatures, PartialInliningPartIsPatchedItself) {
   DiffCase c("part_child");
   auto patched = c.patched_object();
-  ASSERT_NE(patched->find_symbol("report.part.0"), nullptr)
-      << "GCC did not split report\n" << DiffCase::dump(c.patched);
+  ASSERT_NE(patched->find_symbol("report.part.0"), nullptr) << "GCC did not split report\n"
+                                                            << DiffCase::dump(c.patched);
   ASSERT_FALSE(relocs_to(*patched, ".text.scan", "report.part.0").empty())
       << "scan no longer calls the part directly";
   ASSERT_EQ(mcount_targets(*patched).size(), 3u);
@@ -554,8 +556,7 @@ TEST(DiffFeatures, DebugFlagKeepsResult) {
   EXPECT_EQ(functions(*c.output_object()), Names{"changed_show"});
   // One line per decision, each naming the object and the symbol: correlation, comparison,
   // inclusion, special-section entries and references out of the patch.
-  for (const char *want : {"patched.o:unchanged_show = ",
-                           "patched.o: changed_show: changed: size",
+  for (const char *want : {"patched.o:unchanged_show = ", "patched.o: changed_show: changed: size",
                            "patched.o: changed_show: included: changed",
                            "patched.o:(__mcount_loc): kept 1 of 3 entries",
                            "patched.o: helper: referenced as .klp.sym.vmlinux.helper,0"})
@@ -599,9 +600,8 @@ TEST(DiffFeatures, McountLocCoversNewFunctions) {
 
 // 16. The output is a valid relocatable object for the linker.
 TEST(DiffFeatures, OutputLinksWithLdR) {
-  for (const char *name :
-       {"changed_function", "changed_string", "new_function", "new_data", "static_local",
-        "cold_part", "ipa_clone", "special_statics"}) {
+  for (const char *name : {"changed_function", "changed_string", "new_function", "new_data",
+                           "static_local", "cold_part", "ipa_clone", "special_statics"}) {
     SCOPED_TRACE(name);
     DiffCase c(name);
     RunResult r = c.run();

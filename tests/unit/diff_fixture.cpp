@@ -79,7 +79,8 @@ void compile_case_source(const std::string &src, const std::string &out, const s
   flags = remove_flag(flags, "-mrecord-mcount");
   flags = remove_flag(flags, "-c");
   std::string asm_file = out + ".s", rec_file = out + ".rec.s";
-  RunResult r = klp::test::run(cc + " " + flags + " " + extra + " -S -o " + quote(asm_file) + " " + quote(src));
+  RunResult r = klp::test::run(cc + " " + flags + " " + extra + " -S -o " + quote(asm_file) + " " +
+                               quote(src));
   if (r.exit_code != 0)
     throw std::runtime_error("compiling " + src + " with " + cc + " failed:\n" + r.out);
   std::ifstream in(asm_file);
@@ -90,7 +91,8 @@ void compile_case_source(const std::string &src, const std::string &out, const s
   while (std::getline(in, line)) {
     if (std::regex_match(line, fentry_call)) {
       std::string label = ".Lklp_test_mcount_" + std::to_string(n++);
-      rec << label << ":\n" << line << "\n"
+      rec << label << ":\n"
+          << line << "\n"
           << "\t.pushsection __mcount_loc,\"a\",@progbits\n"
           << "\t.quad " << label << "\n"
           << "\t.popsection\n";
@@ -104,7 +106,8 @@ void compile_case_source(const std::string &src, const std::string &out, const s
     throw std::runtime_error("assembling " + rec_file + " failed:\n" + r.out);
 }
 
-DiffCase::DiffCase(const std::string &name, DiffOptions opts) : name_(name), opts_(std::move(opts)) {
+DiffCase::DiffCase(const std::string &name, DiffOptions opts)
+    : name_(name), opts_(std::move(opts)) {
   std::string case_dir = testdata("diff/" + name);
   // C, or assembly (.S, through the preprocessor) for layouts only a tool writes.
   std::string ext = fs::exists(case_dir + "/orig.S") ? ".S" : ".c";
@@ -170,7 +173,8 @@ DiffCase::DiffCase(const std::string &name, DiffOptions opts) : name_(name), opt
     std::string table_of = orig;
     if (!target_o.empty()) {
       table_of = dir_.file("target-combined.o");
-      RunResult r = klp::test::run("ld -r -o " + quote(table_of) + " " + quote(orig) + " " + quote(target_o));
+      RunResult r =
+          klp::test::run("ld -r -o " + quote(table_of) + " " + quote(orig) + " " + quote(target_o));
       if (r.exit_code != 0)
         throw std::runtime_error("ld -r for the symbol table failed:\n" + r.out);
     }
@@ -400,8 +404,8 @@ std::vector<KlpFunc> klp_funcs(const Object &obj) {
         if (s->is_func() && (int64_t)s->value == fn->addend)
           target = s;
     }
-    f.new_func = target ? (target->is_section() && target->sec ? target->sec->name : target->name)
-                        : "?";
+    f.new_func =
+        target ? (target->is_section() && target->sec ? target->sec->name : target->name) : "?";
     f.old_name = string_at(*old->sym, old->addend);
     f.objname = string_at(*objname->sym, objname->addend);
     f.sympos = read_u64(*sec, off + 24);
@@ -544,7 +548,8 @@ void expect_descriptors_complete(const Object &out, const Object &orig) {
       traced.insert(f);
   }
   for (const KlpFunc &k : klp_funcs(out)) {
-    EXPECT_TRUE(described.insert(k.old_name).second) << "two __klp_funcs entries for " << k.old_name;
+    EXPECT_TRUE(described.insert(k.old_name).second)
+        << "two __klp_funcs entries for " << k.old_name;
     EXPECT_EQ(k.new_func, k.old_name) << "entry for " << k.old_name << " points at " << k.new_func;
   }
   EXPECT_EQ(described, patched_funcs) << "__klp_funcs entries vs changed functions in the output";

@@ -30,7 +30,7 @@
 namespace klp::test {
 
 struct DiffOptions {
-  std::string cc = "gcc";        // "gcc" or "clang-14"
+  std::string cc = "gcc";         // "gcc" or "clang-14"
   std::string target = "vmlinux"; // --target: vmlinux or a module name
   std::string patch_name = "klp_test_patch";
   // Undefined symbols of the objects that Module.symvers must NOT list as exported.

@@ -70,7 +70,8 @@ TEST(DiffRefusals, ChangedInitFunction) {
   expect_no_output(c, r, kExitUnpatchable);
   EXPECT_TRUE(r.out.find("setup_table") != std::string::npos ||
               r.out.find(".init.text") != std::string::npos)
-      << "the message must name the function or its section\n" << r.out;
+      << "the message must name the function or its section\n"
+      << r.out;
 }
 
 // 12c'. A COMDAT section group gained a member: refused, naming the group and the remedy.
@@ -95,8 +96,8 @@ TEST(DiffRefusals, ChangedNotraceFunction) {
   ASSERT_TRUE(relocs_to(*patched, ".text.read_clock", "__fentry__").empty());
   RunResult r = c.run();
   expect_no_output(c, r, kExitUnpatchable);
-  EXPECT_FALSE(line_with(r.out, "read_clock").empty())
-      << "the message must name the function\n" << r.out;
+  EXPECT_FALSE(line_with(r.out, "read_clock").empty()) << "the message must name the function\n"
+                                                       << r.out;
 }
 
 // 12e. A jump label whose key lives in the target module.
@@ -105,7 +106,8 @@ TEST(DiffRefusals, JumpLabelWithModuleKey) {
   RunResult r = c.run();
   expect_no_output(c, r, kExitUnpatchable);
   EXPECT_FALSE(line_with(r.out, "trace_enabled").empty() && line_with(r.out, "traced_op").empty())
-      << "the message must name the key or the function\n" << r.out;
+      << "the message must name the key or the function\n"
+      << r.out;
 }
 
 // 12f. The refusal also holds through the positional form.

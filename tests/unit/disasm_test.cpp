@@ -188,7 +188,8 @@ TEST(DisasmTest, SymbolizerReceivesFieldsAndReplacesOperands) {
   std::vector<OperandField> seen;
   const SymbolizeFn sym = [&](const OperandField &f) -> std::optional<std::string> {
     seen.push_back(f);
-    if (f.kind == OperandField::Kind::kBranchTarget) return "__warn_printk";
+    if (f.kind == OperandField::Kind::kBranchTarget)
+      return "__warn_printk";
     return std::nullopt;
   };
   EXPECT_EQ(text({0xe8, 0, 0, 0, 0}, 0x20, sym), "call __warn_printk");
@@ -276,8 +277,10 @@ TEST(DisasmTest, ConcurrentUse) {
       }
       ok[t] = good;
     });
-  for (auto &th : threads) th.join();
-  for (int t = 0; t < 4; ++t) EXPECT_EQ(ok[t], 200) << t;
+  for (auto &th : threads)
+    th.join();
+  for (int t = 0; t < 4; ++t)
+    EXPECT_EQ(ok[t], 200) << t;
 }
 
 } // namespace

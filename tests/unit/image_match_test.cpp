@@ -114,7 +114,8 @@ std::vector<uint8_t> zstd(Bytes in) {
 
 // kbuild's size_append: the uncompressed size, 4 bytes little-endian, after the stream.
 std::vector<uint8_t> with_size_trailer(std::vector<uint8_t> c, size_t size) {
-  for (int i = 0; i < 4; i++) c.push_back(uint8_t(size >> (8 * i)));
+  for (int i = 0; i < 4; i++)
+    c.push_back(uint8_t(size >> (8 * i)));
   return c;
 }
 
@@ -133,7 +134,8 @@ std::vector<uint8_t> make_bzimage(const std::vector<uint8_t> &payload, uint16_t 
   std::memcpy(&img[0x24c], &len, 4);
   size_t at = img.size();
   img.resize(at + payload.size() + 64, 0); // and the rest of the decompressor
-  if (!payload.empty()) std::memcpy(img.data() + at, payload.data(), payload.size());
+  if (!payload.empty())
+    std::memcpy(img.data() + at, payload.data(), payload.size());
   return img;
 }
 
@@ -162,7 +164,8 @@ std::string kernel_flags(bool function_sections) {
   if (!function_sections) {
     const std::string fs_flags = " -ffunction-sections -fdata-sections";
     auto pos = f.find(fs_flags);
-    if (pos != std::string::npos) f.erase(pos, fs_flags.size());
+    if (pos != std::string::npos)
+      f.erase(pos, fs_flags.size());
   }
   return f;
 }
@@ -223,14 +226,17 @@ std::string kallsyms_of(const std::string &elf, uint64_t slide, bool add_text) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   std::istringstream in(r.out);
   std::ostringstream out;
-  if (add_text) out << std::hex << (kTextBase + slide) << " T _text\n";
+  if (add_text)
+    out << std::hex << (kTextBase + slide) << " T _text\n";
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream ls(line);
     std::string addr, type, name;
-    if (!(ls >> addr >> type >> name) || addr.size() != 16) continue;
+    if (!(ls >> addr >> type >> name) || addr.size() != 16)
+      continue;
     uint64_t a = std::stoull(addr, nullptr, 16);
-    if (a >> 63) a += slide;
+    if (a >> 63)
+      a += slide;
     char buf[17];
     snprintf(buf, sizeof buf, "%016llx", (unsigned long long)a);
     out << buf << " " << type << " " << name << "\n";
@@ -284,7 +290,8 @@ TEST(ImageMatchCompression, DecompressesTheFirstStreamAndIgnoresTheSizeTrailer) 
 
 TEST(ImageMatchCompression, CorruptOrTruncatedStreamsAreErrors) {
   std::vector<uint8_t> data(100000, 7);
-  for (size_t i = 0; i < data.size(); i += 3) data[i] = uint8_t(i);
+  for (size_t i = 0; i < data.size(); i += 3)
+    data[i] = uint8_t(i);
   for (Compression c : {Compression::Gzip, Compression::Xz, Compression::Zstd}) {
     std::vector<uint8_t> s = c == Compression::Gzip ? gzip(data)
                              : c == Compression::Xz ? xz(data)
@@ -292,7 +299,8 @@ TEST(ImageMatchCompression, CorruptOrTruncatedStreamsAreErrors) {
     std::vector<uint8_t> truncated(s.begin(), s.begin() + s.size() / 2);
     EXPECT_NE(error_of([&] { decompress(truncated, c, "img"); }), "") << compression_name(c);
     std::vector<uint8_t> corrupt = s;
-    for (size_t i = s.size() / 3; i < s.size() / 3 + 16; i++) corrupt[i] ^= 0xa5;
+    for (size_t i = s.size() / 3; i < s.size() / 3 + 16; i++)
+      corrupt[i] ^= 0xa5;
     std::string e = error_of([&] { decompress(corrupt, c, "img"); });
     EXPECT_NE(e, "") << compression_name(c);
     EXPECT_EQ(e.rfind("img: ", 0), 0u) << e;
@@ -477,7 +485,8 @@ TEST(ImageMatchSynthetic, ACallToAnotherFunctionIsCaughtDespiteTheMask) {
   const Symbol *plain = orig->find_symbol("plain");
   const Relocation *call = nullptr;
   for (const Relocation &r : plain->sec->rela->relocs)
-    if (r.sym->name == "helper") call = &r;
+    if (r.sym->name == "helper")
+      call = &r;
   ASSERT_NE(call, nullptr);
   uint64_t field = *symtab.address_of("plain", 0) + call->offset - plain->value;
   int32_t v = (int32_t)(*symtab.address_of("helper2", 0) + call->addend - field);
@@ -631,7 +640,8 @@ TEST_F(ImageMatchKernel, CmdlineProcShowMatchesTheBzImageThroughKaslrKallsyms) {
   std::string addr, type, name;
   while (in >> addr >> type >> name) {
     uint64_t a = std::stoull(addr, nullptr, 16);
-    if (a >> 63) a += slide;
+    if (a >> 63)
+      a += slide;
     char buf[17];
     snprintf(buf, sizeof buf, "%016llx", (unsigned long long)a);
     ks << buf << " " << type << " " << name << "\n";
@@ -713,7 +723,8 @@ TEST_F(ImageMatchKernel, ACorruptedImageIsRejected) {
   // A corrupted compressed payload fails to decompress.
   std::vector<uint8_t> bz = read_bytes(bzimage());
   BzImageHeader h = parse_bzimage(bz, "bz");
-  for (uint64_t i = 0; i < 64; i++) bz[h.payload_offset + h.payload_length / 2 + i] ^= 0x5a;
+  for (uint64_t i = 0; i < 64; i++)
+    bz[h.payload_offset + h.payload_length / 2 + i] ^= 0x5a;
   write_bytes(dir.file("bzImage"), bz);
   e = error_of([&] { verify_functions_match(dir.file("bzImage"), symtab, {f}); });
   EXPECT_EQ(e.rfind(dir.file("bzImage") + ": bzImage payload (xz): xz ", 0), 0u) << e;
@@ -735,7 +746,8 @@ TEST_F(ImageMatchKernel, ModuleFunctionsMatchTheirKoAlsoCompressed) {
     unsigned n = 0;
     for (const Symbol &s : orig->symbols) {
       // Init code is freed after loading: not in kallsyms, never patched.
-      if (!s.is_func() || !s.size || s.sec->name.starts_with(".init")) continue;
+      if (!s.is_func() || !s.size || s.sec->name.starts_with(".init"))
+        continue;
       FunctionMatch r = m.check(ImageFunction{s.name, 0, orig.get(), &s});
       EXPECT_TRUE(r.matches) << image << ": " << r.mismatch;
       n++;
@@ -767,16 +779,19 @@ TEST_F(ImageMatchKernel, EveryVmlinuxFunctionOfTheFunctionSectionsBuildMatchesTh
   while (std::getline(in, member)) {
     // Thin archive members are named relative to the directory ar runs in.
     std::string path = fs::path(member).is_absolute() ? member : fsec(member);
-    if (!fs::exists(path) || !path.ends_with(".o")) continue;
+    if (!fs::exists(path) || !path.ends_with(".o"))
+      continue;
     auto obj = Object::load(path);
     cook(*obj);
     objects++;
     SymbolHint base;
     base.file = std::string(obj->source_file());
     for (const Symbol &s : obj->symbols)
-      if (s.is_local() && (s.is_func() || s.is_object())) base.neighbours.push_back(s.name);
+      if (s.is_local() && (s.is_func() || s.is_object()))
+        base.neighbours.push_back(s.name);
     for (const Symbol &s : obj->symbols) {
-      if (!s.is_func() || !s.sec || !s.size || s.sec->type() == SHT_NOBITS) continue;
+      if (!s.is_func() || !s.sec || !s.size || s.sec->type() == SHT_NOBITS)
+        continue;
       if (s.bind == STB_WEAK) { // may be overridden by a strong definition elsewhere
         weak++;
         continue;

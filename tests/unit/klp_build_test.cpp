@@ -10,9 +10,9 @@
 
 #include "elf_writer.h"
 #include "error.h"
+#include "inputs.h"
 #include "kbuild.h"
 #include "kconfig.h"
-#include "inputs.h"
 #include "klp_build.h"
 #include "klp_reloc.h"
 #include "module_gen.h"
@@ -196,9 +196,12 @@ TEST(KlpBuildConfig, TrixieCompilerNamesTheTrixieRoot) {
   } catch (const Error &e) {
     std::string msg = e.what();
     EXPECT_NE(msg.find("built with 'gcc-14 (Debian 14.0.0-0) 14.0.0' but gcc is '"),
-              std::string::npos) << msg;
+              std::string::npos)
+        << msg;
     EXPECT_NE(msg.find("trixie) root, which has that compiler: scripts/trixie-root.sh run "
-                       "klp-build"), std::string::npos) << msg;
+                       "klp-build"),
+              std::string::npos)
+        << msg;
   }
   EXPECT_EQ(compiler_remedy("gcc-12 (Debian 12.2.0-14) 12.2.0").find("trixie"), std::string::npos);
 }
@@ -243,15 +246,16 @@ TEST(KlpBuildConfig, ToleratesProbesOfUnusedTools) {
                       "CONFIG_BUILD_SALT=\"\"\n";
   ConfigChanges c = compare_olddefconfig(before, after);
   EXPECT_FALSE(c.changed()) << c.first_before << " / " << c.first_after;
-  EXPECT_EQ(c.tolerated,
-            (std::vector<std::string>{
-                "CONFIG_DEBUG_INFO_BTF: 'y' became '' (pahole, which only makes BTF at link time)",
-                "CONFIG_PAHOLE_VERSION: '124' became '0' (pahole, which only makes BTF at link time)",
-                "CONFIG_RUSTC_LLVM_VERSION: '0' became '200100' (rustc, which this config does "
-                "not use)",
-                "CONFIG_RUSTC_VERSION: '0' became '109500' (rustc, which this config does not use)",
-                "CONFIG_RUST_IS_AVAILABLE: '' became 'y' (rustc, which this config does not use)",
-            }));
+  EXPECT_EQ(
+      c.tolerated,
+      (std::vector<std::string>{
+          "CONFIG_DEBUG_INFO_BTF: 'y' became '' (pahole, which only makes BTF at link time)",
+          "CONFIG_PAHOLE_VERSION: '124' became '0' (pahole, which only makes BTF at link time)",
+          "CONFIG_RUSTC_LLVM_VERSION: '0' became '200100' (rustc, which this config does "
+          "not use)",
+          "CONFIG_RUSTC_VERSION: '0' became '109500' (rustc, which this config does not use)",
+          "CONFIG_RUST_IS_AVAILABLE: '' became 'y' (rustc, which this config does not use)",
+      }));
   // Nothing changed, nothing tolerated.
   c = compare_olddefconfig(before, before);
   EXPECT_FALSE(c.changed());
@@ -288,14 +292,15 @@ TEST(KlpBuildConfig, RefusesOtherCompilersAndRustWhenUsed) {
 TEST(KlpBuildKbuild, ReadsModuleAndCrcsFromTheRecord) {
   ScratchDir dir;
   fs::create_directories(dir.file("obj/fs/ext4"));
-  write_text(dir.file("obj/fs/ext4/.inode.o.cmd"),
-             "cmd_fs/ext4/inode.o := gcc -Wp,-MMD -nostdinc -DMODULE -DKBUILD_BASENAME='\"inode\"' "
-             "-DKBUILD_MODNAME='\"ext4_mod\"' -D__KBUILD_MODNAME=kmod_ext4_mod -c -o "
-             "fs/ext4/inode.o fs/ext4/inode.c\n\n"
-             "source_fs/ext4/inode.o := fs/ext4/inode.c\n\n"
-             "deps_fs/ext4/inode.o := \\\n  include/linux/fs.h \\\n  $(wildcard include/config/X) \\\n"
-             "  fs/ext4/ext4.h \\\n\nfs/ext4/inode.o: $(deps_fs/ext4/inode.o)\n\n"
-             "#SYMVER ext4_inode_fn 0x1a2b3c4d\n");
+  write_text(
+      dir.file("obj/fs/ext4/.inode.o.cmd"),
+      "cmd_fs/ext4/inode.o := gcc -Wp,-MMD -nostdinc -DMODULE -DKBUILD_BASENAME='\"inode\"' "
+      "-DKBUILD_MODNAME='\"ext4_mod\"' -D__KBUILD_MODNAME=kmod_ext4_mod -c -o "
+      "fs/ext4/inode.o fs/ext4/inode.c\n\n"
+      "source_fs/ext4/inode.o := fs/ext4/inode.c\n\n"
+      "deps_fs/ext4/inode.o := \\\n  include/linux/fs.h \\\n  $(wildcard include/config/X) \\\n"
+      "  fs/ext4/ext4.h \\\n\nfs/ext4/inode.o: $(deps_fs/ext4/inode.o)\n\n"
+      "#SYMVER ext4_inode_fn 0x1a2b3c4d\n");
   KbuildTree tree;
   tree.objtree = dir.file("obj");
   ObjectRecord r = read_object_record(tree, "fs/ext4/inode.o");
@@ -425,26 +430,28 @@ TEST(KlpBuildConvert, MovesKlpRelocationsIntoLivepatchSections) {
 TEST(KlpBuildTarget, KallsymsOfAnotherKernelIsRefused) {
   ScratchDir dir;
   write_text(dir.file("config"), "CONFIG_LIVEPATCH=y\nCONFIG_KALLSYMS_ALL=y\n");
-  write_text(dir.file("Module.symvers"),
-             "0x00000000\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n"
-             "0x00000000\tjiffies\tvmlinux\tEXPORT_SYMBOL\t\n"
-             "0x00000000\text4_foo\tfs/ext4/ext4\tEXPORT_SYMBOL\t\n");
+  write_text(dir.file("Module.symvers"), "0x00000000\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n"
+                                         "0x00000000\tjiffies\tvmlinux\tEXPORT_SYMBOL\t\n"
+                                         "0x00000000\text4_foo\tfs/ext4/ext4\tEXPORT_SYMBOL\t\n");
   // Zero addresses (a copy read by a user) and module symbols are fine.
   write_text(dir.file("same"), "0000000000000000 T printk\n0000000000000000 D jiffies\n"
                                "0000000000000000 t ext4_bar\t[ext4]\n");
   write_text(dir.file("other"), "ffffffff81000000 T printk\nffffffff82000000 D jiffies_64\n");
   KernelConfig config(dir.file("config"));
-  EXPECT_NO_THROW(check_kallsyms_matches_symvers(dir.file("same"), dir.file("Module.symvers"),
-                                                 config));
+  EXPECT_NO_THROW(
+      check_kallsyms_matches_symvers(dir.file("same"), dir.file("Module.symvers"), config));
   try {
     check_kallsyms_matches_symvers(dir.file("other"), dir.file("Module.symvers"), config);
     FAIL();
   } catch (const Error &e) {
     EXPECT_EQ(std::string(e.what()),
-              dir.file("other") + ": not the symbols of the kernel being patched: 'jiffies', "
-              "exported by vmlinux (" + dir.file("Module.symvers") + ":2), is not in it, nor are "
-              "0 of the other 1 vmlinux exports; copy /proc/kallsyms on a machine running this "
-              "kernel");
+              dir.file("other") +
+                  ": not the symbols of the kernel being patched: 'jiffies', "
+                  "exported by vmlinux (" +
+                  dir.file("Module.symvers") +
+                  ":2), is not in it, nor are "
+                  "0 of the other 1 vmlinux exports; copy /proc/kallsyms on a machine running this "
+                  "kernel");
   }
   // Without CONFIG_KALLSYMS_ALL no copy lists exported data: nothing to compare.
   write_text(dir.file("config"), "CONFIG_LIVEPATCH=y\n");
@@ -462,8 +469,7 @@ TEST(KlpBuildTarget, KallsymsDefaultsToTheRunningKernelOnly) {
             dir.file("kallsyms"));
   // ... unless it cannot be read: say so and what to pass.
   try {
-    resolve_target_symbols(o, "/boot/config-6.1.0-56-amd64", "6.1.0-56-amd64",
-                           dir.file("missing"));
+    resolve_target_symbols(o, "/boot/config-6.1.0-56-amd64", "6.1.0-56-amd64", dir.file("missing"));
     FAIL();
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find("pass --kallsyms"), std::string::npos) << e.what();

@@ -16,7 +16,8 @@ namespace {
 
 size_t count(const std::string &s, const std::string &what) {
   size_t n = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) n++;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1))
+    n++;
   return n;
 }
 

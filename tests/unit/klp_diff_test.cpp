@@ -63,9 +63,11 @@ std::string klp_diff(const ScratchDir &dir, const std::string &args, int *status
   RunResult r = run("cd " + dir.path() + " && (" + KLP_DIFF_BINARY + " " + args + " 2>stderr.txt)");
   std::string err = read_text(dir.file("stderr.txt"));
   fs::remove(dir.file("stderr.txt"));
-  if (status) *status = r.exit_code;
+  if (status)
+    *status = r.exit_code;
   std::string out = r.out;
-  if (!err.empty()) out += "# stderr:\n" + err;
+  if (!err.empty())
+    out += "# stderr:\n" + err;
   return out + "# exit status: " + std::to_string(r.exit_code) + "\n";
 }
 
@@ -106,7 +108,8 @@ void expect_golden(const ScratchDir &dir, const std::string &name, const std::st
     return;
   }
   std::string expected = read_text(golden);
-  if (expected == actual) return;
+  if (expected == actual)
+    return;
   std::string got = dir.file(name + ".actual");
   write_text(got, actual);
   RunResult diff = run("diff -u " + golden + " " + got);
@@ -239,8 +242,8 @@ TEST(KlpDiff, NewGlobalOfAnotherObjectOfTheModule) {
     fs::create_directories(ex + "/" + side + "/lib");
     compile(dir.file(stem + ".c"), ex + "/" + side + "/lib/" + stem + ".o");
   }
-  RunResult ld = run("ld -r -o " + ex + "/vmlinux.o " + ex + "/orig/lib/tag.o " + ex +
-                     "/orig/lib/use.o");
+  RunResult ld =
+      run("ld -r -o " + ex + "/vmlinux.o " + ex + "/orig/lib/tag.o " + ex + "/orig/lib/use.o");
   ASSERT_EQ(ld.exit_code, 0) << ld.out;
   write_text(ex + "/Module.symvers", kSymvers);
   klp::Manifest m;

@@ -40,15 +40,14 @@ struct Snippet {
   FunctionBytes view() const { return {code, relocs}; }
 };
 
-Bytes le32(uint32_t v) {
-  return {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
-}
+Bytes le32(uint32_t v) { return {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)}; }
 
 Snippet might_sleep_call(uint32_t line, std::string_view callee = "__might_sleep",
                          uint8_t mov_opcode = 0xbe /* mov $imm,%esi */, Bytes between = {}) {
   Snippet s;
   s.code = {mov_opcode};
-  for (uint8_t b : le32(line)) s.code.push_back(b);
+  for (uint8_t b : le32(line))
+    s.code.push_back(b);
   s.code.insert(s.code.end(), between.begin(), between.end());
   const uint64_t mov_rdi = s.code.size();
   s.code.insert(s.code.end(), {0x48, 0xc7, 0xc7, 0, 0, 0, 0}); // mov $.rodata.str1.1,%rdi
@@ -139,7 +138,8 @@ Snippet func_line_call(uint32_t line, std::string_view func_target, uint8_t func
                        std::string_view callee = "my_check_inode") {
   Snippet s;
   s.code = {0x41, 0xb8};
-  for (uint8_t b : le32(line)) s.code.push_back(b);
+  for (uint8_t b : le32(line))
+    s.code.push_back(b);
   s.code.insert(s.code.end(), {0x4c, 0x89, 0xff});                 // mov %r15,%rdi
   s.code.insert(s.code.end(), {0x48, 0xc7, func_reg, 0, 0, 0, 0}); // mov $0x0,%rcx (c1) / %rdx (c2)
   s.relocs.push_back({s.code.size() - 4, kAbs32S, func_target, 0});
@@ -207,7 +207,8 @@ TEST(LineMacroTest, SyntheticFollowsJumpToColdPath) {
   auto make = [](uint32_t line) {
     Snippet s;
     s.code = {0xbe};
-    for (uint8_t b : le32(line)) s.code.push_back(b);
+    for (uint8_t b : le32(line))
+      s.code.push_back(b);
     s.code.insert(s.code.end(), {0xeb, 0x01, 0xcc, 0xe8, 0, 0, 0, 0, 0xc3});
     s.relocs.push_back({9, kPlt32, "__might_sleep", -4});
     return s;
@@ -259,7 +260,8 @@ TEST(LineMacroTest, ConsumerTable) {
   }
   auto find = [](std::string_view name) -> const LineConsumer * {
     for (const LineConsumer &c : line_consumers())
-      if (c.name == name) return &c;
+      if (c.name == name)
+        return &c;
     return nullptr;
   };
   ASSERT_TRUE(find("__might_sleep"));
@@ -301,7 +303,8 @@ ObjFunctions read_functions(const std::string &path) {
   ObjFunctions out;
   elf_version(EV_CURRENT);
   const int fd = open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error("cannot open " + path);
+  if (fd < 0)
+    throw std::runtime_error("cannot open " + path);
   Elf *elf = elf_begin(fd, ELF_C_READ, nullptr);
   size_t shstrndx = 0;
   if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0) {
@@ -311,7 +314,8 @@ ObjFunctions read_functions(const std::string &path) {
   auto section_name = [&](size_t idx) -> std::string {
     Elf_Scn *scn = elf_getscn(elf, idx);
     GElf_Shdr sh;
-    if (!scn || !gelf_getshdr(scn, &sh)) return {};
+    if (!scn || !gelf_getshdr(scn, &sh))
+      return {};
     const char *n = elf_strptr(elf, shstrndx, sh.sh_name);
     return n ? n : "";
   };
@@ -322,7 +326,8 @@ ObjFunctions read_functions(const std::string &path) {
     GElf_Shdr sh;
     gelf_getshdr(scn, &sh);
     const std::string name = section_name(elf_ndxscn(scn));
-    if (sh.sh_type == SHT_SYMTAB) symtab = scn;
+    if (sh.sh_type == SHT_SYMTAB)
+      symtab = scn;
     if (sh.sh_type == SHT_PROGBITS && name.rfind(".text.", 0) == 0) {
       const std::string fn = name.substr(6);
       Elf_Data *data = elf_getdata(scn, nullptr);
@@ -337,9 +342,11 @@ ObjFunctions read_functions(const std::string &path) {
   for (Elf_Scn *scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr sh;
     gelf_getshdr(scn, &sh);
-    if (sh.sh_type != SHT_RELA) continue;
+    if (sh.sh_type != SHT_RELA)
+      continue;
     const auto target = text_sections.find(sh.sh_info);
-    if (target == text_sections.end()) continue;
+    if (target == text_sections.end())
+      continue;
     ObjFunction &fn = out[target->second];
     Elf_Data *data = elf_getdata(scn, nullptr);
     for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; ++i) {
@@ -370,7 +377,8 @@ std::string read_file(const std::string &path) {
 class LineMacroGccTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    if (std::system("gcc --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "gcc not found";
+    if (std::system("gcc --version >/dev/null 2>&1") != 0)
+      GTEST_SKIP() << "gcc not found";
     source_ = read_file(std::string(KLP_TESTDATA_DIR) + "/line_macro/line_users.c");
     ASSERT_FALSE(source_.empty());
     std::string tmpl = ::testing::TempDir() + "klp-line-macro-XXXXXX";
@@ -378,7 +386,8 @@ protected:
     dir_ = tmpl;
   }
   void TearDown() override {
-    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
+    if (!dir_.empty() && !HasFailure())
+      fs::remove_all(dir_);
   }
 
   // Compiles `source` as line_users.c in its own directory (so file names are identical) and

@@ -31,7 +31,8 @@ std::vector<uint8_t> zstd_stream(size_t zeros, const std::vector<uint8_t> &head 
   auto feed = [&](const uint8_t *p, size_t n, ZSTD_EndDirective end) {
     ZSTD_inBuffer ib{p, n, 0};
     for (;;) {
-      if (out.size() - pos < ZSTD_CStreamOutSize()) out.resize(out.size() * 2);
+      if (out.size() - pos < ZSTD_CStreamOutSize())
+        out.resize(out.size() * 2);
       ZSTD_outBuffer ob{out.data(), out.size(), pos};
       size_t left = ZSTD_compressStream2(cc, &ob, &ib, end);
       EXPECT_FALSE(ZSTD_isError(left));
@@ -46,7 +47,8 @@ std::vector<uint8_t> zstd_stream(size_t zeros, const std::vector<uint8_t> &head 
     done += n;
     feed(chunk.data(), n, done == zeros ? ZSTD_e_end : ZSTD_e_continue);
   }
-  if (zeros == 0) feed(nullptr, 0, ZSTD_e_end);
+  if (zeros == 0)
+    feed(nullptr, 0, ZSTD_e_end);
   ZSTD_freeCCtx(cc);
   out.resize(pos);
   return out;
@@ -71,8 +73,7 @@ std::vector<uint8_t> xz_of(const std::vector<uint8_t> &in, bool legacy = false) 
   lzma_stream ls = LZMA_STREAM_INIT;
   lzma_options_lzma opt;
   lzma_lzma_preset(&opt, 0);
-  EXPECT_EQ(legacy ? lzma_alone_encoder(&ls, &opt)
-                   : lzma_easy_encoder(&ls, 0, LZMA_CHECK_CRC32),
+  EXPECT_EQ(legacy ? lzma_alone_encoder(&ls, &opt) : lzma_easy_encoder(&ls, 0, LZMA_CHECK_CRC32),
             LZMA_OK);
   ls.next_in = in.data();
   ls.avail_in = in.size();
@@ -100,7 +101,8 @@ std::vector<uint8_t> tiny_elf(size_t size = 65536) {
 }
 
 std::vector<uint8_t> with_size_trailer(std::vector<uint8_t> c, uint32_t size) {
-  for (int i = 0; i < 4; i++) c.push_back(uint8_t(size >> (8 * i)));
+  for (int i = 0; i < 4; i++)
+    c.push_back(uint8_t(size >> (8 * i)));
   return c;
 }
 
@@ -202,8 +204,7 @@ TEST(MalformedImage, DecoderMemoryClaimsAreBounded) {
   std::vector<uint8_t> lzma = xz_of(tiny_elf(), true);
   lzma[3] = 0, lzma[4] = 0xff; // dictionary size 0xff000000 (bytes 1 and 2 are the magic's)
   EXPECT_EQ(error_reading(dir, "lzma-dictionary-4gib", lzma),
-            dir.file("lzma-dictionary-4gib") +
-                ": lzma asks for a dictionary larger than 256 MiB");
+            dir.file("lzma-dictionary-4gib") + ": lzma asks for a dictionary larger than 256 MiB");
   // A zstd frame header with no content size and a window descriptor of 2^31 (exponent 21).
   std::vector<uint8_t> zst = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 21 << 3};
   zst.resize(64, 0);

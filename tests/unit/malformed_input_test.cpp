@@ -49,7 +49,8 @@ public:
   explicit ElfBytes(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (bytes_.size() < sizeof(Elf64_Ehdr)) throw std::runtime_error(path + ": not ELF");
+    if (bytes_.size() < sizeof(Elf64_Ehdr))
+      throw std::runtime_error(path + ": not ELF");
   }
   void save(const std::string &path) const {
     std::ofstream(path, std::ios::binary).write(bytes_.data(), (std::streamsize)bytes_.size());
@@ -61,7 +62,8 @@ public:
   size_t index_of(const std::string &name) const {
     Elf64_Shdr names = shdr(ehdr().e_shstrndx);
     for (size_t i = 1; i < ehdr().e_shnum; i++)
-      if (name == bytes_.data() + names.sh_offset + shdr(i).sh_name) return i;
+      if (name == bytes_.data() + names.sh_offset + shdr(i).sh_name)
+        return i;
     throw std::runtime_error("no section " + name);
   }
   std::vector<char> &bytes() { return bytes_; }
@@ -89,7 +91,8 @@ template <typename F> void edit_elf(const std::string &path, F edit) {
 // The message create-diff-object printed: its only line on stderr, checked to be one line.
 void expect_one_line(const RunResult &r, const std::string &text) {
   std::string out = r.out;
-  if (!out.empty() && out.back() == '\n') out.pop_back();
+  if (!out.empty() && out.back() == '\n')
+    out.pop_back();
   EXPECT_EQ(out.find('\n'), std::string::npos) << "more than one line:\n" << r.out;
   EXPECT_NE(out.find(text), std::string::npos) << "expected '" << text << "' in:\n" << r.out;
 }
@@ -148,7 +151,8 @@ void add_compressed_debug_info(DiffCase &c, const std::string &obj, uint32_t typ
 std::string zstd_of(const std::string &data) {
   std::string out(ZSTD_compressBound(data.size()), '\0');
   size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 19);
-  if (ZSTD_isError(n)) throw std::runtime_error("ZSTD_compress failed");
+  if (ZSTD_isError(n))
+    throw std::runtime_error("ZSTD_compress failed");
   out.resize(n);
   return out;
 }

@@ -25,7 +25,8 @@ std::string signed_file(const std::string &module, const std::string &sig, uint8
 } // namespace
 
 TEST(ModuleSign, ReadsTheAppendix) {
-  std::string module = "\x7f" "ELF module bytes";
+  std::string module = "\x7f"
+                       "ELF module bytes";
   std::string sig(300, 'S');
   auto s = read_module_signature(signed_file(module, sig), "m.ko");
   ASSERT_TRUE(s);
@@ -35,7 +36,9 @@ TEST(ModuleSign, ReadsTheAppendix) {
 }
 
 TEST(ModuleSign, AnUnsignedModuleHasNone) {
-  EXPECT_FALSE(read_module_signature("\x7f" "ELF module bytes", "m.ko"));
+  EXPECT_FALSE(read_module_signature("\x7f"
+                                     "ELF module bytes",
+                                     "m.ko"));
   EXPECT_FALSE(read_module_signature("", "m.ko"));
 }
 

@@ -149,8 +149,7 @@ TEST(Object, RejectsRelocationWithBadSymbolIndex) {
     Object::load(dir.file("simple.o"));
     FAIL() << "bad symbol index accepted";
   } catch (const Error &e) {
-    EXPECT_NE(std::string(e.what()).find("(.text.simple_entry)+0x"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("(.text.simple_entry)+0x"), std::string::npos) << e.what();
   }
 }
 

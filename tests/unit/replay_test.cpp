@@ -63,8 +63,8 @@ TEST(KlpBuildReplay, OnlyRecordsWhoseCommandIsTheWholeRule) {
   std::string obj = "fs/proc/cmdline.o";
   EXPECT_TRUE(is_replayable(kRecord61, obj, true));
   // genksyms ran after the compile (the object exports symbols).
-  EXPECT_FALSE(is_replayable(std::string(kRecord61) + "#SYMVER saved_command_line 0x12345678\n",
-                             obj, true));
+  EXPECT_FALSE(
+      is_replayable(std::string(kRecord61) + "#SYMVER saved_command_line 0x12345678\n", obj, true));
   // Before 5.19 objtool was a step of its own: the command lacks it.
   std::string no_objtool = "cmd_" + obj + " := gcc -pg -mrecord-mcount -c -o " + obj + " x.c\n";
   EXPECT_FALSE(is_replayable(no_objtool, obj, true));
@@ -88,8 +88,7 @@ TEST(KlpBuildReplay, CompilesByTheRecordAndLeavesExportersToMake) {
   write_text(record_path(t.tree.objtree, "sub/exp.o"),
              "cmd_sub/exp.o := gcc -c -o sub/exp.o " + t.dir.file("exp.c") + "\n");
   write_text(record_path(t.tree.objtree, "sub/crc.o"),
-             "cmd_sub/crc.o := gcc -c -o sub/crc.o " + t.dir.file("a.c") +
-                 "\n#SYMVER a 0x1\n");
+             "cmd_sub/crc.o := gcc -c -o sub/crc.o " + t.dir.file("a.c") + "\n#SYMVER a 0x1\n");
   std::vector<std::string> rest = replay_objects(t.tree, {"sub/a.o", "sub/exp.o", "sub/crc.o"});
   EXPECT_EQ(rest, (std::vector<std::string>{"sub/crc.o", "sub/exp.o"}));
   EXPECT_TRUE(fs::exists(t.tree.objtree + "/sub/a.o"));
@@ -165,20 +164,19 @@ TEST(KlpBuildRelink, TemplateTakesTheNewDirectoryAndName) {
   LinkTemplate t;
   t.dir = "/tmp/a/module";
   t.name = "livepatch-fix";
-  t.commands = {
-      "gcc -Wp,-MMD,/tmp/a/module/.klp_runtime.o.d -ffile-prefix-map=/tmp/a/module/= "
-      "-DKBUILD_MODNAME='\"livepatch_fix\"' -D__KBUILD_MODNAME=kmod_livepatch_fix -c -o "
-      "/tmp/a/module/klp_runtime.o /tmp/a/module/klp_runtime.c",
-      "gcc -c -o /tmp/a/module/klp_patch_info.o /tmp/a/module/klp_patch_info.c",
-      "ld -r -o /tmp/a/module/livepatch-fix.o @/tmp/a/module/livepatch-fix.mod",
-      "sed 's/ko$/o/' /tmp/a/module/modules.order | scripts/mod/modpost -o "
-      "/tmp/a/module/Module.symvers",
-      "gcc -Wp,-MMD,/tmp/a/module/.livepatch-fix.mod.o.d "
-      "-DKBUILD_BASENAME='\"livepatch_fix.mod\"' -DKBUILD_MODNAME='\"livepatch_fix\"' "
-      "-D__KBUILD_MODNAME=kmod_livepatch_fix -c -o /tmp/a/module/livepatch-fix.mod.o "
-      "/tmp/a/module/livepatch-fix.mod.c",
-      "ld -r -o /tmp/a/module/livepatch-fix.ko /tmp/a/module/livepatch-fix.o "
-      "/tmp/a/module/livepatch-fix.mod.o;  true"};
+  t.commands = {"gcc -Wp,-MMD,/tmp/a/module/.klp_runtime.o.d -ffile-prefix-map=/tmp/a/module/= "
+                "-DKBUILD_MODNAME='\"livepatch_fix\"' -D__KBUILD_MODNAME=kmod_livepatch_fix -c -o "
+                "/tmp/a/module/klp_runtime.o /tmp/a/module/klp_runtime.c",
+                "gcc -c -o /tmp/a/module/klp_patch_info.o /tmp/a/module/klp_patch_info.c",
+                "ld -r -o /tmp/a/module/livepatch-fix.o @/tmp/a/module/livepatch-fix.mod",
+                "sed 's/ko$/o/' /tmp/a/module/modules.order | scripts/mod/modpost -o "
+                "/tmp/a/module/Module.symvers",
+                "gcc -Wp,-MMD,/tmp/a/module/.livepatch-fix.mod.o.d "
+                "-DKBUILD_BASENAME='\"livepatch_fix.mod\"' -DKBUILD_MODNAME='\"livepatch_fix\"' "
+                "-D__KBUILD_MODNAME=kmod_livepatch_fix -c -o /tmp/a/module/livepatch-fix.mod.o "
+                "/tmp/a/module/livepatch-fix.mod.c",
+                "ld -r -o /tmp/a/module/livepatch-fix.ko /tmp/a/module/livepatch-fix.o "
+                "/tmp/a/module/livepatch-fix.mod.o;  true"};
   ScratchDir dir;
   save_link_template(t, dir.file("links/key"));
   std::optional<LinkTemplate> loaded = load_link_template(dir.file("links/key"));

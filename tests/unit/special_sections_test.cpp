@@ -65,8 +65,7 @@ std::vector<std::string> relocs_of(const Object &obj, const std::string &section
   if (!sec)
     return v;
   for (const Relocation &r : sec->relocations())
-    v.push_back(hex(r.offset) + " " + type_name(r.type) + " " + r.sym->name +
-                signed_hex(r.addend));
+    v.push_back(hex(r.offset) + " " + type_name(r.type) + " " + r.sym->name + signed_hex(r.addend));
   std::sort(v.begin(), v.end());
   return v;
 }
@@ -124,9 +123,9 @@ void include_all(Object &obj) {
 }
 
 const std::vector<std::string> kTables = {
-    "__bug_table",  "__jump_table",   ".altinstructions", "__ex_table",   ".parainstructions",
-    ".static_call_sites", ".smp_locks", ".return_sites", "__mcount_loc", ".orc_unwind_ip",
-    ".orc_unwind", ".printk_index"};
+    "__bug_table",       "__jump_table",       ".altinstructions", "__ex_table",
+    ".parainstructions", ".static_call_sites", ".smp_locks",       ".return_sites",
+    "__mcount_loc",      ".orc_unwind_ip",     ".orc_unwind",      ".printk_index"};
 
 } // namespace
 
@@ -170,9 +169,9 @@ TEST(SpecialSections, SizesFromLayout) {
   expect(".orc_unwind_ip", 4, SizeMethod::Fixed);
   expect(".orc_unwind", 6, SizeMethod::Paired);
   expect(".printk_index", 8, SizeMethod::Fixed);
-  EXPECT_NE(std::find(log.begin(), log.end(),
-                      obj->path + ":(__jump_table): entry size 16 (inferred)"),
-            log.end());
+  EXPECT_NE(
+      std::find(log.begin(), log.end(), obj->path + ":(__jump_table): entry size 16 (inferred)"),
+      log.end());
 }
 
 // Two PC32 relocations per 8-byte entry: only the kind of target (code, then a key) tells the
@@ -204,9 +203,9 @@ TEST(SpecialSections, KeepsTheEntriesOfIncludedFunctions) {
                                       "0x4 PC32 .rodata.str1.1+0x0", "0xc PC32 f_b.cold+0x0"}));
   // __jump_table: code, target and key of f_b's entry.
   EXPECT_EQ(sec("__jump_table").data, slices(before["__jump_table"], {{0x10, 16}}));
-  EXPECT_EQ(relocs_of(*obj, "__jump_table"),
-            (std::vector<std::string>{"0x0 PC32 f_b+0x2", "0x4 PC32 f_b+0x20",
-                                      "0x8 PC64 my_key+0x1"}));
+  EXPECT_EQ(
+      relocs_of(*obj, "__jump_table"),
+      (std::vector<std::string>{"0x0 PC32 f_b+0x2", "0x4 PC32 f_b+0x20", "0x8 PC64 my_key+0x1"}));
   // __ex_table, .parainstructions, .static_call_sites, the one-field tables.
   EXPECT_EQ(sec("__ex_table").data, slices(before["__ex_table"], {{0xc, 12}}));
   EXPECT_EQ(sec(".parainstructions").data, slices(before[".parainstructions"], {{0x10, 16}}));
@@ -216,14 +215,13 @@ TEST(SpecialSections, KeepsTheEntriesOfIncludedFunctions) {
   EXPECT_EQ(relocs_of(*obj, ".smp_locks"), (std::vector<std::string>{"0x0 PC32 f_b+0x11"}));
   EXPECT_EQ(relocs_of(*obj, ".return_sites"), (std::vector<std::string>{"0x0 PC32 f_b+0x24"}));
   EXPECT_EQ(relocs_of(*obj, "__mcount_loc"), (std::vector<std::string>{"0x0 64 f_b+0x0"}));
-  EXPECT_EQ(relocs_of(*obj, ".printk_index"),
-            (std::vector<std::string>{"0x0 64 _entry_f_b+0x0"}));
+  EXPECT_EQ(relocs_of(*obj, ".printk_index"), (std::vector<std::string>{"0x0 64 _entry_f_b+0x0"}));
   // ORC: f_b's start, ret and end-of-section terminator, then f_b.cold's two; .orc_unwind
   // keeps entries 3..7 in lockstep.
-  EXPECT_EQ(relocs_of(*obj, ".orc_unwind_ip"),
-            (std::vector<std::string>{"0x0 PC32 f_b+0x0", "0x10 PC32 f_b.cold+0x2",
-                                      "0x4 PC32 f_b+0x24", "0x8 PC32 f_b+0x25",
-                                      "0xc PC32 f_b.cold+0x0"}));
+  EXPECT_EQ(
+      relocs_of(*obj, ".orc_unwind_ip"),
+      (std::vector<std::string>{"0x0 PC32 f_b+0x0", "0x10 PC32 f_b.cold+0x2", "0x4 PC32 f_b+0x24",
+                                "0x8 PC32 f_b+0x25", "0xc PC32 f_b.cold+0x0"}));
   EXPECT_EQ(sec(".orc_unwind").data, slices(before[".orc_unwind"], {{3 * 6, 5 * 6}}));
   EXPECT_EQ(sec(".orc_unwind").data[6], 0x20); // f_b's sp byte, entry "ret"
   EXPECT_EQ(sec(".orc_unwind").data[7], 11);
@@ -289,10 +287,10 @@ TEST(SpecialSections, SlicesCodeIslands) {
   EXPECT_EQ(relocs_of(*obj, ".altinstr_aux"),
             (std::vector<std::string>{"0x2 PC32 boot_cpu_data-0x2", "0x9 PC32 f_c+0x1c",
                                       "0xe PC32 f_c+0x20"}));
-  EXPECT_EQ(relocs_of(*obj, ".text.f_c"),
-            (std::vector<std::string>{"0x17 PC32 .rodata.str1.1+0x19",
-                                      "0x1c PC32 .altinstr_aux-0x4",
-                                      "0xb PLT32 __SCT__my_call-0x4"}));
+  EXPECT_EQ(
+      relocs_of(*obj, ".text.f_c"),
+      (std::vector<std::string>{"0x17 PC32 .rodata.str1.1+0x19", "0x1c PC32 .altinstr_aux-0x4",
+                                "0xb PLT32 __SCT__my_call-0x4"}));
   EXPECT_EQ(obj->find_section(".fixup")->data, slices(before[".fixup"], {{0x14, 10}}));
   EXPECT_EQ(relocs_of(*obj, "__ex_table"),
             (std::vector<std::string>{"0x0 PC32 f_c+0xf", "0x4 PC32 .fixup+0x0"}));

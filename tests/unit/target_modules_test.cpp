@@ -78,6 +78,5 @@ TEST(TargetModules, KallsymsNamesTheLoadedModules) {
                                    "ffffffffc0000000 t bm_status_read\t[binfmt_misc]\n"
                                    "ffffffffc0001000 t xfs_foo\t[xfs]\n"
                                    "ffffffffc0001010 t xfs_bar\t[xfs]\n");
-  EXPECT_EQ(kallsyms_modules(dir.file("kallsyms")),
-            (std::set<std::string>{"binfmt_misc", "xfs"}));
+  EXPECT_EQ(kallsyms_modules(dir.file("kallsyms")), (std::set<std::string>{"binfmt_misc", "xfs"}));
 }

@@ -18,7 +18,8 @@ namespace {
 
 std::string make_temp_dir() {
   std::string tmpl = testing::TempDir() + "klp-symtab-XXXXXX";
-  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  if (!mkdtemp(tmpl.data()))
+    throw std::runtime_error("mkdtemp failed");
   return tmpl;
 }
 
@@ -26,14 +27,13 @@ std::string write_file(const std::string &dir, const std::string &name, const st
   std::string path = dir + "/" + name;
   std::ofstream out(path, std::ios::binary);
   out << text;
-  if (!out) throw std::runtime_error("cannot write " + path);
+  if (!out)
+    throw std::runtime_error("cannot write " + path);
   return path;
 }
 
 // Runs a shell command; returns its exit status.
-int run(const std::string &cmd) {
-  return std::system(cmd.c_str());
-}
+int run(const std::string &cmd) { return std::system(cmd.c_str()); }
 
 SymbolHint local_hint(std::string file = {}, std::vector<std::string> neighbours = {}) {
   SymbolHint h;
@@ -57,7 +57,8 @@ void expect_throw_with(Fn fn, const std::vector<std::string> &parts) {
     ADD_FAILURE() << "no exception thrown";
   } catch (const E &e) {
     std::string msg = e.what();
-    for (const std::string &p : parts) EXPECT_NE(msg.find(p), std::string::npos) << msg;
+    for (const std::string &p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
   }
 }
@@ -473,10 +474,12 @@ protected:
     ASSERT_EQ(rc, 0) << "building the ELF fixtures failed";
   }
   static void TearDownTestSuite() {
-    if (!dir_.empty()) run("rm -rf '" + dir_ + "'");
+    if (!dir_.empty())
+      run("rm -rf '" + dir_ + "'");
   }
   void SetUp() override {
-    if (skip_) GTEST_SKIP() << "gcc or ld not available";
+    if (skip_)
+      GTEST_SKIP() << "gcc or ld not available";
   }
 
   struct Query {
@@ -497,7 +500,8 @@ protected:
   }
   static std::vector<std::optional<unsigned long>> answers(const TargetSymtab &t) {
     std::vector<std::optional<unsigned long>> out;
-    for (const Query &q : queries()) out.push_back(t.sympos(q.name, q.hint));
+    for (const Query &q : queries())
+      out.push_back(t.sympos(q.name, q.hint));
     return out;
   }
 

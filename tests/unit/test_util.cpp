@@ -79,9 +79,7 @@ void compile(const std::string &src, const std::string &out, const std::string &
     throw std::runtime_error("compiling " + src + " failed:\n" + r.out);
 }
 
-std::string testdata(const std::string &rel) {
-  return std::string(KLP_TESTDATA_DIR) + "/" + rel;
-}
+std::string testdata(const std::string &rel) { return std::string(KLP_TESTDATA_DIR) + "/" + rel; }
 
 RunResult create_diff_object(const std::string &args) {
   return run(std::string(KLP_CREATE_DIFF_OBJECT) + " " + args);
