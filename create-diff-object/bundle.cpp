@@ -7,9 +7,11 @@
 
 namespace klp {
 
+namespace {
+
 // -ffunction-sections / -fdata-sections name a symbol's section "<prefix>.<symbol>". GCC puts a
 // function's cold part `foo.cold` into ".text.unlikely.foo".
-static bool section_named_for(const Section &sec, const Symbol &sym) {
+bool section_named_for(const Section &sec, const Symbol &sym) {
   std::string_view name = sec.name;
   std::string_view sname = sym.name;
   if (is_cold_part(sname))
@@ -17,6 +19,8 @@ static bool section_named_for(const Section &sec, const Symbol &sym) {
   return name.size() > sname.size() + 1 && name.ends_with(sname) &&
          name[name.size() - sname.size() - 1] == '.';
 }
+
+} // namespace
 
 // `__pfx_foo` must end where foo starts, in foo's section: a symbol of that name anywhere else
 // is not objtool's padding.
@@ -35,17 +39,21 @@ void find_prefixes(Object &obj) {
   }
 }
 
+namespace {
+
 // CONFIG_CALL_PADDING (6.2+) compiles with -fpatchable-function-entry=16,16: each function's
 // section starts with 16 single-byte NOPs, the function symbol at +0x10. objtool names them
 // __pfx_<function> (find_prefixes()), but a 6.12 kernel with IBT runs objtool only on vmlinux.o
 // and at the module link, so the objects klp-build diffs have the padding without a symbol.
 // clang pads with int3. At most 64 bytes (FUNCTION_PADDING_BYTES).
-static bool is_function_padding(const Section &sec, uint64_t size) {
+bool is_function_padding(const Section &sec, uint64_t size) {
   if (!sec.is_text() || size > 64 || size > sec.data.size())
     return false;
   return std::all_of(sec.data.begin(), sec.data.begin() + size,
                      [](uint8_t b) { return b == 0x90 || b == 0xcc; });
 }
+
+} // namespace
 
 void bundle_sections(Object &obj) {
   std::unordered_map<Section *, int> candidates;
@@ -73,10 +81,12 @@ int64_t reloc_target_offset(const Section &site, const Relocation &r) {
   return r.addend + r.pc_bias;
 }
 
+namespace {
+
 // In code, `lea sym(%rip)` stores sym - 4 because the CPU adds the address of the next
 // instruction; `cmpb $0x0,sym(%rip)` stores sym - 5 because an immediate follows. The bias is
 // the distance from the field to the end of the instruction, which only decoding tells.
-static void compute_pc_bias(Object &obj) {
+void compute_pc_bias(Object &obj) {
   for (Section &rela : obj.sections) {
     if (!rela.is_rela() || !rela.base || !rela.base->is_text() || rela.base->type() == SHT_NOBITS)
       continue;
@@ -101,7 +111,7 @@ static void compute_pc_bias(Object &obj) {
 }
 
 // The named symbol of `sec` that covers `offset`, if exactly one does.
-static Symbol *symbol_covering(const std::vector<Symbol *> &syms, int64_t offset) {
+Symbol *symbol_covering(const std::vector<Symbol *> &syms, int64_t offset) {
   Symbol *found = nullptr;
   for (Symbol *s : syms) {
     if (offset < (int64_t)s->value ||
@@ -119,9 +129,11 @@ static Symbol *symbol_covering(const std::vector<Symbol *> &syms, int64_t offset
 // symbol of its own in some objects: the file name of a WARN_ON()'s __bug_table entry in
 // kernel/exit.o (gcc 12, 6.1) is `.LC3 + 0`. Both spellings mean the same bytes, and only the
 // section form compares strings by content (compare.h).
-static bool is_string_label(const Symbol &sym) {
+bool is_string_label(const Symbol &sym) {
   return sym.is_local() && sym.type == STT_NOTYPE && sym.sec && sym.sec->is_string();
 }
+
+} // namespace
 
 void replace_section_symbols(Object &obj) {
   std::unordered_map<const Section *, std::vector<Symbol *>> named;

@@ -73,7 +73,7 @@ bool same_target(const Section &osite, const Relocation &o, const Section &psite
 
 // How two relocations at the same place differ, for a reader: target and addend, and where those
 // read the same, that the target itself changed (changed read-only data the patch carries anew).
-static std::string reloc_difference(const Relocation &a, const Relocation &b) {
+std::string reloc_difference(const Relocation &a, const Relocation &b) {
   std::string s = a.sym->name + "+" + std::to_string(a.addend) + " -> " + b.sym->name + "+" +
                   std::to_string(b.addend);
   if (a.type != b.type)

@@ -13,34 +13,36 @@ bool is_special_static(const Symbol &sym) {
   return is_special_static_name(sym.name) || is_special_static_section(sym.sec->name);
 }
 
+namespace {
+
 // A function-local static: a local object whose name carries GCC's ".N" numbering.
-static bool is_numbered_static_local(const Symbol &sym) {
+bool is_numbered_static_local(const Symbol &sym) {
   return sym.is_local() && sym.is_object() && sym.sec && !static_local_base(sym.name).empty();
 }
 
 // Symbols that take part in correlation at all.
-static bool correlatable(const Symbol &sym) {
+bool correlatable(const Symbol &sym) {
   if (sym.is_section() || is_special_static(sym) || sym.prefix_of)
     return false;
   return !sym.name.empty();
 }
 
-static void pair(Symbol &a, Symbol &b) {
+void pair(Symbol &a, Symbol &b) {
   a.twin = &b;
   b.twin = &a;
 }
 
-static void pair(Section &a, Section &b) {
+void pair(Section &a, Section &b) {
   a.twin = &b;
   b.twin = &a;
 }
 
-static bool same_kind(const Symbol &a, const Symbol &b) {
+bool same_kind(const Symbol &a, const Symbol &b) {
   return a.type == b.type && a.is_local() == b.is_local() && a.is_undefined() == b.is_undefined();
 }
 
 // Round 1: exact names.
-static void correlate_by_name(Object &orig, Object &patched) {
+void correlate_by_name(Object &orig, Object &patched) {
   for (Symbol &p : patched.symbols) {
     if (p.twin || !correlatable(p) || is_numbered_static_local(p))
       continue;
@@ -53,12 +55,16 @@ static void correlate_by_name(Object &orig, Object &patched) {
   }
 }
 
+} // namespace
+
 // For each function, the numbered statics it references, grouped by base name, in the order of
 // their first reference. GCC emits a function's code in the same order in both builds, so the
 // k-th `symbols.N` a trace event's output function uses in one build is the k-th in the other.
 using StaticUse = std::unordered_map<const Symbol *, std::map<std::string, std::vector<Symbol *>>>;
 
-static StaticUse statics_by_function(Object &obj) {
+namespace {
+
+StaticUse statics_by_function(Object &obj) {
   StaticUse use;
   for (Symbol &fn : obj.symbols) {
     if (!fn.is_func() || !fn.sec)
@@ -78,7 +84,7 @@ static StaticUse statics_by_function(Object &obj) {
 }
 
 // Round 2: function-local statics, by the functions that use them.
-static void correlate_static_locals(Object &orig, Object &patched) {
+void correlate_static_locals(Object &orig, Object &patched) {
   StaticUse orig_use = statics_by_function(orig), patched_use = statics_by_function(patched);
   // The candidate each user of a patched static proposes; all users must agree.
   std::unordered_map<Symbol *, Symbol *> proposal;
@@ -112,7 +118,7 @@ static void correlate_static_locals(Object &orig, Object &patched) {
 }
 
 // Round 3: names equal once compiler numbering is removed, when unambiguous.
-static void correlate_by_key(Object &orig, Object &patched) {
+void correlate_by_key(Object &orig, Object &patched) {
   std::map<std::pair<std::string, uint8_t>, std::vector<Symbol *>> orig_by_key, patched_by_key;
   for (Symbol &o : orig.symbols)
     if (!o.twin && correlatable(o))
@@ -130,7 +136,7 @@ static void correlate_by_key(Object &orig, Object &patched) {
   }
 }
 
-static void correlate_sections(Object &orig, Object &patched) {
+void correlate_sections(Object &orig, Object &patched) {
   // Bundled sections follow their symbols.
   for (Section &p : patched.sections)
     if (p.bundled && p.bundled->twin && p.bundled->twin->sec && p.bundled->twin->sec->bundled &&
@@ -170,7 +176,7 @@ static void correlate_sections(Object &orig, Object &patched) {
 
 // Round 4: numbered statics no function ties down (referenced only from data, or not at all)
 // keep their exact name when nothing else claimed it.
-static void correlate_untied_statics(Object &orig, Object &patched) {
+void correlate_untied_statics(Object &orig, Object &patched) {
   for (Symbol &p : patched.symbols) {
     if (p.twin || !is_numbered_static_local(p) || is_special_static(p))
       continue;
@@ -183,11 +189,13 @@ static void correlate_untied_statics(Object &orig, Object &patched) {
 }
 
 // Round 5: a function's padding prefix (__pfx_foo.isra.2) is its function's, whatever its name.
-static void correlate_prefixes(Object &patched) {
+void correlate_prefixes(Object &patched) {
   for (Symbol &p : patched.symbols)
     if (p.prefix && p.twin && p.twin->prefix)
       pair(*p.twin->prefix, *p.prefix);
 }
+
+} // namespace
 
 void correlate(Object &orig, Object &patched) {
   correlate_by_name(orig, patched);

@@ -12,7 +12,9 @@
 
 namespace klp {
 
-static std::vector<std::string> summarize(const Object &patched) {
+namespace {
+
+std::vector<std::string> summarize(const Object &patched) {
   std::vector<std::string> lines;
   for (const Section &sec : patched.sections)
     if (sec.included && is_directive_section(sec.name))
@@ -29,7 +31,7 @@ static std::vector<std::string> summarize(const Object &patched) {
 }
 
 // --debug: how each function and data symbol was paired, or that it has no twin (new).
-static void log_correlation(DiffContext &ctx) {
+void log_correlation(DiffContext &ctx) {
   if (!ctx.debug)
     return;
   for (const Symbol &p : ctx.patched.symbols) {
@@ -45,7 +47,7 @@ static void log_correlation(DiffContext &ctx) {
 }
 
 // The passes, in order; a refusal (Unpatchable) stops them.
-static void run_passes(DiffSession *s, const DiffOptions &opts) {
+void run_passes(DiffSession *s, const DiffOptions &opts) {
   // Read both objects, the target's symbols and its exports.
   s->orig = Object::load(opts.orig_path);
   s->patched = Object::load(opts.patched_path);
@@ -101,6 +103,8 @@ static void run_passes(DiffSession *s, const DiffOptions &opts) {
   s->summary = summarize(*s->patched);
   s->has_changes = !s->summary.empty();
 }
+
+} // namespace
 
 std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
   auto s = std::make_unique<DiffSession>();

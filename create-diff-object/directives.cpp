@@ -6,16 +6,22 @@
 
 namespace klp {
 
-static constexpr std::string_view kIgnoreFunctionSections[] = {"__klp_ignore_functions",
-                                                               ".kpatch.ignore.functions"};
-static constexpr std::string_view kIgnoreSectionSections[] = {"__klp_ignore_sections",
-                                                              ".kpatch.ignore.sections"};
+namespace {
+
+constexpr std::string_view kIgnoreFunctionSections[] = {"__klp_ignore_functions",
+                                                        ".kpatch.ignore.functions"};
+constexpr std::string_view kIgnoreSectionSections[] = {"__klp_ignore_sections",
+                                                       ".kpatch.ignore.sections"};
+
+} // namespace
 
 bool is_directive_section(std::string_view name) {
   return name.starts_with(kCallbackSectionPrefix) || name == "__klp_states";
 }
 
-static void apply_ignore_functions(DiffContext &ctx, const Section &sec) {
+namespace {
+
+void apply_ignore_functions(DiffContext &ctx, const Section &sec) {
   for (const Relocation &r : sec.relocations()) {
     Symbol &fn = *r.sym;
     if (!fn.is_func())
@@ -34,7 +40,7 @@ static void apply_ignore_functions(DiffContext &ctx, const Section &sec) {
 }
 
 // Each entry points at a section name in a string section.
-static void apply_ignore_section_names(DiffContext &ctx, const Section &sec) {
+void apply_ignore_section_names(DiffContext &ctx, const Section &sec) {
   for (const Relocation &r : sec.relocations()) {
     const Section *strings = r.sym->sec;
     int64_t off = (r.sym->is_section() ? 0 : (int64_t)r.sym->value) + r.addend;
@@ -57,6 +63,8 @@ static void apply_ignore_section_names(DiffContext &ctx, const Section &sec) {
     }
   }
 }
+
+} // namespace
 
 void apply_ignore_directives(DiffContext &ctx) {
   for (std::string_view name : kIgnoreFunctionSections)

@@ -203,7 +203,9 @@ private:
   uint8_t spare_[64];
 };
 
-static std::vector<uint8_t> inflate_zlib(const std::string &where, Bytes in, uint64_t claim) {
+namespace {
+
+std::vector<uint8_t> inflate_zlib(const std::string &where, Bytes in, uint64_t claim) {
   InflateBuffer out(claim, in.size());
   z_stream zs{};
   if (inflateInit(&zs) != Z_OK)
@@ -240,7 +242,7 @@ static std::vector<uint8_t> inflate_zlib(const std::string &where, Bytes in, uin
 }
 
 // A section may hold several zstd frames (a writer may split it); they are inflated in turn.
-static std::vector<uint8_t> inflate_zstd(const std::string &where, Bytes in, uint64_t claim) {
+std::vector<uint8_t> inflate_zstd(const std::string &where, Bytes in, uint64_t claim) {
   InflateBuffer out(claim, in.size());
   std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream *)> ds(ZSTD_createDStream(),
                                                                ZSTD_freeDStream);
@@ -270,7 +272,7 @@ static std::vector<uint8_t> inflate_zstd(const std::string &where, Bytes in, uin
   return out.take();
 }
 
-static std::vector<uint8_t> inflate_section(const std::string &where, Bytes raw) {
+std::vector<uint8_t> inflate_section(const std::string &where, Bytes raw) {
   Elf64_Chdr chdr;
   if (raw.size() < sizeof(chdr))
     throw Error(where + ": compressed section is shorter than its header");
@@ -290,6 +292,8 @@ static std::vector<uint8_t> inflate_section(const std::string &where, Bytes raw)
     return inflate_zstd(where, payload, chdr.ch_size);
   throw Error(where + ": unknown compression type " + std::to_string(chdr.ch_type));
 }
+
+} // namespace
 
 Bytes ElfFile::section_bytes(size_t index) {
   const GElf_Shdr &sh = shdr(index);

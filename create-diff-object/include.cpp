@@ -16,11 +16,13 @@ struct Unit {
 
 } // namespace
 
+namespace {
+
 // A bundled symbol brings its whole section; a symbol sharing its section with others (an
 // explicit __section(), e.g. __read_mostly) brings only its own bytes, which the output gives a
 // section of their own (output.h).
-static void include_symbol(DiffContext &ctx, Symbol &sym, std::deque<Unit> &work, DecisionKind why,
-                           std::vector<std::string> related = {}) {
+void include_symbol(DiffContext &ctx, Symbol &sym, std::deque<Unit> &work, DecisionKind why,
+                    std::vector<std::string> related = {}) {
   if (sym.included)
     return;
   sym.included = true;
@@ -36,6 +38,8 @@ static void include_symbol(DiffContext &ctx, Symbol &sym, std::deque<Unit> &work
   for (Symbol *child : sym.children)
     include_symbol(ctx, *child, work, DecisionKind::IncludedChild, {sym.name});
 }
+
+} // namespace
 
 void include_changed_functions(DiffContext &ctx) {
   std::deque<Unit> unused;
@@ -61,11 +65,15 @@ bool stays_in_kernel(const Symbol &sym) {
   return !(sym.is_object() && sym.status == Status::Changed);
 }
 
+namespace {
+
 // Anonymous sections reached through their section symbol: the running kernel has no name for
 // them, so the patch carries its own copy. That is only sound for read-only contents.
-static bool copy_anonymous_section(const Section &sec) {
+bool copy_anonymous_section(const Section &sec) {
   return sec.is_alloc() && !(sec.flags() & SHF_WRITE) && !sec.is_text();
 }
+
+} // namespace
 
 void include_references(DiffContext &ctx) {
   std::deque<Unit> work;

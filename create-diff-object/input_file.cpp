@@ -25,10 +25,14 @@ const char *file_kind(unsigned mode) {
   return "not a regular file";
 }
 
-static void require_regular(const std::string &path, const struct stat &st) {
+namespace {
+
+void require_regular(const std::string &path, const struct stat &st) {
   if (!S_ISREG(st.st_mode))
     throw Error(path + ": not a regular file (" + file_kind(st.st_mode) + ")");
 }
+
+} // namespace
 
 void check_regular_file(const std::string &path) {
   // kpatch's positional form passes /dev/null for "no Module.symvers": it reads as empty and

@@ -4,7 +4,11 @@
 
 namespace klp {
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+} // namespace
 
 // Numbering is removed per dot-separated component: a component of digits only is GCC's
 // (foo.isra.3, count.12, foo.cold.7, foo.llvm.123), and the digits __COUNTER__ appends to an

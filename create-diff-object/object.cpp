@@ -2,7 +2,11 @@
 
 namespace klp {
 
-static const std::vector<Relocation> kNoRelocs;
+namespace {
+
+const std::vector<Relocation> kNoRelocs;
+
+} // namespace
 
 const std::vector<Relocation> &Section::relocations() const {
   return rela ? rela->relocs : kNoRelocs;
@@ -15,10 +19,12 @@ std::unique_ptr<Object> Object::empty_like(const Object &like, std::string path)
   return obj;
 }
 
+namespace {
+
 // The section types the reader and the writer treat as the object's own bookkeeping (the writer
 // regenerates or drops them): a symbol, a relocation or a group pointing into one is a malformed
 // input, reported here against the input rather than later against the output.
-static const char *metadata_type(uint32_t type) {
+const char *metadata_type(uint32_t type) {
   switch (type) {
   case SHT_NULL:
     return "SHT_NULL";
@@ -31,6 +37,8 @@ static const char *metadata_type(uint32_t type) {
   }
   return nullptr;
 }
+
+} // namespace
 
 // Reads sections, then symbols, then relocations and groups, resolving every index to a pointer
 // and checking it on the way.

@@ -6,8 +6,10 @@
 
 namespace klp {
 
+namespace {
+
 // 0 for types outside the table.
-static unsigned known_width(uint32_t type) {
+unsigned known_width(uint32_t type) {
   switch (type) {
   case R_X86_64_64:
   case R_X86_64_PC64:
@@ -40,6 +42,8 @@ static unsigned known_width(uint32_t type) {
   }
   return 0;
 }
+
+} // namespace
 
 unsigned reloc_width(uint32_t type) {
   if (type == R_X86_64_NONE)

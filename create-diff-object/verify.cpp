@@ -15,8 +15,10 @@ bool is_read_only_data(const Symbol &sym) {
   return sym.is_object() && sym.sec && sym.sec->is_alloc() && !(sym.sec->flags() & SHF_WRITE);
 }
 
+namespace {
+
 // Code the kernel frees after boot (__init) or never loads for built-in code (__exit).
-static bool is_init_or_exit_section(std::string_view name) {
+bool is_init_or_exit_section(std::string_view name) {
   return name.starts_with(".init.") || name.starts_with(".exit.") ||
          name.starts_with(".ref.text") || name.starts_with(".meminit.");
 }
@@ -25,7 +27,7 @@ static bool is_init_or_exit_section(std::string_view name) {
 // kernel's tables (special_sections.h) are among them: their entries follow the functions they
 // describe, e.g. the `_entry_ptr.14` pointers of .printk_index change whenever their pi_entry's
 // line does.
-static bool is_bookkeeping_section(const Section &sec) {
+bool is_bookkeeping_section(const Section &sec) {
   std::string_view name = sec.name;
   return name.starts_with(".discard") || name.starts_with("__ksymtab") ||
          name.starts_with("__kcrctab") || name == ".modinfo" || name.starts_with(".comment") ||
@@ -33,7 +35,7 @@ static bool is_bookkeeping_section(const Section &sec) {
 }
 
 // The functions whose relocations point at `sym`, for the refusal.
-static std::vector<std::string> users_of(const Object &obj, const Symbol &sym) {
+std::vector<std::string> users_of(const Object &obj, const Symbol &sym) {
   std::vector<std::string> users;
   for (const Section &sec : obj.sections) {
     if (!sec.bundled || !sec.bundled->is_func())
@@ -46,6 +48,8 @@ static std::vector<std::string> users_of(const Object &obj, const Symbol &sym) {
   }
   return users;
 }
+
+} // namespace
 
 void refuse_unpatchable_changes(DiffContext &ctx) {
   for (Symbol &sym : ctx.patched.symbols) {
@@ -77,13 +81,17 @@ void refuse_unpatchable_changes(DiffContext &ctx) {
   }
 }
 
+namespace {
+
 // GCC's -mfentry puts `call __fentry__` first (after endbr64 with IBT); ftrace redirects there.
-static bool has_ftrace_entry(const Symbol &fn) {
+bool has_ftrace_entry(const Symbol &fn) {
   for (const Relocation &r : fn.sec->relocations())
     if (r.offset >= fn.value && r.offset < fn.value + 16 && r.sym->name == "__fentry__")
       return true;
   return false;
 }
+
+} // namespace
 
 void refuse_unpatchable_functions(DiffContext &ctx) {
   for (Symbol &sym : ctx.patched.symbols) {

@@ -14,11 +14,12 @@ namespace fs = std::filesystem;
 
 namespace klp {
 
+namespace {
+
 // A dry run lists only what is out of date: in a reused tree (the tree cache) the units an
 // earlier run compiled are up to date and missing from it. kbuild's records of those name their
 // sources (`source_<obj> := <src>`); host programs' records lack -D__KERNEL__ and stay out.
-static void add_objects_built_before(const KbuildTree &tree,
-                                     std::map<std::string, std::string> &built) {
+void add_objects_built_before(const KbuildTree &tree, std::map<std::string, std::string> &built) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(tree.objtree, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -47,6 +48,8 @@ static void add_objects_built_before(const KbuildTree &tree,
     built[obj] = src;
   }
 }
+
+} // namespace
 
 std::map<std::string, std::string> built_objects(const KbuildTree &tree) {
   std::vector<std::string> argv = make_argv(tree, {"-n", "vmlinux", "modules"});

@@ -844,9 +844,13 @@ FunctionMatch ImageMatcher::check(const ImageFunction &f) const {
   return impl_->module ? impl_->check_module(f, name, what) : impl_->check_vmlinux(f, name, what);
 }
 
-static std::string sympos_suffix(unsigned long sympos) {
+namespace {
+
+std::string sympos_suffix(unsigned long sympos) {
   return sympos ? " (sympos " + std::to_string(sympos) + ")" : "";
 }
+
+} // namespace
 
 FunctionMatch ImageMatcher::Impl::check_vmlinux(const ImageFunction &f, const std::string &name,
                                                 const std::string &what) const {

@@ -15,7 +15,11 @@ namespace fs = std::filesystem;
 
 namespace klp {
 
-static constexpr const char *kDiffFlags = "-ffunction-sections -fdata-sections";
+namespace {
+
+constexpr const char *kDiffFlags = "-ffunction-sections -fdata-sections";
+
+} // namespace
 
 std::vector<std::string> make_argv(const KbuildTree &tree,
                                    const std::vector<std::string> &targets) {

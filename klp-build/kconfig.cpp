@@ -44,9 +44,11 @@ std::string compiler_version_text(const std::string &cc) {
   return r.output.substr(0, r.output.find('\n'));
 }
 
+namespace {
+
 // `name` as make would run it: a path as it is, else the first executable of that name in one of
 // the ':'-separated directories of `path`; "" if there is none.
-static std::string find_program(const std::string &name, const std::string &path) {
+std::string find_program(const std::string &name, const std::string &path) {
   if (name.find('/') != std::string::npos)
     return access(name.c_str(), X_OK) == 0 ? name : "";
   std::istringstream dirs(path);
@@ -61,7 +63,7 @@ static std::string find_program(const std::string &name, const std::string &path
 
 // gcc: CONFIG_CC_VERSION_TEXT names the program ("gcc-12 (Debian 12.2.0-14) 12.2.0"); use it when
 // it exists, else plain gcc.
-static Toolchain gcc_toolchain(const KernelConfig &config) {
+Toolchain gcc_toolchain(const KernelConfig &config) {
   Toolchain tc;
   std::string text = config.get("CC_VERSION_TEXT");
   std::string prog = text.substr(0, text.find(' '));
@@ -77,7 +79,7 @@ static Toolchain gcc_toolchain(const KernelConfig &config) {
 
 // The major version of the clang that built the kernel: CONFIG_CLANG_VERSION (140006), else the
 // version in CONFIG_CC_VERSION_TEXT ("Debian clang version 14.0.6"); 0 if neither says.
-static int clang_major(const KernelConfig &config) {
+int clang_major(const KernelConfig &config) {
   long v = std::strtol(config.get("CLANG_VERSION").c_str(), nullptr, 10);
   if (v >= 10000)
     return (int)(v / 10000);
@@ -88,11 +90,11 @@ static int clang_major(const KernelConfig &config) {
 }
 
 // The tools kbuild's LLVM= takes from the same installation besides clang (Makefile, 6.1).
-static constexpr const char *kLlvmTools[] = {
-    "ld.lld", "llvm-ar", "llvm-nm", "llvm-objcopy", "llvm-objdump", "llvm-readelf", "llvm-strip"};
+constexpr const char *kLlvmTools[] = {"ld.lld",       "llvm-ar",      "llvm-nm",   "llvm-objcopy",
+                                      "llvm-objdump", "llvm-readelf", "llvm-strip"};
 
-static Toolchain clang_toolchain(const KernelConfig &config, const std::string &path,
-                                 const std::string &lib) {
+Toolchain clang_toolchain(const KernelConfig &config, const std::string &path,
+                          const std::string &lib) {
   Toolchain tc;
   tc.kind = Toolchain::Kind::Clang;
   std::string want = config.get("CC_VERSION_TEXT");
@@ -154,6 +156,8 @@ static Toolchain clang_toolchain(const KernelConfig &config, const std::string &
   return tc;
 }
 
+} // namespace
+
 Toolchain kernel_toolchain(const KernelConfig &config, const std::string &path,
                            const std::string &lib) {
   if (config.enabled("CC_IS_CLANG"))
@@ -166,10 +170,12 @@ Toolchain kernel_toolchain(const KernelConfig &config) {
   return kernel_toolchain(config, path ? path : "/usr/local/bin:/usr/bin:/bin");
 }
 
+namespace {
+
 // What to install for a clang kernel: the version CC_VERSION_TEXT names, with lld and LLVM's
 // binutils when the kernel was linked by lld; Debian and Ubuntu ship them as clang-NN, lld-NN
 // and llvm-NN.
-static std::string clang_remedy(const KernelConfig &config) {
+std::string clang_remedy(const KernelConfig &config) {
   std::string text = config.get("CC_VERSION_TEXT");
   std::smatch m;
   static const std::regex version_re("clang version ([0-9][0-9.]*)");
@@ -185,6 +191,8 @@ static std::string clang_remedy(const KernelConfig &config) {
   }
   return r;
 }
+
+} // namespace
 
 void check_config(const KernelConfig &config, const Toolchain &toolchain) {
   if (toolchain.kind == Toolchain::Kind::Gcc)
@@ -226,7 +234,9 @@ struct Setting {
   std::string line;
 };
 
-static std::vector<Setting> settings_of(const std::string &text) {
+namespace {
+
+std::vector<Setting> settings_of(const std::string &text) {
   // Comments carry the generator's version; only settings matter.
   std::istringstream in(text);
   std::vector<Setting> out;
@@ -241,13 +251,13 @@ static std::vector<Setting> settings_of(const std::string &text) {
 }
 
 // A setting's value as kconfig writes it; "" for "is not set" and for an absent line.
-static std::string value_of(const std::string &line) {
+std::string value_of(const std::string &line) {
   size_t eq = line.find('=');
   return line.starts_with("# ") || eq == std::string::npos ? "" : line.substr(eq + 1);
 }
 
 // The tool kconfig probes for `name` when the build of `config` does not use it; "" otherwise.
-static std::string unused_probed_tool(const std::string &name, bool rust) {
+std::string unused_probed_tool(const std::string &name, bool rust) {
   static constexpr std::string_view kRust[] = {
       "CONFIG_RUSTC_VERSION",        "CONFIG_RUSTC_LLVM_VERSION", "CONFIG_RUST_IS_AVAILABLE",
       "CONFIG_BINDGEN_VERSION_TEXT", "CONFIG_RUSTC_VERSION_TEXT", "CONFIG_RUST",
@@ -278,7 +288,7 @@ static std::string unused_probed_tool(const std::string &name, bool rust) {
 // None changes the code of a translation unit: the salt goes into init/version.o's and each
 // module's .mod.o ELF note, the keys into module signing. olddefconfig adds them back with
 // their defaults, which is no sign of a config from another source version.
-static bool is_distro_stripped_option(const std::string &name) {
+bool is_distro_stripped_option(const std::string &name) {
   static constexpr std::string_view kOptions[] = {
       "CONFIG_BUILD_SALT",          "CONFIG_MODULE_SIG_ALL",         "CONFIG_MODULE_SIG_KEY",
       "CONFIG_SYSTEM_TRUSTED_KEYS", "CONFIG_SYSTEM_REVOCATION_KEYS",
@@ -288,6 +298,8 @@ static bool is_distro_stripped_option(const std::string &name) {
       return true;
   return false;
 }
+
+} // namespace
 
 ConfigChanges compare_olddefconfig(const std::string &before, const std::string &after) {
   std::vector<Setting> b = settings_of(before), a = settings_of(after);

@@ -23,10 +23,12 @@
 
 using namespace klp;
 
+namespace {
+
 // What the reviewer's page says about this build beyond klp-diff's report: the module, the
 // patches with their digests, the kernel config and release, the phase timings.
-static PageInfo page_info(const BuildOptions &o, const BuildResult &r,
-                          const std::vector<PagePhase> &phases) {
+PageInfo page_info(const BuildOptions &o, const BuildResult &r,
+                   const std::vector<PagePhase> &phases) {
   namespace fs = std::filesystem;
   PageInfo info;
   info.module = fs::path(r.module_path).filename().string();
@@ -44,8 +46,7 @@ static PageInfo page_info(const BuildOptions &o, const BuildResult &r,
 // varies what must not matter: a fresh tree (no cache) at other absolute paths, another -j, make
 // instead of a replay of kbuild's commands for the patched units, and its output in a scratch
 // directory.
-static int check_reproducible(const BuildOptions &o, const BuildResult &first,
-                              const Reporter &report) {
+int check_reproducible(const BuildOptions &o, const BuildResult &first, const Reporter &report) {
   WorkDir scratch(false); // removed on every exit path
   BuildOptions again = o;
   again.output_dir = scratch.path();
@@ -66,6 +67,8 @@ static int check_reproducible(const BuildOptions &o, const BuildResult &first,
   print_comparison_text(c, std::cout);
   return kExitError;
 }
+
+} // namespace
 
 int main(int argc, char **argv) {
   CLI::App app{"Build a livepatch module from kernel source patches.\n\nExit status: 0 module "

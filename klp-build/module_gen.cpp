@@ -28,14 +28,18 @@ std::string data_dir() {
   return env && *env ? env : KLP_DATA_DIR;
 }
 
+namespace {
+
 // A file of klp-build's data directory (runtime/, templates/).
-static std::string slurp(const std::string &path) {
+std::string slurp(const std::string &path) {
   try {
     return read_input_file(path);
   } catch (const Error &e) {
     throw Error(std::string(e.what()) + " (is KLP_DATA_DIR right?)");
   }
 }
+
+} // namespace
 
 std::string render_template(const std::string &path,
                             const std::vector<std::pair<std::string, std::string>> &values) {
@@ -54,9 +58,11 @@ std::string render_template(const std::string &path,
   return text;
 }
 
+namespace {
+
 // Writes `text` unless the file already holds it: make compares mtimes, and an object compiled
 // before the diff objects were known (compile_runtime_objects) must stay up to date.
-static void write_text(const std::string &path, const std::string &text) {
+void write_text(const std::string &path, const std::string &text) {
   std::error_code ec;
   if (fs::exists(path, ec) && slurp(path) == text)
     return;
@@ -65,6 +71,8 @@ static void write_text(const std::string &path, const std::string &text) {
   if (!out)
     throw Error(path + ": cannot write");
 }
+
+} // namespace
 
 std::vector<std::string> module_objects(const ModuleSpec &spec) {
   std::vector<std::string> names = {"klp_runtime.o", "klp_patch_info.o"};
@@ -103,10 +111,12 @@ void write_module_dir(const ModuleSpec &spec, const std::string &dir) {
   write_text(dir + "/klp_build.lds", slurp(data + "/templates/klp_build.lds"));
 }
 
+namespace {
+
 // `make M=dir TARGETS` in the target's build tree, the same for every call on one module so
 // that what one compiled the next finds up to date.
-static Command module_make(const ModuleSpec &spec, const std::string &dir,
-                           const std::vector<std::string> &targets) {
+Command module_make(const ModuleSpec &spec, const std::string &dir,
+                    const std::vector<std::string> &targets) {
   std::string abs_dir = fs::absolute(dir).lexically_normal().string();
   // The module is compiled in a fresh temporary directory, and with DEBUG_INFO (distribution
   // configs) its path went into the debug line tables and __FILE__ strings: map it away, and
@@ -136,6 +146,8 @@ static Command module_make(const ModuleSpec &spec, const std::string &dir,
     cmd.env["SOURCE_DATE_EPOCH"] = spec.source_date_epoch;
   return cmd;
 }
+
+} // namespace
 
 void prelink_module(const ModuleSpec &spec, const std::string &dir,
                     const std::atomic<bool> *cancel) {

@@ -97,10 +97,12 @@ std::optional<LinkTemplate> load_link_template(const std::string &path) {
   return t;
 }
 
+namespace {
+
 // Replaces every `from` in `s` with `to`; `then` (if given) must follow each match, else that
 // match stays.
-static void replace_all(std::string &s, const std::string &from, const std::string &to,
-                        std::string_view then_any = "") {
+void replace_all(std::string &s, const std::string &from, const std::string &to,
+                 std::string_view then_any = "") {
   for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos)) {
     size_t end = pos + from.size();
     if (!then_any.empty() && end < s.size() && then_any.find(s[end]) == std::string_view::npos) {
@@ -111,6 +113,8 @@ static void replace_all(std::string &s, const std::string &from, const std::stri
     pos += to.size();
   }
 }
+
+} // namespace
 
 std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec &spec,
                                         const std::string &dir) {
@@ -144,12 +148,16 @@ std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec 
   return out;
 }
 
-static std::map<std::string, std::string> step_env(const ModuleSpec &spec) {
+namespace {
+
+std::map<std::string, std::string> step_env(const ModuleSpec &spec) {
   std::map<std::string, std::string> env;
   if (!spec.source_date_epoch.empty())
     env["SOURCE_DATE_EPOCH"] = spec.source_date_epoch;
   return env;
 }
+
+} // namespace
 
 bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::string &dir,
                      const std::atomic<bool> *cancel) {

@@ -13,8 +13,10 @@
 
 namespace klp {
 
+namespace {
+
 // "a/fs/proc/cmdline.c\t2024-01-01 ..." -> "fs/proc/cmdline.c"
-static std::string strip_path(std::string p) {
+std::string strip_path(std::string p) {
   size_t tab = p.find('\t');
   if (tab != std::string::npos)
     p = p.substr(0, tab);
@@ -28,7 +30,7 @@ static std::string strip_path(std::string p) {
 
 // Whether `p` (after strip_path) names a file outside the tree: absolute, or with a ".."
 // component. "a..b" is a file name like any other.
-static bool leaves_tree(const std::string &p) {
+bool leaves_tree(const std::string &p) {
   if (p.empty() || p[0] == '/')
     return true;
   size_t start = 0;
@@ -42,6 +44,8 @@ static bool leaves_tree(const std::string &p) {
   }
   return false;
 }
+
+} // namespace
 
 PatchFile read_patch(const std::string &path) {
   check_regular_file(path);

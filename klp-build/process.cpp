@@ -20,11 +20,19 @@ extern char **environ;
 namespace klp {
 
 bool g_verbose_commands = false;
-static std::atomic<bool> g_interrupted{false};
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+} // namespace
 
 bool interrupted() { return g_interrupted.load(); }
 
-static void on_signal(int) { g_interrupted = true; }
+namespace {
+
+void on_signal(int) { g_interrupted = true; }
+
+} // namespace
 
 void install_interrupt_handlers() {
   struct sigaction sa {};
@@ -34,7 +42,9 @@ void install_interrupt_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-static std::string quote(const std::string &s) {
+namespace {
+
+std::string quote(const std::string &s) {
   if (!s.empty() && s.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos)
     return s;
   std::string q = "'";
@@ -42,6 +52,8 @@ static std::string quote(const std::string &s) {
     q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
+
+} // namespace
 
 std::string Command::describe() const {
   std::string s;

@@ -14,9 +14,11 @@ namespace fs = std::filesystem;
 
 namespace klp {
 
+namespace {
+
 // kbuild's make-cmd escapes "$" as "$$" (so make leaves it alone when it reads the record back)
 // and then "#" as "$(pound)" (so it does not start a comment).
-static std::string unescape_make(std::string_view s) {
+std::string unescape_make(std::string_view s) {
   static constexpr std::string_view kPound = "$(pound)";
   std::string out;
   for (size_t i = 0; i < s.size(); i++) {
@@ -33,6 +35,8 @@ static std::string unescape_make(std::string_view s) {
   return out;
 }
 
+} // namespace
+
 std::string recorded_command(const std::string &record_text, const std::string &object) {
   std::string head = "cmd_" + object + " := ";
   std::istringstream in(record_text);
@@ -43,9 +47,11 @@ std::string recorded_command(const std::string &record_text, const std::string &
   return "";
 }
 
+namespace {
+
 // kbuild 5.19+ appends "#SYMVER <name> <crc>" lines for each symbol the object exports, which
 // genksyms computes after the compile (cmd_gen_symversions_c).
-static bool has_genksyms_lines(const std::string &record_text) {
+bool has_genksyms_lines(const std::string &record_text) {
   return record_text.find("\n#SYMVER ") != std::string::npos;
 }
 
@@ -53,7 +59,7 @@ static bool has_genksyms_lines(const std::string &record_text) {
 // scripts/recordmcount on the object (CONFIG_FTRACE_MCOUNT_USE_RECORDMCOUNT, and before 5.11
 // every config without CC_USING_RECORD_MCOUNT). GCC's -mrecord-mcount, or objtool --mcount in
 // the recorded command, make the table part of the command.
-static bool needs_recordmcount(const std::string &command) {
+bool needs_recordmcount(const std::string &command) {
   return command.find(" -pg ") != std::string::npos &&
          command.find(" -mrecord-mcount") == std::string::npos &&
          command.find(" --mcount") == std::string::npos;
@@ -62,9 +68,11 @@ static bool needs_recordmcount(const std::string &command) {
 // From 5.19 on objtool runs in the object's command (cmd_cc_o_c ends in "; objtool ...");
 // before, it is a separate step of the rule (cmd_objtool), and ORC data or retpoline sites
 // would be missing from a replayed object.
-static bool lacks_objtool_run(const std::string &command, bool objtool_config) {
+bool lacks_objtool_run(const std::string &command, bool objtool_config) {
   return objtool_config && command.find("objtool") == std::string::npos;
 }
+
+} // namespace
 
 bool is_replayable(const std::string &record_text, const std::string &object, bool objtool_config) {
   std::string command = recorded_command(record_text, object);
@@ -80,12 +88,16 @@ bool exports_symbols(const std::string &path) {
   return false;
 }
 
+namespace {
+
 // kbuild's depfile for "fs/proc/cmdline.o": "fs/proc/.cmdline.o.d"; make's fixdep turns it into
 // the record and removes it, so a replay removes it too.
-static std::string depfile_of(const std::string &object) {
+std::string depfile_of(const std::string &object) {
   fs::path p(object);
   return (p.parent_path() / ("." + p.filename().string() + ".d")).string();
 }
+
+} // namespace
 
 bool config_runs_objtool(const KernelConfig &config) {
   return config.enabled("OBJTOOL") || config.enabled("STACK_VALIDATION");

@@ -62,7 +62,9 @@ template <typename Fn> static void walk_sources(const std::string &source, Fn fn
   }
 }
 
-static void check_kernel_tree(const std::string &source) {
+namespace {
+
+void check_kernel_tree(const std::string &source) {
   std::error_code ec;
   if (!fs::is_directory(source, ec))
     throw Error(source + ": not a directory (pass the kernel source tree with --sourcedir)");
@@ -70,7 +72,7 @@ static void check_kernel_tree(const std::string &source) {
     throw Error(source + ": not a kernel source tree (no Makefile/Kconfig)");
 }
 
-static bool on_other_device(const std::string &a, const std::string &b) {
+bool on_other_device(const std::string &a, const std::string &b) {
   struct stat sa, sb;
   return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev != sb.st_dev;
 }
@@ -78,7 +80,7 @@ static bool on_other_device(const std::string &a, const std::string &b) {
 // Whether the shadow tree must symlink rather than hard-link: another device, or the same
 // file system seen through two mounts (a bind mount: the source in a chroot's bind-mounted
 // cache), where link() fails with EXDEV though st_dev is the same. Probed with the top Makefile.
-static bool needs_symlinks(const std::string &source, const std::string &shadow) {
+bool needs_symlinks(const std::string &source, const std::string &shadow) {
   if (on_other_device(source, shadow))
     return true;
   std::string from = source + "/Makefile", probe = shadow + "/.klp-link-probe";
@@ -88,6 +90,8 @@ static bool needs_symlinks(const std::string &source, const std::string &shadow)
   unlink(probe.c_str());
   return false;
 }
+
+} // namespace
 
 namespace {
 

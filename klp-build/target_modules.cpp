@@ -12,7 +12,11 @@ namespace fs = std::filesystem;
 
 namespace klp {
 
-static constexpr std::string_view kModuleSuffixes[] = {".ko", ".ko.xz", ".ko.zst", ".ko.gz"};
+namespace {
+
+constexpr std::string_view kModuleSuffixes[] = {".ko", ".ko.xz", ".ko.zst", ".ko.gz"};
+
+} // namespace
 
 std::string find_module_file(const std::string &modules_dir, const std::string &modname) {
   std::error_code ec;

@@ -311,11 +311,15 @@ bool is_x86_64_elf(Bytes d) {
          eh.e_machine == EM_X86_64;
 }
 
-static std::string elf_kind(Bytes d) {
+namespace {
+
+std::string elf_kind(Bytes d) {
   if (d.size() < SELFMAG || std::memcmp(d.data(), ELFMAG, SELFMAG) != 0)
     return "not an ELF file";
   return "an ELF file, but not a 64-bit little-endian x86_64 one";
 }
+
+} // namespace
 
 std::vector<uint8_t> extract_vmlinux(Bytes bzimage, const std::string &where) {
   BzImageHeader h = parse_bzimage(bzimage, where);

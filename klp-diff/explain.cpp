@@ -393,10 +393,12 @@ Refusal refusal_of(const Decision &d, const DiffContext &ctx) {
 
 } // namespace
 
+namespace {
+
 // The report on one analyzed pair; `diff.link_scope` names the globals the patch module's other
 // objects define.
-static ObjectReport report_session(const DiffSession &s, const DiffOptions &diff,
-                                   const ExplainOptions &opts, const std::string &object) {
+ObjectReport report_session(const DiffSession &s, const DiffOptions &diff,
+                            const ExplainOptions &opts, const std::string &object) {
   ObjectReport rep;
   rep.object = object;
   rep.orig_path = diff.orig_path;
@@ -446,6 +448,8 @@ static ObjectReport report_session(const DiffSession &s, const DiffOptions &diff
   return rep;
 }
 
+} // namespace
+
 ObjectReport explain_pair(const DiffOptions &diff, const ExplainOptions &opts,
                           const std::string &object) {
   return report_session(*analyze(diff), diff, opts, object);
@@ -453,7 +457,9 @@ ObjectReport explain_pair(const DiffOptions &diff, const ExplainOptions &opts,
 
 // ---- reports ---------------------------------------------------------------------------------
 
-static void require_function(const Report &r) {
+namespace {
+
+void require_function(const Report &r) {
   if (r.function.empty())
     return;
   std::string where;
@@ -464,6 +470,8 @@ static void require_function(const Report &r) {
   }
   throw Error(where + ": no function '" + r.function + "'");
 }
+
+} // namespace
 
 Report explain_objects(const DiffOptions &diff, const ExplainOptions &opts) {
   Report r;

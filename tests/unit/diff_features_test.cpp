@@ -287,10 +287,12 @@ TEST(DiffFeatures, StaticLocalUsesOriginalNumbering) {
   expect_well_formed(*out, c);
 }
 
+namespace {
+
 // 6b. __UNIQUE_ID_ (__COUNTER__) names shift when a use is added earlier; statics are paired by
 // the functions using them, and the changed function keeps its ORIGINAL counter. GCC names the
 // counters __UNIQUE_ID_callsN.M, clang <function>.__UNIQUE_ID_callsN.
-static void check_unique_id_case(const std::string &cc) {
+void check_unique_id_case(const std::string &cc) {
   DiffCase c("unique_id", with_cc(cc));
   auto orig = c.orig_object();
   auto patched = c.patched_object();
@@ -332,6 +334,8 @@ static void check_unique_id_case(const std::string &cc) {
   expect_descriptors_complete(*out, *orig);
   expect_well_formed(*out, c);
 }
+
+} // namespace
 
 TEST(DiffFeatures, UniqueIdStaticsArePairedByTheirUsers) { check_unique_id_case("gcc"); }
 TEST(DiffClang, UniqueIdStaticsArePairedByTheirUsers) { check_unique_id_case(KLP_TEST_CLANG); }
