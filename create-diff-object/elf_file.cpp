@@ -25,6 +25,22 @@ constexpr uint64_t kMaxInflateRatio = 1032;
 constexpr uint64_t kMinInflatedCeiling = 64ull << 20;
 constexpr uint64_t kMaxInflatedSize = 4ull << 30;
 
+// The largest section alignment an object may ask for. Kernel objects align sections to at most
+// a page, or THREAD_SIZE for the init task's stack (16 KiB, 32 KiB with KASAN); 2 MiB (PMD_SIZE)
+// leaves room for any of them.
+constexpr uint64_t kMaxSectionAlignment = 2ull << 20;
+
+namespace {
+
+// Whether sh_addralign is one an object can really have: 0 or 1 (none), else a power of two up
+// to kMaxSectionAlignment. libelf pads the output to its sections' alignments, so a corrupt
+// 2^40 (found by fuzz-diff) made writing the patch object fill a 1 TiB file.
+bool plausible_alignment(uint64_t align) {
+  return (align & (align - 1)) == 0 && align <= kMaxSectionAlignment;
+}
+
+} // namespace
+
 std::string elf_error(const std::string &what) { return what + ": " + elf_errmsg(-1); }
 
 std::string elf_error(const std::string &what, int err) { return what + ": " + elf_errmsg(err); }
@@ -102,6 +118,10 @@ ElfFile::ElfFile(std::string path) : path_(std::move(path)) {
     if (sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL &&
         (sh.sh_offset > file_size || sh.sh_size > file_size - sh.sh_offset))
       throw Error(where(i) + ": section extends past the end of the file (truncated?)");
+    if (!plausible_alignment(sh.sh_addralign))
+      throw Error(where(i) + ": section alignment " + hex(sh.sh_addralign) +
+                  " is not a power of two up to " + hex(kMaxSectionAlignment) +
+                  "; the object is corrupt: rebuild it");
   }
   for (size_t i = 1; i < shnum; i++) {
     if (shdrs_[i].sh_type != SHT_SYMTAB)

@@ -591,6 +591,27 @@ TEST(Malformed, EntrySizeLargerThanTheSectionIsRefused) {
   EXPECT_FALSE(c.output_exists());
 }
 
+// 13. Found by fuzz-diff: a section aligned to 2^40 bytes. libelf pads the output file to the
+// alignment its sections ask for, so writing the patch object wrote a 1 TiB (sparse) file for
+// minutes; an alignment that is not a power of two is as meaningless. Both are refused on reading.
+TEST(Malformed, ImplausibleSectionAlignmentIsRefused) {
+  for (uint64_t align : {uint64_t(1) << 40, uint64_t(24)}) {
+    DiffCase c("changed_string");
+    edit_elf(c.patched, [&](ElfBytes &e) {
+      size_t i = e.index_of("__mcount_loc");
+      Elf64_Shdr sh = e.shdr(i);
+      sh.sh_addralign = align;
+      e.set_shdr(i, sh);
+    });
+    RunResult r =
+        run("timeout 20 " + std::string(KLP_CREATE_DIFF_OBJECT) + " " + c.named_args() + " 2>&1");
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    expect_one_line(r, c.patched + ":(__mcount_loc): section alignment " + hex(align) +
+                           " is not a power of two up to 0x200000");
+    EXPECT_FALSE(c.output_exists());
+  }
+}
+
 // 12. Found by fuzz-kallsyms: a readelf dump whose header declares 11 million symbols in 119
 // bytes reserved room for all of them (533 MB) before reading one.
 TEST(Malformed, ReadelfHeaderCountIsNotTrustedForMemory) {
