@@ -45,6 +45,8 @@
 #   guest-script         the rest of the file is the case's guest script
 #                        instead of the standard flow (helpers:
 #                        tests/e2e/guest-lib.sh)
+#   uses CASE...         the guest script also loads these cases' modules:
+#                        they are built (if not selected) and put in the guest
 #   guest none           no guest part
 # <case>.expect-clang, read with E2E_TESTKERNEL=clang (the clang-built test kernel): each
 # KEYWORD it has replaces every KEYWORD line of <case>.expect; a KEYWORD alone means none.
@@ -297,6 +299,21 @@ do_boot() {
     else
       missing+=("$c")
     fi
+  done
+  # Modules of other cases a guest script loads ("uses").
+  local -A in_guest=()
+  local u
+  for c in "${guest[@]}"; do in_guest[$c]=1; done
+  for c in "${guest[@]}"; do
+    for u in $(expect_lines "$c" uses); do
+      [[ -z ${in_guest[$u]:-} ]] || continue
+      in_guest[$u]=1
+      [[ -f $patches/$u.patch && -f $patches/$u.expect ]] || e2e_die "$c.expect: uses $u: no such case"
+      [[ -f $out/cases/$u/key && $(cat "$out/cases/$u/key") == "$(build_key "$u")" ]] ||
+        build_case "$u" >/dev/null
+      [[ ! -f $out/cases/$u/module/livepatch-$u.ko ]] ||
+        files+=("/lib/modules/livepatch-$u.ko=$out/cases/$u/module/livepatch-$u.ko")
+    done
   done
   files+=("/lib/modules/klp_test_mod.ko=$E2E_TESTMOD_KO")
   local run=()

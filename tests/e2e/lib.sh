@@ -14,6 +14,9 @@
 #                                  lines; status 1 if any check failed or a
 #                                  case did not finish
 #   e2e_sq STRING                  STRING single-quoted for sh
+#   e2e_guest_script_fn CASE FUNC  the guest script of testdata/patches/
+#                                  CASE.expect as shell function FUNC (for
+#                                  runs that reuse corpus cases' scripts)
 #
 # Guest protocol (tests/e2e/guest-lib.sh): "E2E <case> <check> PASS|FAIL
 # <detail>" result lines, "E2E-CASE <case> begin|exit N|end" markers, the
@@ -32,6 +35,14 @@ e2e_log() { echo "e2e: $*" >&2; }
 e2e_die() { echo "e2e: error: $*" >&2; exit 1; }
 
 e2e_sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+e2e_guest_script_fn() {
+  local f=$E2E_REPO/testdata/patches/$1.expect
+  grep -q '^guest-script[[:space:]]*$' "$f" || e2e_die "$f has no guest-script"
+  echo "$2() {"
+  awk 'on { print "\t" $0 } /^guest-script[ \t]*$/ { on = 1 }' "$f"
+  echo "}"
+}
 
 # e2e_testkernel: locate the prepared test kernel (never builds it: that is
 # the kernel.prepare fixture's job).

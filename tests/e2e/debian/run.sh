@@ -14,7 +14,11 @@
 #   (e) testdata/patches/debian-binfmt-dyndbg.patch -> binfmt_misc.ko: the
 #       register path refuses one entry name; every pr_debug() of the file
 #       moves to another line
-# For each: original behaviour before; enabled=1 and transition back to 0;
+#   (f) the livepatch semantics of issue 19, the corpus cases' own guest
+#       scripts (testdata/patches/*.expect): system states (state-takeover,
+#       with state-setup and state-unaware), per-task consistency, reversal,
+#       fake signals and force on a task parked in fifo_open()
+# For (a) to (e): original behaviour before; enabled=1 and transition back to 0;
 # patched behaviour; disable -> original; rmmod. (b) is also loaded before
 # binfmt_misc itself (the patch is applied when the module comes). Finally no
 # "Call Trace", "WARNING:" or "BUG:" in dmesg. Also: the match proof covered every function,
@@ -142,6 +146,11 @@ check_build "$repo/testdata/patches/debian-binfmt-misc.patch" "$config"
 for name in multifile-global debian-warn-exit debian-binfmt-dyndbg; do
   check_build "$repo/testdata/patches/$name.patch" "$config"
 done
+# (f): state-takeover's script loads state-setup and state-unaware too.
+runtime_cases=(state-setup state-unaware state-takeover consistency reversal fake-signal force)
+for name in "${runtime_cases[@]}"; do
+  check_build "$repo/testdata/patches/$name.patch" "$config"
+done
 
 # The match proof covered every replaced function: in the vmlinuz, and in binfmt_misc.ko.
 proof() { # proof NAME LOG WANT
@@ -221,12 +230,23 @@ done
 for name in multifile-global debian-warn-exit debian-binfmt-dyndbg; do
   [[ -z ${ko[$name]:-} ]] || cases+=("$name")
 done
+for name in "${runtime_cases[@]}"; do
+  [[ -z ${ko[$name]:-} ]] || files+=("/lib/modules/livepatch-$name.ko=${ko[$name]}")
+done
+[[ -z ${ko[state-setup]:-} || -z ${ko[state-unaware]:-} || -z ${ko[state-takeover]:-} ]] ||
+  cases+=(state-takeover)
+for name in consistency reversal fake-signal force; do
+  [[ -z ${ko[$name]:-} ]] || cases+=("$name")
+done
 
 # The guest's part (tests/e2e/guest-lib.sh helpers; case C loads
 # /lib/modules/livepatch-C.ko, sysfs name livepatch_C).
 tests=$out/guest/tests.sh
 {
   echo "E2E_CASES='${cases[*]}'"
+  for name in state-takeover consistency reversal fake-signal force; do
+    e2e_guest_script_fn "$name" "rt_${name//-/_}"
+  done
   cat <<'GUEST'
 BM=/mnt/binfmt
 STATUS="cat $BM/status"
@@ -336,6 +356,7 @@ for c in $E2E_CASES; do
 	multifile-global) e2e_case multifile-global case_multifile ;;
 	debian-warn-exit) e2e_case debian-warn-exit case_warn_exit ;;
 	debian-binfmt-dyndbg) e2e_case debian-binfmt-dyndbg case_binfmt_dyndbg ;;
+	*) e2e_case "$c" "rt_$(echo "$c" | tr - _)" ;;
 	esac
 done
 echo "E2E-INFO tainted $(cat /proc/sys/kernel/tainted)"

@@ -16,7 +16,11 @@
 #   debian612-binfmt-misc the stock module binfmt_misc, its symbols from its
 #                    .ko.xz (the kallsyms copy lacks it); also loaded before
 #                    binfmt_misc itself
-# Each: original behaviour before; enabled=1 and transition back to 0; patched
+#   state-takeover, consistency, reversal, fake-signal, force
+#                    the livepatch semantics of issue 19, the corpus cases'
+#                    own guest scripts (testdata/patches/*.expect; with
+#                    state-setup and state-unaware)
+# Each of the others: original behaviour before; enabled=1 and transition back to 0; patched
 # behaviour; disable -> original; rmmod; no Call Trace / WARNING: / BUG: in
 # the kernel log. Also: the match proof (--kernel-image, --modules) covered
 # every function, no module carries .BTF, each replaced function begins with
@@ -127,6 +131,11 @@ check_build cmdline --sign-key "$key" --sign-cert "$out/signing_cert.pem"
 for name in "${all_cases[@]:1}"; do
   check_build "$name"
 done
+# state-takeover's script loads state-setup and state-unaware too.
+runtime_cases=(state-setup state-unaware state-takeover consistency reversal fake-signal force)
+for name in "${runtime_cases[@]}"; do
+  check_build "$name"
+done
 
 # The match proof covered every replaced function: in the vmlinuz, and in binfmt_misc.ko.xz.
 proof() { # proof NAME WANT
@@ -234,10 +243,21 @@ for name in "${all_cases[@]}"; do
   cases+=("$name")
   [[ $name != debian612-binfmt-misc ]] || cases+=(debian612-binfmt-misc-late)
 done
+for name in "${runtime_cases[@]}"; do
+  [[ -z ${ko[$name]:-} ]] || files+=("/lib/modules/livepatch-$name.ko=${ko[$name]}")
+done
+[[ -z ${ko[state-setup]:-} || -z ${ko[state-unaware]:-} || -z ${ko[state-takeover]:-} ]] ||
+  cases+=(state-takeover)
+for name in consistency reversal fake-signal force; do
+  [[ -z ${ko[$name]:-} ]] || cases+=("$name")
+done
 
 tests=$out/guest/tests.sh
 {
   echo "E2E_CASES='${cases[*]}'"
+  for name in state-takeover consistency reversal fake-signal force; do
+    e2e_guest_script_fn "$name" "rt_${name//-/_}"
+  done
   cat <<'GUEST'
 BM=/mnt/binfmt
 STATUS="cat $BM/status"
@@ -353,6 +373,7 @@ for c in $E2E_CASES; do
 	debian612-syscall) e2e_case debian612-syscall case_syscall ;;
 	debian612-binfmt-misc) e2e_case debian612-binfmt-misc case_binfmt ;;
 	debian612-binfmt-misc-late) e2e_case debian612-binfmt-misc-late case_binfmt_late ;;
+	*) e2e_case "$c" "rt_$(echo "$c" | tr - _)" ;;
 	esac
 done
 echo "E2E-INFO tainted $(cat /proc/sys/kernel/tainted)"
