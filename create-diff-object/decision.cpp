@@ -55,6 +55,8 @@ const char *kind_name(DecisionKind kind) {
     return "included-prefix";
   case DecisionKind::IncludedChild:
     return "included-child";
+  case DecisionKind::MergedIntoParent:
+    return "merged-into-parent";
   case DecisionKind::IncludedReferenced:
     return "included-referenced";
   case DecisionKind::IncludedNewReferenced:
@@ -145,6 +147,9 @@ std::string describe(const Decision &d) {
     return "included: prefix of " + first_related(d);
   case DecisionKind::IncludedChild:
     return "included: child of " + first_related(d);
+  case DecisionKind::MergedIntoParent:
+    return "included: inside " + first_related(d) + " at +" + d.detail +
+           ", so that livepatch's stack check covers it";
   case DecisionKind::IncludedReferenced:
     return "included: referenced by " + first_related(d);
   case DecisionKind::IncludedNewReferenced:

@@ -36,6 +36,8 @@ enum class DecisionKind {
   IncludedNewGlobal,     // ... it is a new global function
   IncludedPrefix,        // ... it is the prefix (__pfx_/__cfi_) of an included function (related)
   IncludedChild,         // ... it is a .cold/.part child of an included function (related)
+  MergedIntoParent,      // ... as code of its parent (related), a .cold part placed inside
+                         // it (detail: the offset from the parent's start), see cold_parts.h
   IncludedReferenced,    // ... included code refers to its section (related: that section)
   IncludedNewReferenced, // ... it is new and included code refers to it (related: the section)
   ReferencedAs,          // the running kernel's copy is used, through a klp symbol (detail)

@@ -1,6 +1,7 @@
 #include "diff.h"
 
 #include "bundle.h"
+#include "cold_parts.h"
 #include "compare.h"
 #include "correlate.h"
 #include "directives.h"
@@ -99,6 +100,8 @@ void run_passes(DiffSession *s, const DiffOptions &opts) {
   include_references(ctx);
   // Refuse functions ftrace cannot redirect.
   refuse_unpatchable_functions(ctx);
+  // Hold each included .cold part inside its function.
+  merge_cold_parts(ctx);
 
   s->summary = summarize(*s->patched);
   s->has_changes = !s->summary.empty();

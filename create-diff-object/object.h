@@ -102,6 +102,10 @@ struct Symbol {
   // `foo.part.N` (partial inlining). The part is a child of `foo`; see bundle.h.
   Symbol *parent = nullptr;
   std::vector<Symbol *> children;
+  // On a `.cold` child the patch object holds inside its parent (cold_parts.h): the parent, and
+  // the offset in the parent's output section at which the child's section starts.
+  Symbol *merged_into = nullptr;
+  uint64_t merged_at = 0;
   // Function padding (CONFIG_CALL_PADDING, 6.2+): objtool names the 16 bytes before `foo` in its
   // section `__pfx_foo` (clang's kCFI: `__cfi_foo`). The prefix is part of its function: bundled,
   // compared, correlated and included with it, never patched or reported on its own.

@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "directives.h"
@@ -35,6 +36,12 @@ private:
     const Section *src;
     uint64_t start, size;
     Section *dst;
+    uint64_t at = 0; // where the range starts in dst
+  };
+  // Where a whole section of the patched object went.
+  struct Placement {
+    Section *dst;
+    uint64_t at; // 0, or where a merged .cold part starts in its parent's section
   };
 
   void copy_file_symbol() {
@@ -61,19 +68,44 @@ private:
 
   void copy_sections() {
     for (const Section &sec : ctx_.patched.sections)
-      if (sec.included && !sec.is_rela() && sec.type() != SHT_GROUP) {
+      if (sec.included && !sec.is_rela() && sec.type() != SHT_GROUP &&
+          !(sec.bundled && sec.bundled->merged_into)) {
         Section &dst = copy_range(sec, 0, sec.size());
-        whole_[&sec] = &dst;
+        whole_[&sec] = {&dst, 0};
       }
+    for (const Symbol &sym : ctx_.patched.symbols)
+      if (sym.merged_into)
+        append_child(sym);
     // Symbols sharing a section with others get a section of their own.
     for (const Symbol &sym : ctx_.patched.symbols)
       if (sym.included && sym.sec && !sym.sec->included && !sym.is_section())
         extracted_[&sym] = &copy_range(*sym.sec, sym.value, sym.size);
   }
 
+  // A .cold part goes into its parent's section at the offset merge_cold_parts() chose
+  // (cold_parts.h); the gap is int3, never run.
+  void append_child(const Symbol &child) {
+    const Section &src = *child.sec;
+    Section &dst = *whole_.at(child.merged_into->sec).dst;
+    if (dst.data.size() > child.merged_at)
+      throw Error(ctx_.patched.where(child) + ": cannot place it at " + hex(child.merged_at) +
+                  " in " + dst.name + ", which is " + hex(dst.data.size()) + " bytes long");
+    dst.data.resize(child.merged_at, 0xcc);
+    dst.data.insert(dst.data.end(), src.data.begin(), src.data.end());
+    dst.shdr.sh_size = dst.data.size();
+    dst.shdr.sh_addralign = std::max(dst.shdr.sh_addralign, src.shdr.sh_addralign);
+    whole_[&src] = {&dst, child.merged_at};
+    copies_.push_back({&src, 0, src.size(), &dst, child.merged_at});
+  }
+
+  // The distance from a merged child's parent to the child's code.
+  static int64_t merged_delta(const Symbol &child) {
+    return (int64_t)(child.merged_at + child.value) - (int64_t)child.merged_into->value;
+  }
+
   void copy_symbols() {
     for (const Symbol &sym : ctx_.patched.symbols) {
-      if (!sym.included || sym.is_section() || !sym.sec)
+      if (!sym.included || sym.is_section() || !sym.sec || sym.merged_into)
         continue;
       Symbol s;
       s.name = sym.name;
@@ -86,22 +118,34 @@ private:
         s.sec = it->second;
         s.value = 0;
       } else {
-        s.sec = whole_.at(sym.sec);
-        s.value = sym.value;
+        const Placement &p = whole_.at(sym.sec);
+        s.sec = p.dst;
+        s.value = sym.value + p.at;
       }
+      // A function with merged .cold parts spans them.
+      for (const Symbol *child : sym.children)
+        if (child->merged_into == &sym)
+          s.size = std::max<uint64_t>(s.size, merged_delta(*child) + child->size);
       placed_[&sym] = &out_->add_symbol(std::move(s));
       if (sym.is_func() && sym.status == Status::New && !sym.parent && !sym.prefix_of)
         new_functions_.push_back(sym.name);
     }
   }
 
-  // The output symbol a relocation against `t` (at `site`) must use.
-  Symbol *target_for(const Symbol &t, const Section &site, uint64_t offset) {
+  // The output symbol a relocation against `t` (at `site`) must use; `addend` grows by the
+  // distance to the code of a merged .cold part.
+  Symbol *target_for(const Symbol &t, const Section &site, uint64_t offset, int64_t &addend) {
+    if (t.merged_into) {
+      addend += merged_delta(t);
+      return placed_.at(t.merged_into);
+    }
     if (auto it = placed_.find(&t); it != placed_.end())
       return it->second;
     if (t.is_section()) {
-      if (auto it = whole_.find(t.sec); it != whole_.end())
-        return &out_->section_symbol(*it->second);
+      if (auto it = whole_.find(t.sec); it != whole_.end()) {
+        addend += (int64_t)it->second.at;
+        return &out_->section_symbol(*it->second.dst);
+      }
       throw Error(ctx_.patched.where(site, offset) + ": refers to section " + t.sec->name +
                   ", which is not part of the patch and has no symbol in the running kernel");
     }
@@ -125,22 +169,27 @@ private:
     return ext;
   }
 
+  // A merged .cold part's relocations join its parent's, shifted to where its code went.
   void copy_relocations() {
+    std::vector<Section *> order;
+    std::unordered_map<Section *, std::vector<Relocation>> by_dst;
     for (const Copy &c : copies_) {
       if (!c.src->rela)
         continue;
-      std::vector<Relocation> relocs;
       for (const Relocation &r : c.src->relocations()) {
         if (r.offset < c.start || r.offset >= c.start + c.size)
           continue;
         Relocation n = r;
-        n.offset -= c.start;
-        n.sym = target_for(*r.sym, *c.src, r.offset);
-        relocs.push_back(n);
+        n.offset = r.offset - c.start + c.at;
+        n.sym = target_for(*r.sym, *c.src, r.offset, n.addend);
+        auto [it, fresh] = by_dst.try_emplace(c.dst);
+        if (fresh)
+          order.push_back(c.dst);
+        it->second.push_back(n);
       }
-      if (!relocs.empty())
-        add_rela(*c.dst, std::move(relocs));
     }
+    for (Section *dst : order)
+      add_rela(*dst, std::move(by_dst[dst]));
   }
 
   void add_rela(Section &base, std::vector<Relocation> relocs) {
@@ -230,7 +279,7 @@ private:
   const ReferenceResolver &resolver_;
   std::unique_ptr<Object> out_;
   std::vector<Copy> copies_;
-  std::unordered_map<const Section *, Section *> whole_;
+  std::unordered_map<const Section *, Placement> whole_;
   std::unordered_map<const Symbol *, Section *> extracted_;
   std::unordered_map<const Symbol *, Symbol *> placed_;
   std::unordered_map<std::string, Symbol *> external_;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "bundle.h"
 #include "diff_fixture.h"
 
 using namespace klp;
@@ -417,6 +418,126 @@ TEST(DiffFeatures, ColdPartTravelsWithItsParent) {
   EXPECT_EQ(funcs[0].old_name, "parse_header");
   EXPECT_EQ(mcount_targets(*out), std::vector<std::string>{"parse_header"});
   expect_descriptors_complete(*out, *c.orig_object());
+  expect_well_formed(*out, c);
+}
+
+// 9a. In the patch object the cold part is code of its parent, not a function of its own: the
+// kernel's livepatch stack check covers [new_func, next symbol of the module), so a task sleeping
+// in a separate parse_header.cold would not count as running the patch (issue 19).
+TEST(DiffFeatures, ColdPartIsMergedIntoItsParent) {
+  DiffCase c("cold_part");
+  auto patched = c.patched_object();
+  cook(*patched);
+  const Symbol *cold = patched->find_symbol("parse_header.cold");
+  ASSERT_NE(cold, nullptr) << "GCC did not split the cold path\n" << DiffCase::dump(c.patched);
+  const Section &cold_sec = *cold->sec;
+
+  RunResult r = c.run("--debug");
+  ASSERT_EQ(r.exit_code, kExitOk) << r.out;
+  EXPECT_TRUE(has(r.out, "parse_header.cold: included: inside parse_header at +0x")) << r.out;
+  auto out = c.output_object();
+  EXPECT_EQ(functions(*out), Names{"parse_header"}) << context(c, r);
+  EXPECT_EQ(out->find_symbol("parse_header.cold"), nullptr) << context(c, r);
+  EXPECT_EQ(out->find_section(".text.unlikely.parse_header"), nullptr) << context(c, r);
+  const Symbol *fn = out->find_symbol("parse_header");
+  ASSERT_NE(fn, nullptr);
+  ASSERT_NE(fn->sec, nullptr);
+  const Section &text = *fn->sec;
+  EXPECT_EQ(text.name, ".text.parse_header");
+
+  // The cold code, byte for byte, inside the function's range, aligned as its section was.
+  auto begin = text.data.begin() + (long)patched->find_symbol("parse_header")->sec->size();
+  auto it = std::search(begin, text.data.end(), cold_sec.data.begin(), cold_sec.data.end());
+  ASSERT_NE(it, text.data.end()) << context(c, r);
+  uint64_t at = (uint64_t)(it - text.data.begin());
+  EXPECT_EQ(at % std::max<uint64_t>(cold_sec.shdr.sh_addralign, 1), 0u);
+  EXPECT_LE(fn->value, at);
+  EXPECT_GE(fn->value + fn->size, at + cold->value + cold->size) << context(c, r);
+  EXPECT_EQ(text.size(), at + cold_sec.size());
+
+  // Relocations intact: the cold part's, shifted by `at`; the parent's jumps into the cold part,
+  // now to parse_header + the same distance.
+  auto shifted = [&](const Relocation &rel, uint64_t by) {
+    const Symbol *t = rel.sym;
+    int64_t addend = rel.addend;
+    if (t == cold) {
+      t = cold->parent;
+      addend += (int64_t)(at + cold->value);
+    }
+    std::string name = t->is_section() ? t->sec->name : t->name;
+    return hex(rel.offset + by) + " " + std::to_string(rel.type) + " " + name + " " +
+           std::to_string(addend);
+  };
+  std::vector<std::string> want, got;
+  for (const Relocation &rel : cold->parent->sec->relocations())
+    want.push_back(shifted(rel, 0));
+  for (const Relocation &rel : cold_sec.relocations())
+    want.push_back(shifted(rel, at));
+  for (const Relocation &rel : text.relocations()) {
+    ASSERT_NE(rel.sym, nullptr);
+    std::string name = rel.sym->is_section() ? rel.sym->sec->name : rel.sym->name;
+    got.push_back(hex(rel.offset) + " " + std::to_string(rel.type) + " " + name + " " +
+                  std::to_string(rel.addend));
+  }
+  std::sort(want.begin(), want.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, want) << context(c, r);
+  EXPECT_EQ(relocs_to(*out, ".text.parse_header", "parse_header").size(), 2u) << context(c, r);
+  expect_plain_reloc(*out, ".text.parse_header", "printk");
+
+  std::vector<KlpFunc> funcs = klp_funcs(*out);
+  ASSERT_EQ(funcs.size(), 1u) << context(c, r);
+  EXPECT_EQ(funcs[0].new_func, "parse_header");
+  EXPECT_EQ(mcount_targets(*out), std::vector<std::string>{"parse_header"});
+  expect_well_formed(*out, c);
+  // It links.
+  EXPECT_EQ(link_relocatable(c.output, c.file("linked.o")).exit_code, 0);
+}
+
+// 9a'. The kernel's tables that point into a cold part (__bug_table, __ex_table with its fixup,
+// .altinstructions, __jump_table, .static_call_sites, .return_sites, ORC) still point at the same
+// instructions once the cold part is inside its parent; entries of unchanged functions are gone.
+TEST(DiffFeatures, ColdPartMergeKeepsSpecialSectionEntries) {
+  DiffCase c("cold_special");
+  RunResult r = c.run();
+  ASSERT_EQ(r.exit_code, kExitOk) << r.out;
+  auto out = c.output_object();
+  EXPECT_EQ(functions(*out), Names{"cold_b"}) << context(c, r);
+  const Symbol *fn = out->find_symbol("cold_b");
+  ASSERT_NE(fn, nullptr);
+  // cold_b is 0x13 bytes, its cold part (0x1c bytes, alignment 1) follows at once.
+  EXPECT_EQ(fn->value, 0u);
+  EXPECT_EQ(fn->size, 0x13u + 0x1cu) << context(c, r);
+  EXPECT_EQ(fn->sec->size(), 0x13u + 0x1cu);
+  auto relocs = [&](const std::string &sec) {
+    std::vector<std::string> v;
+    for (const Relocation *rel : relocs_in(*out, sec))
+      v.push_back(hex(rel->offset) + " " + reloc_target(*out, *out->find_section(sec), *rel) +
+                  (rel->addend < 0 ? "-" + hex(-rel->addend) : "+" + hex(rel->addend)));
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  using V = std::vector<std::string>;
+  // The jump into the cold part (cold_b.cold - 4) and, from the cold part at +0x13, the static
+  // call and the jump back to +0x12.
+  EXPECT_EQ(relocs(".text.cold_b"), (V{"0x1 __fentry__-0x4", "0x20 __SCT__my_call-0x4",
+                                       "0x25 cold_b+0xe", "0x9 cold_b+0xf"}))
+      << context(c, r);
+  // ud2 at cold +0x0, the faulting load at +0x2 and its fixup at +0x16, the alternative at +0x4,
+  // the jump label at +0x7, the static call at +0xc, the ret at +0x1b, the end at +0x1c.
+  EXPECT_EQ(relocs("__bug_table"), (V{"0x0 cold_b+0x13", "0x4 .rodata.str1.1+0x0"}));
+  EXPECT_EQ(relocs("__ex_table"), (V{"0x0 cold_b+0x15", "0x4 cold_b+0x29"}));
+  EXPECT_EQ(relocs(".altinstructions").front(), "0x0 cold_b+0x17");
+  EXPECT_EQ(relocs("__jump_table"),
+            (V{"0x0 cold_b+0x1a", "0x4 cold_b+0x12", "0x8 my_key+0x1"}));
+  EXPECT_EQ(relocs(".static_call_sites"), (V{"0x0 cold_b+0x1f", "0x4 __SCK__my_call+0x0"}));
+  EXPECT_EQ(relocs(".return_sites"), (V{"0x0 cold_b+0x12", "0x4 cold_b+0x2e"}));
+  EXPECT_EQ(relocs(".orc_unwind_ip"),
+            (V{"0x0 cold_b+0x0", "0x4 cold_b+0x13", "0x8 cold_b+0x13", "0xc cold_b+0x2f"}));
+  ASSERT_NE(out->find_section(".orc_unwind"), nullptr);
+  EXPECT_EQ(out->find_section(".orc_unwind")->size(), 4u * 6);
+  EXPECT_EQ(out->find_section(".orc_unwind")->data[0], 0x20);
+  EXPECT_EQ(mcount_targets(*out), std::vector<std::string>{"cold_b"});
   expect_well_formed(*out, c);
 }
 
