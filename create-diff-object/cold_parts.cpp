@@ -7,10 +7,14 @@
 
 namespace klp {
 
-static bool alone_in_code_section(const Symbol &sym) {
+namespace {
+
+bool alone_in_code_section(const Symbol &sym) {
   return sym.is_func() && sym.included && sym.sec && sym.sec->bundled == &sym &&
          sym.sec->included && sym.sec->is_text() && sym.sec->type() == SHT_PROGBITS;
 }
+
+} // namespace
 
 // GCC's hot/cold splitting (-freorder-blocks-and-partition, on from -O2) moves a function's
 // unlikely blocks into `foo.cold`, a local symbol in `.text.unlikely.foo`, entered only by jumps

@@ -101,7 +101,8 @@ void run_passes(DiffSession *s, const DiffOptions &opts) {
   // Refuse functions ftrace cannot redirect.
   refuse_unpatchable_functions(ctx);
   // Hold each included .cold part inside its function.
-  merge_cold_parts(ctx);
+  if (opts.cold_parts_inside)
+    merge_cold_parts(ctx);
 
   s->summary = summarize(*s->patched);
   s->has_changes = !s->summary.empty();

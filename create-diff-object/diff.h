@@ -23,6 +23,9 @@ struct DiffOptions {
   std::string symvers_path;       // Module.symvers
   std::string patch_name;
   LinkScope link_scope; // globals the patch module defines or leaves to the linker
+  // Hold each .cold part inside its function (cold_parts.h), as livepatch's stack check needs.
+  // kpatch's positional form keeps kpatch's layout, a function symbol for each part.
+  bool cold_parts_inside = true;
   std::ostream *debug = nullptr;
 };
 

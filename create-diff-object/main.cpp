@@ -65,6 +65,8 @@ int main(int argc, char **argv) {
     output = positional[6];
     // Like kpatch, which diffs one object at a time: a global found nowhere is another object's.
     opts.link_scope.assume_linked = true;
+    // kpatch's layout: kpatch-build's later steps and its tests expect foo.cold as a function.
+    opts.cold_parts_inside = false;
   }
   if (opts.orig_path.empty() || opts.patched_path.empty() || output.empty()) {
     std::cerr << "create-diff-object: --orig, --patched and -o are required (see --help)\n";
