@@ -17,6 +17,10 @@
 #   e2e_guest_script_fn CASE FUNC  the guest script of testdata/patches/
 #                                  CASE.expect as shell function FUNC (for
 #                                  runs that reuse corpus cases' scripts)
+#   e2e_add_runtime_cases          the livepatch-semantics cases built
+#                                  (ko[NAME] set): modules onto files,
+#                                  guest cases onto cases
+#   e2e_runtime_guest_fns          their guest scripts as rt_NAME functions
 #
 # Guest protocol (tests/e2e/guest-lib.sh): "E2E <case> <check> PASS|FAIL
 # <detail>" result lines, "E2E-CASE <case> begin|exit N|end" markers, the
@@ -42,6 +46,32 @@ e2e_guest_script_fn() {
   echo "$2() {"
   awk 'on { print "\t" $0 } /^guest-script[ \t]*$/ { on = 1 }' "$f"
   echo "}"
+}
+
+# The corpus' livepatch-semantics cases (issue 19) that the Debian runs reuse:
+# state-takeover's guest script loads state-setup and state-unaware too, so it
+# runs only when all three were built.
+e2e_runtime_cases=(state-setup state-unaware state-takeover consistency reversal fake-signal force)
+e2e_runtime_guest_cases=(state-takeover consistency reversal fake-signal force)
+
+# Uses the caller's ko (case -> module path), files and cases arrays.
+e2e_add_runtime_cases() {
+  local name
+  for name in "${e2e_runtime_cases[@]}"; do
+    [[ -z ${ko[$name]:-} ]] || files+=("/lib/modules/livepatch-$name.ko=${ko[$name]}")
+  done
+  [[ -z ${ko[state-setup]:-} || -z ${ko[state-unaware]:-} || -z ${ko[state-takeover]:-} ]] ||
+    cases+=(state-takeover)
+  for name in consistency reversal fake-signal force; do
+    [[ -z ${ko[$name]:-} ]] || cases+=("$name")
+  done
+}
+
+e2e_runtime_guest_fns() {
+  local name
+  for name in "${e2e_runtime_guest_cases[@]}"; do
+    e2e_guest_script_fn "$name" "rt_${name//-/_}"
+  done
 }
 
 # e2e_testkernel: locate the prepared test kernel (never builds it: that is

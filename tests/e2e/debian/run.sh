@@ -39,6 +39,8 @@ set -uo pipefail
 
 script=$(readlink -f "${BASH_SOURCE[0]}")
 repo=$(cd "$(dirname "$script")/../../.." && pwd)
+# shellcheck source=../lib.sh
+. "$repo/tests/e2e/lib.sh"
 klp_build=${1:-$repo/build/klp-build/klp-build}
 klp_diff=$(dirname "$klp_build")/../klp-diff/klp-diff
 out=${KLP_E2E_OUT:-$repo/build/e2e/debian}
@@ -147,8 +149,7 @@ for name in multifile-global debian-warn-exit debian-binfmt-dyndbg; do
   check_build "$repo/testdata/patches/$name.patch" "$config"
 done
 # (f): state-takeover's script loads state-setup and state-unaware too.
-runtime_cases=(state-setup state-unaware state-takeover consistency reversal fake-signal force)
-for name in "${runtime_cases[@]}"; do
+for name in "${e2e_runtime_cases[@]}"; do
   check_build "$repo/testdata/patches/$name.patch" "$config"
 done
 
@@ -207,8 +208,6 @@ if ((${#ko[@]} == 0)); then
   fail "no livepatch module was built; not booting"
   finish
 fi
-# shellcheck source=../lib.sh
-. "$repo/tests/e2e/lib.sh"
 e2e_check_tools
 mkdir -p "$out/guest"
 # gen_init_cpio from the kernel source (lib.sh would take the test kernel's).
@@ -230,23 +229,14 @@ done
 for name in multifile-global debian-warn-exit debian-binfmt-dyndbg; do
   [[ -z ${ko[$name]:-} ]] || cases+=("$name")
 done
-for name in "${runtime_cases[@]}"; do
-  [[ -z ${ko[$name]:-} ]] || files+=("/lib/modules/livepatch-$name.ko=${ko[$name]}")
-done
-[[ -z ${ko[state-setup]:-} || -z ${ko[state-unaware]:-} || -z ${ko[state-takeover]:-} ]] ||
-  cases+=(state-takeover)
-for name in consistency reversal fake-signal force; do
-  [[ -z ${ko[$name]:-} ]] || cases+=("$name")
-done
+e2e_add_runtime_cases
 
 # The guest's part (tests/e2e/guest-lib.sh helpers; case C loads
 # /lib/modules/livepatch-C.ko, sysfs name livepatch_C).
 tests=$out/guest/tests.sh
 {
   echo "E2E_CASES='${cases[*]}'"
-  for name in state-takeover consistency reversal fake-signal force; do
-    e2e_guest_script_fn "$name" "rt_${name//-/_}"
-  done
+  e2e_runtime_guest_fns
   cat <<'GUEST'
 BM=/mnt/binfmt
 STATUS="cat $BM/status"

@@ -39,6 +39,8 @@ set -uo pipefail
 
 script=$(readlink -f "${BASH_SOURCE[0]}")
 repo=$(cd "$(dirname "$script")/../../.." && pwd)
+# shellcheck source=../lib.sh
+. "$repo/tests/e2e/lib.sh"
 klp_build=${1:-$repo/build/klp-build/klp-build}
 out=${KLP_E2E_OUT:-$repo/build/e2e/debian612}
 boot_timeout=${KLP_BOOT_TIMEOUT:-900}
@@ -132,8 +134,7 @@ for name in "${all_cases[@]:1}"; do
   check_build "$name"
 done
 # state-takeover's script loads state-setup and state-unaware too.
-runtime_cases=(state-setup state-unaware state-takeover consistency reversal fake-signal force)
-for name in "${runtime_cases[@]}"; do
+for name in "${e2e_runtime_cases[@]}"; do
   check_build "$name"
 done
 
@@ -221,8 +222,6 @@ if ((${#ko[@]} == 0)); then
   fail "no livepatch module was built; not booting"
   finish
 fi
-# shellcheck source=../lib.sh
-. "$repo/tests/e2e/lib.sh"
 e2e_check_tools
 mkdir -p "$out/guest"
 gcc -O2 -o "$out/guest/gen_init_cpio" "$DEBIAN_SRC/usr/gen_init_cpio.c" || die "cannot build gen_init_cpio"
@@ -243,21 +242,12 @@ for name in "${all_cases[@]}"; do
   cases+=("$name")
   [[ $name != debian612-binfmt-misc ]] || cases+=(debian612-binfmt-misc-late)
 done
-for name in "${runtime_cases[@]}"; do
-  [[ -z ${ko[$name]:-} ]] || files+=("/lib/modules/livepatch-$name.ko=${ko[$name]}")
-done
-[[ -z ${ko[state-setup]:-} || -z ${ko[state-unaware]:-} || -z ${ko[state-takeover]:-} ]] ||
-  cases+=(state-takeover)
-for name in consistency reversal fake-signal force; do
-  [[ -z ${ko[$name]:-} ]] || cases+=("$name")
-done
+e2e_add_runtime_cases
 
 tests=$out/guest/tests.sh
 {
   echo "E2E_CASES='${cases[*]}'"
-  for name in state-takeover consistency reversal fake-signal force; do
-    e2e_guest_script_fn "$name" "rt_${name//-/_}"
-  done
+  e2e_runtime_guest_fns
   cat <<'GUEST'
 BM=/mnt/binfmt
 STATUS="cat $BM/status"
