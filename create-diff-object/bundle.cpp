@@ -78,7 +78,7 @@ void bundle_sections(Object &obj) {
 }
 
 int64_t reloc_target_offset(const Section &site, const Relocation &r) {
-  return r.addend + r.pc_bias;
+  return wrapping_add(r.addend, r.pc_bias);
 }
 
 namespace {
@@ -146,7 +146,7 @@ void replace_section_symbols(Object &obj) {
       continue;
     for (Relocation &r : rela.relocs) {
       if (is_string_label(*r.sym)) {
-        r.addend += (int64_t)r.sym->value;
+        r.addend = wrapping_add(r.addend, (int64_t)r.sym->value);
         r.sym = &obj.section_symbol(*r.sym->sec);
         continue;
       }
@@ -154,7 +154,7 @@ void replace_section_symbols(Object &obj) {
         continue;
       Section *target = r.sym->sec;
       if (target->bundled) {
-        r.addend -= (int64_t)target->bundled->value;
+        r.addend = wrapping_add(r.addend, -(int64_t)target->bundled->value);
         r.sym = target->bundled;
         continue;
       }
@@ -164,7 +164,7 @@ void replace_section_symbols(Object &obj) {
         continue;
       int64_t off = reloc_target_offset(*rela.base, r);
       if (Symbol *s = symbol_covering(it->second, off)) {
-        r.addend -= (int64_t)s->value;
+        r.addend = wrapping_add(r.addend, -(int64_t)s->value);
         r.sym = s;
       }
     }

@@ -50,9 +50,8 @@ bool same_target(const Section &osite, const Relocation &o, const Section &psite
   if (os.is_section() && ps.is_section()) {
     // String literals: by content (see the essay in compare.h).
     if (ps.sec->is_string() && os.sec->is_string())
-      return reloc_target_offset(osite, o) - o.addend == reloc_target_offset(psite, p) - p.addend &&
-             string_at(*os.sec, reloc_target_offset(osite, o)) ==
-                 string_at(*ps.sec, reloc_target_offset(psite, p));
+      return o.pc_bias == p.pc_bias && string_at(*os.sec, reloc_target_offset(osite, o)) ==
+                                           string_at(*ps.sec, reloc_target_offset(psite, p));
     // UBSAN's data is per call site (names.h): the same kind of datum compares equal.
     if (is_ubsan_data_section(ps.sec->name) && is_ubsan_data_section(os.sec->name))
       return ubsan_data_kind(ps.sec->name) == ubsan_data_kind(os.sec->name) && o.addend == p.addend;

@@ -43,7 +43,7 @@ void apply_ignore_functions(DiffContext &ctx, const Section &sec) {
 void apply_ignore_section_names(DiffContext &ctx, const Section &sec) {
   for (const Relocation &r : sec.relocations()) {
     const Section *strings = r.sym->sec;
-    int64_t off = (r.sym->is_section() ? 0 : (int64_t)r.sym->value) + r.addend;
+    int64_t off = wrapping_add(r.sym->is_section() ? 0 : (int64_t)r.sym->value, r.addend);
     if (!strings || off < 0 || (uint64_t)off >= strings->data.size())
       throw Error(ctx.patched.where(sec, r.offset) +
                   ": KPATCH_IGNORE_SECTION entry does not point at a section name");

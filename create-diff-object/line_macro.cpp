@@ -404,7 +404,7 @@ SymbolizeFn reloc_symbolizer(std::span<const CodeReloc> relocs) {
     // S + A - P with P the field: relative to the end of the instruction the addend is
     // A + (end - P), 0 for "call foo" (foo-4) and "cmpl $1,foo(%rip)" (foo-5).
     if (reloc_is_pc_relative(found->type))
-      addend += int64_t(insn_end - found->offset);
+      addend = (int64_t)((uint64_t)addend + (insn_end - found->offset)); // modulo 2^64
     return std::string(found->target) + signed_hex(addend);
   };
 }

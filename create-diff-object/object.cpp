@@ -38,6 +38,16 @@ const char *metadata_type(uint32_t type) {
   return nullptr;
 }
 
+// Whether a relocation's addend can be right for a field of `width` bytes. A field of 4 bytes or
+// fewer holds S + A (or S + A - P) truncated to 32 bits and checked by the linker, with S and P
+// kernel or module addresses: an addend beyond 32 bits cannot link (kernel objects use at most
+// sym - __START_KERNEL_map, 0x80000000). fuzz-diff found a call with 0x7ffffffffffffffc, whose
+// arithmetic overflowed. 8-byte fields take any addend (relocation arithmetic wraps, object.h).
+bool addend_fits(int64_t addend, unsigned width) {
+  constexpr int64_t kMax32 = 0xffffffff;
+  return width > 4 || (addend <= kMax32 && addend >= -kMax32);
+}
+
 } // namespace
 
 // Reads sections, then symbols, then relocations and groups, resolving every index to a pointer
@@ -152,6 +162,10 @@ std::unique_ptr<Object> Object::load(const std::string &path) {
         if (base->type() != SHT_NOBITS &&
             (rel.offset > base->size() || base->size() - rel.offset < width))
           throw Error(at() + ": relocation extends past the end of the section");
+        if (!addend_fits(rel.addend, width))
+          throw Error(at() + ": relocation addend " + hex((uint64_t)rel.addend) +
+                      " cannot fit its " + std::to_string(width * 8) +
+                      "-bit field; the object is corrupt: rebuild it");
         sec.relocs.push_back(rel);
       }
     } else if (sec.type() == SHT_GROUP) {

@@ -37,6 +37,11 @@ enum class Status { Same, Changed, New };
 struct Section;
 struct Symbol;
 
+// Relocation arithmetic is modulo 2^64, as the psABI's S + A - P is: an addend near INT64_MAX,
+// which only a corrupt object has (fuzz-diff found 0x7ffffffffffffffc), wraps to an offset no
+// section has instead of overflowing.
+inline int64_t wrapping_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+
 struct Relocation {
   uint64_t offset = 0; // in the section the relocation applies to
   uint32_t type = 0;   // R_X86_64_*

@@ -136,14 +136,14 @@ private:
   // distance to the code of a merged .cold part.
   Symbol *target_for(const Symbol &t, const Section &site, uint64_t offset, int64_t &addend) {
     if (t.merged_into) {
-      addend += merged_delta(t);
+      addend = wrapping_add(addend, merged_delta(t));
       return placed_.at(t.merged_into);
     }
     if (auto it = placed_.find(&t); it != placed_.end())
       return it->second;
     if (t.is_section()) {
       if (auto it = whole_.find(t.sec); it != whole_.end()) {
-        addend += (int64_t)it->second.at;
+        addend = wrapping_add(addend, (int64_t)it->second.at);
         return &out_->section_symbol(*it->second.dst);
       }
       throw Error(ctx_.patched.where(site, offset) + ": refers to section " + t.sec->name +

@@ -130,7 +130,7 @@ std::optional<Place> reloc_place(const Section &site, const Relocation &r) {
   const Symbol &s = *r.sym;
   if (!s.sec)
     return std::nullopt;
-  int64_t off = (s.is_section() ? 0 : (int64_t)s.value) + reloc_target_offset(site, r);
+  int64_t off = wrapping_add(s.is_section() ? 0 : (int64_t)s.value, reloc_target_offset(site, r));
   if (off < 0)
     return std::nullopt;
   return Place{s.sec, (uint64_t)off};
@@ -762,7 +762,7 @@ void SpecialFilter::remap_references() {
       if (!s.is_section())
         sym_move =
             (int64_t)m->second.map(s.value, s.size == 0).value_or(s.value) - (int64_t)s.value;
-      r.addend += (int64_t)*new_off - (int64_t)to->off - sym_move;
+      r.addend = wrapping_add(r.addend, (int64_t)*new_off - (int64_t)to->off - sym_move);
     }
   }
   for (Symbol &s : obj_.symbols) {

@@ -155,7 +155,8 @@ std::unordered_map<const Symbol *, std::vector<SpecialRef>> special_refs(const O
       const Symbol &t = *r.sym;
       if (!t.sec || !t.sec->is_text())
         continue;
-      int64_t off = (t.is_section() ? 0 : (int64_t)t.value) + reloc_target_offset(sec, r);
+      int64_t off =
+          wrapping_add(t.is_section() ? 0 : (int64_t)t.value, reloc_target_offset(sec, r));
       for (const Symbol *fn : functions[t.sec]) {
         CodeRange range = code_range(*fn);
         if (off >= (int64_t)range.start && off < (int64_t)(range.start + range.size)) {

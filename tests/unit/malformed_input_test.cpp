@@ -612,6 +612,41 @@ TEST(Malformed, ImplausibleSectionAlignmentIsRefused) {
   }
 }
 
+// 14. Found by fuzz-diff: a call whose addend is 0x7ffffffffffffffc. Adding the call's pc bias
+// to it overflowed int64_t (UBSan: signed integer overflow in bundle.cpp; a Release build wrote
+// a patch whose call could never link). A 32-bit field cannot take such an addend: refused.
+TEST(Malformed, AddendBeyondItsFieldIsRefused) {
+  DiffCase c("changed_function");
+  bool edited = false;
+  edit_elf(c.patched, [&](ElfBytes &e) {
+    size_t helper = e.index_of(".text.helper");
+    Elf64_Shdr symtab = e.shdr(e.index_of(".symtab")),
+               rela = e.shdr(e.index_of(".rela.text.changed_show"));
+    for (size_t off = rela.sh_offset; off < rela.sh_offset + rela.sh_size;
+         off += sizeof(Elf64_Rela)) {
+      Elf64_Rela r;
+      std::memcpy(&r, e.bytes().data() + off, sizeof r);
+      Elf64_Sym sym;
+      std::memcpy(&sym, e.bytes().data() + symtab.sh_offset + ELF64_R_SYM(r.r_info) * sizeof sym,
+                  sizeof sym);
+      if (sym.st_shndx != helper)
+        continue;
+      r.r_addend = 0x7ffffffffffffffc;
+      std::memcpy(e.bytes().data() + off, &r, sizeof r);
+      edited = true;
+    }
+  });
+  ASSERT_TRUE(edited) << "no relocation of changed_show against .text.helper";
+  RunResult r = run(std::string(KLP_CREATE_DIFF_OBJECT) + " " + c.named_args() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out.find("runtime error"), std::string::npos) << r.out;
+  expect_one_line(r, c.patched + ":(.text.changed_show)+0x");
+  EXPECT_NE(r.out.find(": relocation addend 0x7ffffffffffffffc cannot fit its 32-bit field"),
+            std::string::npos)
+      << r.out;
+  EXPECT_FALSE(c.output_exists());
+}
+
 // 12. Found by fuzz-kallsyms: a readelf dump whose header declares 11 million symbols in 119
 // bytes reserved room for all of them (533 MB) before reading one.
 TEST(Malformed, ReadelfHeaderCountIsNotTrustedForMemory) {
