@@ -271,6 +271,10 @@ void SpecialFilter::find_tables() {
       continue;
     if (!is_special_section(sec))
       continue;
+    // Entries and code islands are bytes to cut; a NOBITS one (fuzz-diff) has none to cut.
+    if (sec.type() == SHT_NOBITS && sec.size() > 0)
+      throw Error(obj_.where(sec) + ": special section of type SHT_NOBITS has no bytes for its " +
+                  hex(sec.size()) + " bytes of entries; the object is corrupt: rebuild it");
     special_.push_back(&sec);
     if (const TableSpec *spec = table_spec(sec.name)) {
       if (sec.size() > 0)

@@ -647,6 +647,29 @@ TEST(Malformed, AddendBeyondItsFieldIsRefused) {
   EXPECT_FALSE(c.output_exists());
 }
 
+// 15. Found by fuzz-diff: a code island (.altinstr_aux) of type SHT_NOBITS with 8 bytes. Cutting
+// it into pieces sliced bytes it does not have (UBSan: offset applied to a null pointer). Here
+// .note.GNU-stack is renamed in place and given that type and size.
+TEST(Malformed, NobitsSpecialSectionIsRefused) {
+  DiffCase c("changed_string");
+  edit_elf(c.patched, [](ElfBytes &e) {
+    size_t i = e.index_of(".note.GNU-stack");
+    Elf64_Shdr sh = e.shdr(i);
+    Elf64_Shdr names = e.shdr(e.ehdr().e_shstrndx);
+    std::memcpy(e.bytes().data() + names.sh_offset + sh.sh_name, ".altinstr_aux",
+                sizeof ".altinstr_aux");
+    sh.sh_type = SHT_NOBITS;
+    sh.sh_flags = SHF_ALLOC | SHF_EXECINSTR;
+    sh.sh_size = 8;
+    e.set_shdr(i, sh);
+  });
+  RunResult r = run(std::string(KLP_CREATE_DIFF_OBJECT) + " " + c.named_args() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_one_line(r, c.patched + ":(.altinstr_aux): special section of type SHT_NOBITS has no "
+                                 "bytes for its 0x8 bytes of entries");
+  EXPECT_FALSE(c.output_exists());
+}
+
 // 12. Found by fuzz-kallsyms: a readelf dump whose header declares 11 million symbols in 119
 // bytes reserved room for all of them (533 MB) before reading one.
 TEST(Malformed, ReadelfHeaderCountIsNotTrustedForMemory) {
