@@ -331,20 +331,26 @@ ConfigChanges compare_olddefconfig(const std::string &before, const std::string 
       skip.insert(n);
     }
   }
-  std::vector<std::string> bl, al;
-  for (const Setting &s : b)
-    if (!skip.count(s.name))
-      bl.push_back(s.line);
-  for (const Setting &s : a)
-    if (!skip.count(s.name))
-      al.push_back(s.line);
-  size_t i = 0;
-  while (i < bl.size() && i < al.size() && bl[i] == al[i])
-    i++;
-  if (i < bl.size() || i < al.size()) {
-    c.first_before = i < bl.size() ? bl[i] : "";
-    c.first_after = i < al.size() ? al[i] : "";
+  // The first difference in the written config's order (kconfig's): a setting whose line
+  // changed or that kconfig added; then one it dropped. Matched by name: a setting added in the
+  // middle must not pair the next ones off by one.
+  for (const Setting &s : a) {
+    if (skip.count(s.name))
+      continue;
+    auto bi = blines.find(s.name);
+    std::string was = bi == blines.end() ? "" : bi->second;
+    if (was != s.line) {
+      c.first_before = was;
+      c.first_after = s.line;
+      return c;
+    }
   }
+  for (const Setting &s : b)
+    if (!skip.count(s.name) && !alines.count(s.name)) {
+      c.first_before = s.line;
+      c.first_after = "";
+      return c;
+    }
   return c;
 }
 

@@ -279,6 +279,15 @@ TEST(KlpBuildConfig, RefusesOtherCompilersAndRustWhenUsed) {
   c = compare_olddefconfig(base + "CONFIG_OLD_OPTION=y\n", base);
   EXPECT_EQ(c.first_before, "CONFIG_OLD_OPTION=y");
   EXPECT_EQ(c.first_after, "");
+  // A setting kconfig adds between two others is the difference, not the next one off by one.
+  c = compare_olddefconfig("CONFIG_A=y\n# CONFIG_C is not set\n",
+                           "CONFIG_A=y\nCONFIG_B=y\n# CONFIG_C is not set\n");
+  EXPECT_EQ(c.first_before, "");
+  EXPECT_EQ(c.first_after, "CONFIG_B=y");
+  c = compare_olddefconfig("CONFIG_A=y\nCONFIG_B=y\n# CONFIG_C is not set\n",
+                           "CONFIG_A=y\n# CONFIG_C is not set\n");
+  EXPECT_EQ(c.first_before, "CONFIG_B=y");
+  EXPECT_EQ(c.first_after, "");
   // A kernel with Rust code uses rustc: its version is a difference.
   c = compare_olddefconfig("CONFIG_RUST=y\nCONFIG_RUSTC_VERSION=108500\n",
                            "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION=109500\n");
