@@ -34,6 +34,12 @@ std::vector<std::string> make_argv(const KbuildTree &tree,
                                        tree.cc};
   // A clang kernel: LLVM= picks clang, lld and LLVM's binutils of the version it was built with.
   argv.insert(argv.end(), tree.cc_make_args.begin(), tree.cc_make_args.end());
+  // kbuild's prepare builds resolve_btfids (and libbpf with it) when CONFIG_DEBUG_INFO_BTF is
+  // set, as Debian's configs have it: it patches the BTF ID sets of vmlinux and of modules at
+  // link time, and a prepared tree links neither (the livepatch module is linked against the
+  // target's headers). A pattern rule more specific than the top Makefile's "tools/%" makes
+  // it a no-op; a pattern rule, unlike an explicit one, never becomes a sub-make's default goal.
+  argv.push_back("--eval=tools/bpf/resolve_btfid%: ; @:");
   // make prepare builds objtool, fixdep, genksyms and modpost with the host compiler: the
   // launcher (ccache) serves those compiles too. kbuild's host compiler is gcc, or with LLVM=
   // that clang.
@@ -50,35 +56,72 @@ std::string read_text_file(const std::string &path) {
   return ss.str();
 }
 
-std::vector<std::string> prepare_tree(const KbuildTree &tree, const std::string &config) {
+namespace {
+
+// make for `objects` in `tree`; with `record_descent`, it also records how kbuild descends to
+// them (descend.h).
+Command compile_command(const KbuildTree &tree, const std::vector<std::string> &objects,
+                        bool record_descent) {
+  std::vector<std::string> argv = make_argv(tree, {});
+  if (record_descent)
+    for (const std::string &a : descend_capture_args())
+      argv.push_back(a);
+  argv.insert(argv.end(), objects.begin(), objects.end());
+  return {argv, "", {}};
+}
+
+std::string compiling(const std::vector<std::string> &objects) {
+  return "compiling " + objects.front() + (objects.size() > 1 ? " and others" : "");
+}
+
+void check_produced(const KbuildTree &tree, const std::vector<std::string> &objects) {
+  for (const std::string &o : objects)
+    if (!fs::exists(tree.objtree + "/" + o))
+      throw Error(o + ": kbuild did not produce it; is the file built with this config?");
+}
+
+} // namespace
+
+PreparedTree prepare_tree(const KbuildTree &tree, const std::string &config,
+                          const std::vector<std::string> &units) {
+  PreparedTree prepared;
   fs::create_directories(tree.objtree);
   std::string dot_config = tree.objtree + "/.config";
   fs::copy_file(config, dot_config, fs::copy_options::overwrite_existing);
-  run_checked({make_argv(tree, {"olddefconfig"}), "", {}}, "make olddefconfig");
+  // One make: its syncconfig completes the config as olddefconfig would (make's stdin is
+  // /dev/null, so a setting the config lacks takes its default), prepare follows, then the
+  // units. A separate olddefconfig would parse the Kconfig files, and run the compiler probes
+  // they hold, twice; a separate make for the units would evaluate the top Makefile again.
+  Command cmd = units.empty() ? Command{make_argv(tree, {"modules_prepare"}), "", {}}
+                              : compile_command(tree, units, /*record_descent=*/true);
+  CommandResult r = run_command(cmd);
+  prepared.seconds = r.seconds;
+  // A config kconfig had to change is the first thing to say, whatever else failed.
   ConfigChanges c = compare_olddefconfig(read_text_file(config), read_text_file(dot_config));
   if (c.changed())
-    throw Error(config + ": make olddefconfig changed the config (first difference: '" +
-                c.first_before + "' became '" + c.first_after +
-                "'); use the config of this "
-                "exact source version and compiler");
-  run_checked({make_argv(tree, {"modules_prepare"}), "", {}}, "make modules_prepare");
-  return c.tolerated;
+    throw Error(config + ": kconfig changed the config (first difference: '" + c.first_before +
+                "' became '" + c.first_after +
+                "'); use the config of this exact source version and compiler");
+  prepared.tolerated = c.tolerated;
+  if (r.exit_code == 0 && !units.empty()) {
+    record_descend_env(tree);
+    prepared.units_built = std::all_of(units.begin(), units.end(), [&](const std::string &o) {
+      return fs::exists(tree.objtree + "/" + o);
+    });
+  } else if (r.exit_code != 0) {
+    // The units' compile may be what failed, not prepare: prepare alone tells. If it
+    // succeeds, the units are compiled again as any others, and fail there with their error.
+    run_checked({make_argv(tree, {"modules_prepare"}), "", {}}, "make modules_prepare");
+  }
+  return prepared;
 }
 
 double compile_objects(const KbuildTree &tree, const std::vector<std::string> &objects,
                        bool record_descent) {
   if (objects.empty())
     return 0;
-  std::vector<std::string> argv = make_argv(tree, {});
-  if (record_descent)
-    for (const std::string &a : descend_capture_args())
-      argv.push_back(a);
-  argv.insert(argv.end(), objects.begin(), objects.end());
-  CommandResult r = run_checked({argv, "", {}}, "compiling " + objects.front() +
-                                                    (objects.size() > 1 ? " and others" : ""));
-  for (const std::string &o : objects)
-    if (!fs::exists(tree.objtree + "/" + o))
-      throw Error(o + ": kbuild did not produce it; is the file built with this config?");
+  CommandResult r = run_checked(compile_command(tree, objects, record_descent), compiling(objects));
+  check_produced(tree, objects);
   if (record_descent)
     record_descend_env(tree);
   return r.seconds;

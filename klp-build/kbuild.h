@@ -24,10 +24,20 @@ struct KbuildTree {
 // The make invocation for `targets` in `tree`, with the differ's code-generation flags.
 std::vector<std::string> make_argv(const KbuildTree &tree, const std::vector<std::string> &targets);
 
-// Copies `config` into the build directory and runs olddefconfig and modules_prepare. Fails if
-// olddefconfig had to change the config (it belongs to another source version or compiler);
-// returns the changes it tolerated (compare_olddefconfig() in kconfig.h), one a line.
-std::vector<std::string> prepare_tree(const KbuildTree &tree, const std::string &config);
+struct PreparedTree {
+  std::vector<std::string> tolerated; // kconfig's tolerated changes, one a line
+  bool units_built = false;           // the units given were compiled with prepare
+  double seconds = 0;
+};
+
+// Copies `config` into the build directory and prepares it (modules_prepare), compiling `units`
+// in the same make when there are any, and recording kbuild's descent to them (descend.h).
+// Fails if kconfig had to change the config (it belongs to another source version or
+// compiler); returns the changes it tolerated (compare_olddefconfig() in kconfig.h). A failed
+// compile of the units is not an error here: they are left for compile_objects(), which says
+// why.
+PreparedTree prepare_tree(const KbuildTree &tree, const std::string &config,
+                          const std::vector<std::string> &units);
 
 // Compiles the objects (paths relative to the tree, e.g. "fs/proc/cmdline.o") through kbuild's
 // single-object targets. Returns the seconds spent. `record_descent`: the tree holds the user's

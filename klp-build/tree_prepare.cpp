@@ -1,6 +1,7 @@
 #include "tree_prepare.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -18,6 +19,16 @@ namespace fs = std::filesystem;
 namespace klp {
 
 namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string seconds_text(double s) {
+  char text[32];
+  snprintf(text, sizeof(text), "%.1f s", s);
+  return text;
+}
 
 // The cache key: the source tree's fingerprint, the config, the compiler and its flags.
 std::string tree_cache_key(const BuildOptions &opts, const std::string &config_path,
@@ -54,6 +65,7 @@ std::string cache_root(const BuildOptions &opts) {
 std::unique_ptr<TreeCache> prepare_tree_for(Inputs &in, KbuildTree &tree, const WorkDir &work,
                                             const Reporter &report) {
   std::unique_ptr<TreeCache> cache;
+  auto start = std::chrono::steady_clock::now();
   if (in.opts.use_cache) {
     cache = std::make_unique<TreeCache>(cache_root(in.opts),
                                         tree_cache_key(in.opts, in.config_path, tree));
@@ -63,19 +75,31 @@ std::unique_ptr<TreeCache> prepare_tree_for(Inputs &in, KbuildTree &tree, const 
     tree.srctree = work.sub("src");
     tree.objtree = work.sub("build");
   }
+  std::string fingerprint = cache ? "fingerprint " + seconds_text(seconds_since(start)) : "";
   if (!cache || !cache->ready()) {
     if (cache)
       cache->reset();
-    make_shadow_tree(in.opts.sourcedir, tree.srctree);
-    for (const std::string &t : prepare_tree(tree, in.config_path))
+    start = std::chrono::steady_clock::now();
+    ShadowStats shadow = make_shadow_tree(in.opts.sourcedir, tree.srctree);
+    double shadow_seconds = seconds_since(start);
+    // The patched units are known unless a header is patched (which units include it, kbuild
+    // tells once the tree is prepared): their originals are compiled by prepare's make.
+    std::vector<std::string> units = in.headers.empty() ? in.objects : std::vector<std::string>{};
+    PreparedTree prepared = prepare_tree(tree, in.config_path, units);
+    for (const std::string &t : prepared.tolerated)
       report.info(in.config_path +
                   ": olddefconfig changed a value kconfig only probes from a "
                   "tool this config does not use (tolerated): " +
                   t);
     if (cache)
       cache->set_ready();
+    report.info("prepared the tree: " + (cache ? fingerprint + ", " : "") + "shadow tree " +
+                seconds_text(shadow_seconds) + " (" + std::to_string(shadow.files) +
+                (shadow.symlinked ? " symlinks" : " links") + "), make " +
+                seconds_text(prepared.seconds) +
+                (prepared.units_built ? " with the original units" : ""));
   } else {
-    report.info("reusing the prepared tree in " + cache->dir());
+    report.info("reusing the prepared tree in " + cache->dir() + " (" + fingerprint + ")");
   }
   // A header reaches every unit that includes it; ask kbuild which units this config builds.
   if (!in.headers.empty()) {

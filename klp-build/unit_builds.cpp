@@ -93,18 +93,19 @@ void keep_object(const KbuildTree &tree, const std::string &o, const WorkDir &wo
 std::map<std::string, ObjectRecord> build_originals(const Inputs &in, const KbuildTree &tree,
                                                     const TreeCache *cache, const WorkDir &work,
                                                     const Reporter &report) {
-  // In a cached tree, a unit an earlier run compiled is there, with its record, as it was
-  // (PatchedScope puts originals back), and needs no make at all.
+  // A unit prepare's make compiled is there with its record, and so, in a cached tree, is a
+  // unit an earlier run compiled, as it was (PatchedScope puts originals back): neither needs
+  // make again.
   std::vector<std::string> to_compile;
   for (const std::string &o : in.objects)
-    if (!cache || !fs::exists(tree.objtree + "/" + o) || !fs::exists(record_path(tree.objtree, o)))
+    if (!fs::exists(tree.objtree + "/" + o) || !fs::exists(record_path(tree.objtree, o)))
       to_compile.push_back(o);
   // The tree is prepared and unchanged since: kbuild's descent alone builds them.
   if (!to_compile.empty() && !(in.opts.replay && descend_objects(tree, to_compile)))
     compile_objects(tree, to_compile, /*record_descent=*/true);
   if (to_compile.size() < in.objects.size())
     report.info(std::to_string(in.objects.size() - to_compile.size()) +
-                " original object(s) already compiled in the cached tree");
+                " original object(s) already compiled in the tree");
   std::map<std::string, ObjectRecord> records;
   for (const std::string &o : in.objects) {
     keep_object(tree, o, work, "orig");
