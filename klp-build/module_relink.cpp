@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -31,21 +32,24 @@ std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std
   t.dir = fs::absolute(dir).lexically_normal().string();
   t.name = spec.name;
   std::string base = t.dir + "/" + spec.name;
-  // The runtime's compiles, then the link steps, in the order make ran them.
-  std::vector<std::string> targets = {t.dir + "/klp_runtime.o",
-                                      t.dir + "/klp_patch_info.o",
-                                      base + ".o",
-                                      t.dir + "/Module.symvers",
-                                      base + ".mod.o",
-                                      base + ".ko"};
+  // The compiles that do not depend on the diff objects, then the link steps, in the order
+  // make ran them. kbuild 6.12 links every module with .module-common.o, which it compiles
+  // in the module's directory.
+  std::vector<std::string> targets = {t.dir + "/klp_runtime.o", t.dir + "/klp_patch_info.o"};
   std::error_code ec;
+  if (fs::exists(t.dir + "/.module-common.o", ec))
+    targets.push_back(t.dir + "/.module-common.o");
+  t.compiles = targets.size();
+  for (std::string link_step :
+       {base + ".o", t.dir + "/Module.symvers", base + ".mod.o", base + ".ko"})
+    targets.push_back(link_step);
   bool objtool = fs::exists(spec.kbuild_dir + "/.config", ec) &&
                  config_runs_objtool(KernelConfig(spec.kbuild_dir + "/.config"));
   for (size_t i = 0; i < targets.size(); i++) {
     std::string record = read_text_file(record_path("", targets[i]));
-    // The runtime's compiles must be the whole of kbuild's rule (no CRCs: the runtime exports
-    // nothing, and modpost reads its empty record).
-    if (i < kRuntimeObjects && !is_replayable(record, targets[i], objtool))
+    // The compiles must be the whole of kbuild's rule (no CRCs: the runtime exports nothing,
+    // and modpost reads its empty record).
+    if (i < t.compiles && !is_replayable(record, targets[i], objtool))
       return std::nullopt;
     std::string command = recorded_command(record, targets[i]);
     if (command.empty())
@@ -57,14 +61,22 @@ std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std
   std::vector<std::string> listed;
   for (const std::string &o : module_objects(spec))
     listed.push_back(t.dir + "/" + o);
-  if (t.commands[2].find("@" + base + ".mod") == std::string::npos ||
+  // modules.order names the module as make wrote it: <name>.ko, or <name>.o from 6.2 on.
+  std::string order = read_text_file(t.dir + "/modules.order");
+  if (order == base + ".o\n")
+    t.order_suffix = ".o";
+  else if (order != base + ".ko\n")
+    return std::nullopt;
+  if (t.commands[t.compiles].find("@" + base + ".mod") == std::string::npos ||
       !is_mod_list(read_text_file(base + ".mod"), listed))
     return std::nullopt;
   return t;
 }
 
 void save_link_template(const LinkTemplate &t, const std::string &path) {
-  std::string text = "klp-build-link-template 1\ndir " + t.dir + "\nname " + t.name + "\n";
+  std::string text = "klp-build-link-template 2\ndir " + t.dir + "\nname " + t.name +
+                     "\ncompiles " + std::to_string(t.compiles) + "\norder " + t.order_suffix +
+                     "\n";
   for (const std::string &c : t.commands)
     text += "cmd " + c + "\n";
   fs::create_directories(fs::path(path).parent_path());
@@ -81,18 +93,24 @@ void save_link_template(const LinkTemplate &t, const std::string &path) {
 std::optional<LinkTemplate> load_link_template(const std::string &path) {
   std::istringstream in(read_text_file(path));
   std::string line;
-  if (!std::getline(in, line) || line != "klp-build-link-template 1")
+  if (!std::getline(in, line) || line != "klp-build-link-template 2")
     return std::nullopt;
   LinkTemplate t;
+  t.compiles = 0;
   while (std::getline(in, line)) {
     if (line.starts_with("dir "))
       t.dir = line.substr(4);
     else if (line.starts_with("name "))
       t.name = line.substr(5);
+    else if (line.starts_with("compiles "))
+      std::from_chars(line.data() + 9, line.data() + line.size(), t.compiles);
+    else if (line.starts_with("order "))
+      t.order_suffix = line.substr(6);
     else if (line.starts_with("cmd "))
       t.commands.push_back(line.substr(4));
   }
-  if (t.dir.empty() || t.name.empty() || t.commands.size() != 6)
+  if (t.dir.empty() || t.name.empty() || t.compiles < kRuntimeObjects ||
+      (t.order_suffix != ".o" && t.order_suffix != ".ko") || t.commands.size() != t.compiles + 4)
     return std::nullopt;
   return t;
 }
@@ -119,6 +137,8 @@ void replace_all(std::string &s, const std::string &from, const std::string &to,
 std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec &spec,
                                         const std::string &dir) {
   LinkTemplate out;
+  out.compiles = t.compiles;
+  out.order_suffix = t.order_suffix;
   out.dir = fs::absolute(dir).lexically_normal().string();
   out.name = spec.name;
   std::string old_kname = module_name_of(t.name), new_kname = module_name_of(spec.name);
@@ -151,7 +171,9 @@ std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec 
 namespace {
 
 std::map<std::string, std::string> step_env(const ModuleSpec &spec) {
-  std::map<std::string, std::string> env;
+  // make exports SRCARCH to every command kbuild runs; Debian's headers packages (6.12) run
+  // objtool through a wrapper that picks the architecture's binary by it (objtool.real-x86).
+  std::map<std::string, std::string> env = {{"SRCARCH", "x86"}};
   if (!spec.source_date_epoch.empty())
     env["SOURCE_DATE_EPOCH"] = spec.source_date_epoch;
   return env;
@@ -162,7 +184,7 @@ std::map<std::string, std::string> step_env(const ModuleSpec &spec) {
 bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::string &dir,
                      const std::atomic<bool> *cancel) {
   try {
-    parallel_for(kRuntimeObjects, (unsigned)std::max(spec.jobs, 1), [&](size_t i) {
+    parallel_for(t.compiles, (unsigned)std::max(spec.jobs, 1), [&](size_t i) {
       // The command is kbuild's own record of how it compiled this file for the target.
       Command cmd{{"/bin/sh", "-c", t.commands[i]}, spec.kbuild_dir, step_env(spec)};
       cmd.cancel = cancel;
@@ -188,15 +210,15 @@ std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec) {
   std::ofstream(base + ".mod") << list;
   for (size_t i = kRuntimeObjects; i < objects.size(); i++)
     std::ofstream(t.dir + "/." + objects[i] + ".cmd", std::ios::app);
-  std::ofstream(t.dir + "/modules.order") << base + ".ko\n";
+  std::ofstream(t.dir + "/modules.order") << base + t.order_suffix + "\n";
 
   static const char *kSteps[] = {"composite object", "modpost", ".mod.o", ".ko"};
-  for (size_t i = kRuntimeObjects; i < t.commands.size(); i++) {
+  for (size_t i = t.compiles; i < t.commands.size(); i++) {
     // The command is kbuild's own record of what make ran for this step.
-    CommandResult r = run_checked(
-        {{"/bin/sh", "-c", t.commands[i]}, spec.kbuild_dir, step_env(spec)},
-        std::string("linking the livepatch module (") + kSteps[i - kRuntimeObjects] + ")");
-    if (i == kRuntimeObjects + 1)
+    CommandResult r =
+        run_checked({{"/bin/sh", "-c", t.commands[i]}, spec.kbuild_dir, step_env(spec)},
+                    std::string("linking the livepatch module (") + kSteps[i - t.compiles] + ")");
+    if (i == t.compiles + 1)
       check_modpost_output(spec, r.output);
   }
   return base + ".ko";

@@ -33,9 +33,12 @@
 namespace klp {
 
 // The commands that build one module, as kbuild recorded them for the module `name` in `dir`:
-// the runtime's two compiles, then the four link steps. Run in the target's build tree.
+// the compiles that do not depend on the diff objects (the runtime's two, and from 6.12 on
+// kbuild's .module-common.o), then the four link steps. Run in the target's build tree.
 struct LinkTemplate {
   std::string dir, name;
+  size_t compiles = kRuntimeObjects; // the leading commands that are such compiles
+  std::string order_suffix = ".ko";  // of the module in modules.order: ".o" from 6.2 on
   std::vector<std::string> commands;
 };
 
@@ -56,8 +59,8 @@ std::optional<LinkTemplate> load_link_template(const std::string &path);
 std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec &spec,
                                         const std::string &dir);
 
-// Compiles the runtime by the template's first two commands (in parallel); false if one failed
-// or `cancel` turned true.
+// Compiles the runtime by the template's leading compiles (in parallel); false if one failed or
+// `cancel` turned true.
 bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::string &dir,
                      const std::atomic<bool> *cancel);
 

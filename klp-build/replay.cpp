@@ -38,12 +38,15 @@ std::string unescape_make(std::string_view s) {
 } // namespace
 
 std::string recorded_command(const std::string &record_text, const std::string &object) {
-  std::string head = "cmd_" + object + " := ";
+  // kbuild names the variable savedcmd_<target> from 6.3 on (cmd_<target> before).
   std::istringstream in(record_text);
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind(head, 0) == 0)
-      return unescape_make(std::string_view(line).substr(head.size()));
+    for (const char *prefix : {"cmd_", "savedcmd_"}) {
+      std::string head = prefix + object + " := ";
+      if (line.starts_with(head))
+        return unescape_make(std::string_view(line).substr(head.size()));
+    }
   return "";
 }
 
@@ -99,8 +102,19 @@ std::string depfile_of(const std::string &object) {
 
 } // namespace
 
+namespace {
+
+// Makefile.lib's delay-objtool: objtool runs with --link on vmlinux.o and on each module's
+// linked object, and kbuild leaves it out of the units' compiles.
+bool config_delays_objtool(const KernelConfig &config) {
+  return config.enabled("X86_KERNEL_IBT") || config.enabled("LTO_CLANG");
+}
+
+} // namespace
+
 bool config_runs_objtool(const KernelConfig &config) {
-  return config.enabled("OBJTOOL") || config.enabled("STACK_VALIDATION");
+  return (config.enabled("OBJTOOL") || config.enabled("STACK_VALIDATION")) &&
+         !config_delays_objtool(config);
 }
 
 std::vector<std::string> replay_objects(const KbuildTree &tree,

@@ -32,8 +32,10 @@ std::string recorded_command(const std::string &record_text, const std::string &
 // command when the config runs it (`objtool_config`, see config_runs_objtool()).
 bool is_replayable(const std::string &record_text, const std::string &object, bool objtool_config);
 
-// Whether the kernel of `config` (a .config) runs objtool on every object: CONFIG_OBJTOOL
-// (6.0+) or CONFIG_STACK_VALIDATION before it.
+// Whether the kernel of `config` (a .config) runs objtool in the compile of each unit:
+// CONFIG_OBJTOOL (6.0+) or CONFIG_STACK_VALIDATION before it, unless kbuild delays objtool to
+// the link of vmlinux.o and of each module (5.19+, CONFIG_X86_KERNEL_IBT or CONFIG_LTO_CLANG:
+// Debian's 6.12), where only a module made of one unit has it in the unit's compile.
 bool config_runs_objtool(const KernelConfig &config);
 
 // Whether the object at `path` exports symbols (kbuild's own test: a "__ksymtab" symbol).

@@ -57,6 +57,10 @@ TEST(KlpBuildReplay, RecordedCommandUndoesMakesEscapes) {
   // The line must be the object's own.
   EXPECT_EQ(recorded_command("cmd_b.o := gcc -c b.c\n", "a.o"), "");
   EXPECT_EQ(recorded_command("", "a.o"), "");
+  // kbuild 6.3 and later (Debian's 6.12) name the variable savedcmd_<target>.
+  EXPECT_EQ(recorded_command("savedcmd_a.o := gcc -DH=$(pound)1 -c a.c\n", "a.o"),
+            "gcc -DH=#1 -c a.c");
+  EXPECT_EQ(recorded_command("savedcmd_b.o := gcc -c b.c\n", "a.o"), "");
 }
 
 TEST(KlpBuildReplay, OnlyRecordsWhoseCommandIsTheWholeRule) {
@@ -75,6 +79,22 @@ TEST(KlpBuildReplay, OnlyRecordsWhoseCommandIsTheWholeRule) {
   EXPECT_FALSE(is_replayable(pg + "\n", obj, false));
   EXPECT_TRUE(is_replayable(pg + " ; objtool --mcount " + obj + "\n", obj, true));
   EXPECT_FALSE(is_replayable("", obj, false));
+}
+
+// Debian's 6.12 (CONFIG_X86_KERNEL_IBT) runs objtool on vmlinux.o and on each module's linked
+// object: a unit's record without objtool is the whole rule there, and not on 6.1's config.
+TEST(KlpBuildReplay, ObjtoolDelayedToTheLinkIsNotMissing) {
+  ScratchDir dir;
+  auto config = [&](const std::string &text) {
+    write_text(dir.file("config"), text);
+    return KernelConfig(dir.file("config"));
+  };
+  EXPECT_TRUE(
+      config_runs_objtool(config("CONFIG_OBJTOOL=y\n# CONFIG_X86_KERNEL_IBT is not set\n")));
+  EXPECT_TRUE(config_runs_objtool(config("CONFIG_STACK_VALIDATION=y\n")));
+  EXPECT_FALSE(config_runs_objtool(config("CONFIG_OBJTOOL=y\nCONFIG_X86_KERNEL_IBT=y\n")));
+  EXPECT_FALSE(config_runs_objtool(config("CONFIG_OBJTOOL=y\nCONFIG_LTO_CLANG=y\n")));
+  EXPECT_FALSE(config_runs_objtool(config("CONFIG_LIVEPATCH=y\n# CONFIG_OBJTOOL is not set\n")));
 }
 
 TEST(KlpBuildReplay, CompilesByTheRecordAndLeavesExportersToMake) {
@@ -199,6 +219,29 @@ TEST(KlpBuildRelink, TemplateTakesTheNewDirectoryAndName) {
             "-c -o /work/b/livepatch-fix-v2.mod.o /work/b/livepatch-fix-v2.mod.c");
   EXPECT_EQ(next->commands[5], "ld -r -o /work/b/livepatch-fix-v2.ko /work/b/livepatch-fix-v2.o "
                                "/work/b/livepatch-fix-v2.mod.o;  true");
+
+  // kbuild 6.12 compiles .module-common.o beside the runtime and links it into the .ko: a
+  // third compile, kept as one through saving, loading and instantiating.
+  LinkTemplate common = t;
+  common.compiles = 3;
+  common.order_suffix = ".o"; // 6.2+ modules.order names the module's .o
+  common.commands.insert(common.commands.begin() + 2,
+                         "gcc -c -o /tmp/a/module/.module-common.o scripts/module-common.c");
+  common.commands.back() += " /tmp/a/module/.module-common.o";
+  save_link_template(common, dir.file("links/common"));
+  std::optional<LinkTemplate> common_loaded = load_link_template(dir.file("links/common"));
+  ASSERT_TRUE(common_loaded);
+  EXPECT_EQ(common_loaded->compiles, 3u);
+  EXPECT_EQ(common_loaded->order_suffix, ".o");
+  EXPECT_EQ(common_loaded->commands, common.commands);
+  std::optional<LinkTemplate> common_next = instantiate(*common_loaded, spec, "/work/b");
+  ASSERT_TRUE(common_next);
+  EXPECT_EQ(common_next->compiles, 3u);
+  EXPECT_EQ(common_next->order_suffix, ".o");
+  EXPECT_EQ(common_next->commands[2], "gcc -c -o /work/b/.module-common.o scripts/module-common.c");
+  // A template of an earlier klp-build (format 1, no count of compiles) is not used.
+  write_text(dir.file("links/v1"), "klp-build-link-template 1\ndir /tmp/a/module\nname x\n");
+  EXPECT_FALSE(load_link_template(dir.file("links/v1")));
 
   // The old name somewhere kbuild is not known to put it: no template.
   LinkTemplate odd = t;
