@@ -164,15 +164,46 @@ uint64_t fingerprint_tree(const std::string &source) {
   UniqueFd root(open(source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root)
     throw Error(source + ": cannot open: " + strerror(errno));
-  // A kernel tree has ~80k entries: its top-level entries are hashed on several threads, each
-  // on its own, and their hashes combined in name order.
-  std::vector<std::string> top = sorted_entries(root.get());
-  std::vector<uint64_t> hashes(top.size());
-  parallel_for(top.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u), [&](size_t i) {
-    Fnv f;
-    fingerprint_entry(root.get(), top[i], top[i], f);
-    hashes[i] = f.h;
-  });
+  // A kernel tree has ~80k entries under ~25 top-level ones, a third of them under drivers/:
+  // the tasks are the top-level entries, each top-level directory's own entry, and the
+  // entries of each top-level directory, hashed on several threads (however unevenly sized)
+  // and combined in name order.
+  struct Task {
+    int dir_fd;
+    std::string name, path;
+    bool entry_only; // the directory's own entry; its entries are tasks of their own
+  };
+  std::vector<UniqueFd> top_dirs;
+  std::vector<Task> tasks;
+  for (const std::string &name : sorted_entries(root.get())) {
+    struct stat st;
+    if (is_build_output(name) || fstatat(root.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      continue;
+    if (!S_ISDIR(st.st_mode)) {
+      tasks.push_back({root.get(), name, name, false});
+      continue;
+    }
+    tasks.push_back({root.get(), name, name, true});
+    top_dirs.emplace_back(
+        openat(root.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!top_dirs.back())
+      throw Error(name + ": cannot open: " + strerror(errno));
+    for (const std::string &child : sorted_entries(top_dirs.back().get()))
+      if (!is_build_output(name + "/" + child)) // a task of its own would still be mixed in
+        tasks.push_back({top_dirs.back().get(), child, name + "/" + child, false});
+  }
+  std::vector<uint64_t> hashes(tasks.size());
+  parallel_for(tasks.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u),
+               [&](size_t i) {
+                 const Task &t = tasks[i];
+                 Fnv f;
+                 struct stat st;
+                 if (!t.entry_only)
+                   fingerprint_entry(t.dir_fd, t.name, t.path, f);
+                 else if (fstatat(t.dir_fd, t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+                   mix_entry(f, t.path, st);
+                 hashes[i] = f.h;
+               });
   Fnv all;
   for (uint64_t h : hashes)
     all.mix(&h, sizeof(h));
