@@ -23,6 +23,7 @@
 #                     linux-headers (+ -common, linux-kbuild) packages unpacked
 #                     into the cache, not installed (kbuild tree, Module.symvers)
 #   DEBIAN_SRC        pristine linux-source tree (Debian patches applied)
+#   DEBIAN_TARBALL    the linux-source tarball it was extracted from
 #   DEBIAN_KALLSYMS   a copy of /proc/kallsyms of the stock kernel booted in QEMU
 #                     WITH KASLR (as a user's copy is), KALLSYMS_MODULES loaded
 #   DEBIAN_KALLSYMS_INFO  how it was captured (cmdline, _text, KASLR offset, modules)
@@ -462,6 +463,7 @@ DEBIAN_CONFIG=$config
 DEBIAN_MODULES=$modules
 DEBIAN_HEADERS=$headers
 DEBIAN_SRC=$src
+DEBIAN_TARBALL=$tarball
 DEBIAN_KALLSYMS=$kallsyms
 DEBIAN_KALLSYMS_INFO=$kinfo
 EOF
