@@ -93,10 +93,10 @@ std::unique_ptr<TreeCache> prepare_tree_for(Inputs &in, KbuildTree &tree, const 
                   t);
     if (cache)
       cache->set_ready();
-    report.info("prepared the tree: " + (cache ? fingerprint + ", " : "") + "shadow tree " +
-                seconds_text(shadow_seconds) + " (" + std::to_string(shadow.files) +
-                (shadow.symlinked ? " symlinks" : " links") + "), make " +
-                seconds_text(prepared.seconds) +
+    report.info("prepared the tree" + (cache ? " in " + cache->dir() : "") + ": " +
+                (cache ? fingerprint + ", " : "") + "shadow tree " + seconds_text(shadow_seconds) +
+                " (" + std::to_string(shadow.files) + (shadow.symlinked ? " symlinks" : " links") +
+                "), make " + seconds_text(prepared.seconds) +
                 (prepared.units_built ? " with the original units" : ""));
   } else {
     report.info("reusing the prepared tree in " + cache->dir() + " (" + fingerprint + ")");

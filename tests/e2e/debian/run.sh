@@ -153,6 +153,20 @@ for name in "${e2e_runtime_cases[@]}"; do
   check_build "$repo/testdata/patches/$name.patch" "$config"
 done
 
+# The prepared tree: Debian's config has CONFIG_DEBUG_INFO_BTF, for which kbuild's prepare builds
+# resolve_btfids; klp-build's prepare leaves it out and builds objtool, which the compiles run.
+tree_dir=$(sed -n 's/^klp-build: \(prepared\|reusing\) the \(prepared \)\{0,1\}tree in \([^ :]*\).*/\3/p' \
+  "$out"/klp-build-*.log | head -n 1)
+if [[ -z $tree_dir ]]; then
+  fail "no klp-build log names its prepared tree"
+elif [[ -e $tree_dir/build/tools/bpf/resolve_btfids ]]; then
+  fail "prepare built resolve_btfids in $tree_dir/build"
+elif [[ ! -x $tree_dir/build/tools/objtool/objtool ]]; then
+  fail "prepare did not build objtool in $tree_dir/build"
+else
+  pass "prepared tree without resolve_btfids, with objtool ($tree_dir)"
+fi
+
 # The match proof covered every replaced function: in the vmlinuz, and in binfmt_misc.ko.
 proof() { # proof NAME LOG WANT
   if grep -qF "klp-build: the original build matches the target: $3" "$2"; then
