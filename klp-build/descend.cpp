@@ -151,10 +151,8 @@ bool descend_objects(const KbuildTree &tree, const std::vector<std::string> &obj
       cmd.unset_env.push_back(entry.substr(1));
   }
   cmd.env_from = recorded;
-  run_checked(cmd, "compiling " + objects.front() + (objects.size() > 1 ? " and others" : ""));
-  for (const std::string &o : objects)
-    if (!fs::exists(tree.objtree + "/" + o))
-      throw Error(o + ": kbuild did not produce it; is the file built with this config?");
+  run_checked(cmd, compiling(objects));
+  check_produced(tree, objects);
   return true;
 }
 

@@ -70,17 +70,23 @@ Command compile_command(const KbuildTree &tree, const std::vector<std::string> &
   return {argv, "", {}};
 }
 
+} // namespace
+
 std::string compiling(const std::vector<std::string> &objects) {
   return "compiling " + objects.front() + (objects.size() > 1 ? " and others" : "");
 }
 
-void check_produced(const KbuildTree &tree, const std::vector<std::string> &objects) {
+std::string first_missing(const KbuildTree &tree, const std::vector<std::string> &objects) {
   for (const std::string &o : objects)
     if (!fs::exists(tree.objtree + "/" + o))
-      throw Error(o + ": kbuild did not produce it; is the file built with this config?");
+      return o;
+  return "";
 }
 
-} // namespace
+void check_produced(const KbuildTree &tree, const std::vector<std::string> &objects) {
+  if (std::string o = first_missing(tree, objects); !o.empty())
+    throw Error(o + ": kbuild did not produce it; is the file built with this config?");
+}
 
 PreparedTree prepare_tree(const KbuildTree &tree, const std::string &config,
                           const std::vector<std::string> &units) {
@@ -105,9 +111,7 @@ PreparedTree prepare_tree(const KbuildTree &tree, const std::string &config,
   prepared.tolerated = c.tolerated;
   if (r.exit_code == 0 && !units.empty()) {
     record_descend_env(tree);
-    prepared.units_built = std::all_of(units.begin(), units.end(), [&](const std::string &o) {
-      return fs::exists(tree.objtree + "/" + o);
-    });
+    prepared.units_built = first_missing(tree, units).empty();
   } else if (r.exit_code != 0) {
     // The units' compile may be what failed, not prepare: prepare alone tells. If it
     // succeeds, the units are compiled again as any others, and fail there with their error.

@@ -39,6 +39,15 @@ struct PreparedTree {
 PreparedTree prepare_tree(const KbuildTree &tree, const std::string &config,
                           const std::vector<std::string> &units);
 
+// "compiling fs/proc/cmdline.o and others": what a failed compile of `objects` says it did.
+std::string compiling(const std::vector<std::string> &objects);
+
+// The first of `objects` not in the build directory ("" if all are).
+std::string first_missing(const KbuildTree &tree, const std::vector<std::string> &objects);
+
+// Throws, naming the object, unless kbuild produced every one of `objects`.
+void check_produced(const KbuildTree &tree, const std::vector<std::string> &objects);
+
 // Compiles the objects (paths relative to the tree, e.g. "fs/proc/cmdline.o") through kbuild's
 // single-object targets. Returns the seconds spent. `record_descent`: the tree holds the user's
 // sources, and the make also records how kbuild descends to the objects (descend.h); never

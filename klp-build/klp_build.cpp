@@ -57,8 +57,7 @@ BuildResult build_livepatch(const BuildOptions &opts, const Reporter &report) {
   clock.done("prepare");
 
   // Build originals: compile the touched units as the target has them (unit_builds.cpp).
-  std::map<std::string, ObjectRecord> originals =
-      build_originals(in, tree, cache.get(), work, report);
+  std::map<std::string, ObjectRecord> originals = build_originals(in, tree, work, report);
   clock.done("original");
 
   // Build patched: apply the patches to private copies and compile the units again.

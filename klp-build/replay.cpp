@@ -100,10 +100,6 @@ std::string depfile_of(const std::string &object) {
   return (p.parent_path() / ("." + p.filename().string() + ".d")).string();
 }
 
-} // namespace
-
-namespace {
-
 // Makefile.lib's delay-objtool: objtool runs with --link on vmlinux.o and on each module's
 // linked object, and kbuild leaves it out of the units' compiles.
 bool config_delays_objtool(const KernelConfig &config) {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -171,7 +172,7 @@ uint64_t fingerprint_tree(const std::string &source) {
   struct Task {
     int dir_fd;
     std::string name, path;
-    bool entry_only; // the directory's own entry; its entries are tasks of their own
+    std::optional<struct stat> own; // a directory's own entry: its entries are tasks of their own
   };
   std::vector<UniqueFd> top_dirs;
   std::vector<Task> tasks;
@@ -180,28 +181,27 @@ uint64_t fingerprint_tree(const std::string &source) {
     if (is_build_output(name) || fstatat(root.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       continue;
     if (!S_ISDIR(st.st_mode)) {
-      tasks.push_back({root.get(), name, name, false});
+      tasks.push_back({root.get(), name, name, std::nullopt});
       continue;
     }
-    tasks.push_back({root.get(), name, name, true});
+    tasks.push_back({root.get(), name, name, st});
     top_dirs.emplace_back(
         openat(root.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!top_dirs.back())
       throw Error(name + ": cannot open: " + strerror(errno));
     for (const std::string &child : sorted_entries(top_dirs.back().get()))
       if (!is_build_output(name + "/" + child)) // a task of its own would still be mixed in
-        tasks.push_back({top_dirs.back().get(), child, name + "/" + child, false});
+        tasks.push_back({top_dirs.back().get(), child, name + "/" + child, std::nullopt});
   }
   std::vector<uint64_t> hashes(tasks.size());
   parallel_for(tasks.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u),
                [&](size_t i) {
                  const Task &t = tasks[i];
                  Fnv f;
-                 struct stat st;
-                 if (!t.entry_only)
+                 if (t.own)
+                   mix_entry(f, t.path, *t.own);
+                 else
                    fingerprint_entry(t.dir_fd, t.name, t.path, f);
-                 else if (fstatat(t.dir_fd, t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-                   mix_entry(f, t.path, st);
                  hashes[i] = f.h;
                });
   Fnv all;

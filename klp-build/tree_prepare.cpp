@@ -88,7 +88,7 @@ std::unique_ptr<TreeCache> prepare_tree_for(Inputs &in, KbuildTree &tree, const 
     PreparedTree prepared = prepare_tree(tree, in.config_path, units);
     for (const std::string &t : prepared.tolerated)
       report.info(in.config_path +
-                  ": olddefconfig changed a value kconfig only probes from a "
+                  ": kconfig changed a value it only probes from a "
                   "tool this config does not use (tolerated): " +
                   t);
     if (cache)

@@ -91,8 +91,7 @@ void keep_object(const KbuildTree &tree, const std::string &o, const WorkDir &wo
 } // namespace
 
 std::map<std::string, ObjectRecord> build_originals(const Inputs &in, const KbuildTree &tree,
-                                                    const TreeCache *cache, const WorkDir &work,
-                                                    const Reporter &report) {
+                                                    const WorkDir &work, const Reporter &report) {
   // A unit prepare's make compiled is there with its record, and so, in a cached tree, is a
   // unit an earlier run compiled, as it was (PatchedScope puts originals back): neither needs
   // make again.

@@ -16,11 +16,10 @@
 
 namespace klp {
 
-// Compiles the original units, except those a cached tree already holds as an earlier run
-// compiled them; returns each unit's record.
+// Compiles the original units, except those the tree already holds (compiled by prepare's make,
+// or in a cached tree by an earlier run); returns each unit's record.
 std::map<std::string, ObjectRecord> build_originals(const Inputs &in, const KbuildTree &tree,
-                                                    const TreeCache *cache, const WorkDir &work,
-                                                    const Reporter &report);
+                                                    const WorkDir &work, const Reporter &report);
 
 // Applies the patches to private copies of the touched files and compiles the units again. A
 // cached tree gets its original files and objects back afterwards, on every exit path.
