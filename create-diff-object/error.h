@@ -18,6 +18,8 @@ enum ExitCode : int {
   kExitError = 1,       // bad input, I/O or libelf failure
   kExitUnpatchable = 2, // the difference cannot be live-patched safely
   kExitNoChange = 3,    // the objects do not differ in any way that needs a patch
+  // 4: klp-diff comparing two modules, they differ (klp-diff's own)
+  kExitBatchIncomplete = 5, // klp-build --targets: one or more targets did not build
 };
 
 // A failure caused by bad input or the environment (exit 1).

@@ -1,8 +1,12 @@
 // klp-build: turns kernel source patches into a livepatch module.
 //
 //   klp-build --sourcedir linux fix.patch   ->   ./livepatch-fix.ko
+//   klp-build --targets kernels.toml fix.patch   ->   ./<target>/livepatch-fix.ko, each target
 //
-// Exit codes: 0 module written, 1 error, 2 the patch cannot be live-patched, 3 no change.
+// Exit codes: 0 module written, 1 error, 2 the patch cannot be live-patched, 3 no change,
+// 5 (--targets) one or more targets did not build.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -10,6 +14,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "batch.h"
+#include "batch_report.h"
+#include "batch_status.h"
 #include "cli.h"
 #include "elf_writer.h"
 #include "error.h"
@@ -18,6 +25,7 @@
 #include "klp_build.h"
 #include "module_compare.h"
 #include "process.h"
+#include "targets.h"
 #include "version.h"
 #include "work_dir.h"
 
@@ -68,11 +76,56 @@ int check_reproducible(const BuildOptions &o, const BuildResult &first, const Re
   return kExitError;
 }
 
+// The options every target of a batch gets from the command line (the rest are the target's).
+std::vector<std::string> shared_args(const CLI::App &app, const BuildOptions &o) {
+  std::vector<std::string> args;
+  if (!o.cache_dir.empty())
+    args.insert(args.end(), {"--cache", o.cache_dir});
+  if (!o.compiler_launcher.empty())
+    args.insert(args.end(), {"--compiler-launcher", o.compiler_launcher});
+  if (!o.name.empty())
+    args.insert(args.end(), {"--name", o.name});
+  for (const char *flag : {"--no-replace", "--no-cache", "--keep-tmp", "--explain",
+                           "--check-reproducible", "--verbose"})
+    if (app.count(flag))
+      args.push_back(flag);
+  return args;
+}
+
+// klp-build --targets: every target built by a klp-build of its own, the summary at the end.
+int build_batch(const CLI::App &app, const BuildOptions &o, const std::string &targets_file,
+                bool json) {
+  BatchPlan plan;
+  plan.targets = read_targets(targets_file);
+  plan.patches = o.patches;
+  plan.shared_args = shared_args(app, o);
+  plan.output_dir = o.output_dir;
+  plan.jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  plan.klp_build = std::filesystem::read_symlink("/proc/self/exe").string();
+  // With --json, standard output is the summary alone; the progress goes to standard error.
+  FILE *progress_out = json ? stderr : stdout;
+  std::vector<std::string> names;
+  for (const Target &t : plan.targets)
+    names.push_back(t.name);
+  BatchProgress progress(names, progress_out, isatty(fileno(progress_out)));
+  BatchEvents events;
+  events.started = [&](size_t i) { progress.started(i); };
+  events.phase = [&](size_t i, const std::string &p, double s) { progress.phase(i, p, s); };
+  events.finished = [&](size_t i, const TargetResult &r) { progress.finished(i, r); };
+  std::vector<TargetResult> results = run_batch(plan, events);
+  if (json)
+    std::cout << batch_summary_json(results).dump(2) << "\n";
+  else
+    print_batch_summary(results, std::cout);
+  return batch_exit_code(results);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   CLI::App app{"Build a livepatch module from kernel source patches.\n\nExit status: 0 module "
-               "written, 1 error, 2 the change cannot be live-patched, 3 no change.",
+               "written, 1 error, 2 the change cannot be live-patched, 3 no change, 5 (--targets) "
+               "one or more targets did not build.",
                "klp-build"};
   BuildOptions o;
   bool no_replace = false;
@@ -123,6 +176,21 @@ int main(int argc, char **argv) {
   app.add_flag("--check-reproducible", o.check_reproducible,
                "build twice in different work directories and report differing sections");
   app.add_flag("-v,--verbose", o.verbose, "show every command");
+  std::string targets_file;
+  CLI::Option *targets =
+      app.add_option("--targets", targets_file,
+                     "build for every kernel this TOML file names ([target.NAME] tables, see "
+                     "klp-build(1) BATCH BUILDS): one module per target under OUTPUT/NAME/")
+          ->check(CLI::ExistingFile);
+  for (const char *own : {"--sourcedir", "--config", "--vmlinux", "--kallsyms", "--symvers",
+                          "--headers", "--kernel-image", "--modules", "--sign-key", "--sign-cert"})
+    targets->excludes(app.get_option(own));
+  bool json = false;
+  app.add_flag("--json", json, "with --targets: the summary as JSON on standard output")
+      ->needs(targets);
+  // The batch's channel to a target it runs (batch_status.h); not for users.
+  int status_fd = -1;
+  app.add_option("--status-fd", status_fd)->group("");
   app.set_version_flag("--version", std::string("klp-build ") + kVersion);
   if (std::optional<int> rc = parse_command_line(app, argc, argv))
     return *rc;
@@ -136,10 +204,26 @@ int main(int argc, char **argv) {
   g_verbose_commands = o.verbose;
   install_interrupt_handlers();
 
+  if (!targets_file.empty()) {
+    try {
+      return build_batch(app, o, targets_file, json);
+    } catch (const std::exception &e) {
+      std::cerr << "klp-build: " << e.what() << "\n";
+      return kExitError;
+    }
+  }
+
+  StatusWriter status(status_fd);
+  // Tells the batch that runs this build how it ended, then returns the exit status.
+  auto ended = [&status](int code, const std::string &reason) {
+    status.write(result_event(code, reason));
+    return code;
+  };
   Reporter report;
   std::vector<PagePhase> phases; // for the reviewer's page
-  report.phase = [&phases](const std::string &phase, double s) {
+  report.phase = [&phases, &status](const std::string &phase, double s) {
     phases.push_back({phase, s});
+    status.write(phase_event(phase, s));
     std::printf("klp-build: %-9s %6.1f s\n", phase.c_str(), s);
     std::fflush(stdout);
   };
@@ -157,6 +241,14 @@ int main(int argc, char **argv) {
                     f.c_str());
     }
     std::printf("klp-build: wrote %s\n", r.module_path.c_str());
+    StatusEvent built = result_event(kExitOk);
+    built.module = std::filesystem::absolute(r.module_path).string();
+    for (const PatchedObject &po : r.objects) {
+      for (const std::string &f : po.changed_functions)
+        built.functions.push_back(po.object + ": " + f);
+      for (const std::string &f : po.new_functions)
+        built.functions.push_back(po.object + ": " + f + " (new)");
+    }
     // The reviewer's report: klp-diff's explanation of every decision, next to the module, as
     // text and as the reviewer's page.
     if (o.explain) {
@@ -171,20 +263,21 @@ int main(int argc, char **argv) {
       std::printf("klp-build: wrote %s.explain.html\n", base.c_str());
     }
     // Build again elsewhere and compare, section by section.
-    if (o.check_reproducible)
-      return check_reproducible(o, r, report);
+    if (o.check_reproducible && check_reproducible(o, r, report) != kExitOk)
+      return ended(kExitError, "not reproducible: a second build differs");
+    status.write(built);
     return kExitOk;
   } catch (const NoChange &e) {
     std::cerr << "klp-build: " << e.what() << "\n";
-    return kExitNoChange;
+    return ended(kExitNoChange, e.what());
   } catch (const Unpatchable &e) {
     std::cerr << "klp-build: " << e.what() << "\n";
-    return kExitUnpatchable;
+    return ended(kExitUnpatchable, e.what());
   } catch (const Error &e) {
     std::cerr << "klp-build: " << e.what() << "\n";
-    return kExitError;
+    return ended(kExitError, e.what());
   } catch (const std::exception &e) {
     std::cerr << "klp-build: internal error: " << e.what() << "\n";
-    return kExitError;
+    return ended(kExitError, std::string("internal error: ") + e.what());
   }
 }

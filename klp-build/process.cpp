@@ -86,6 +86,12 @@ CommandResult run_command(const Command &cmd) {
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0)
     throw Error(std::string("pipe: ") + strerror(errno));
+  int statusfd[2] = {-1, -1};
+  if (cmd.on_status && pipe2(statusfd, O_CLOEXEC) != 0) {
+    close(pipefd[0]);
+    close(pipefd[1]);
+    throw Error(std::string("pipe: ") + strerror(errno));
+  }
 
   std::vector<std::string> envs;
   for (char **e = environ; *e; e++) {
@@ -109,6 +115,8 @@ CommandResult run_command(const Command &cmd) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
   posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+  if (statusfd[1] >= 0)
+    posix_spawn_file_actions_adddup2(&fa, statusfd[1], 3);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   if (!cmd.cwd.empty())
     posix_spawn_file_actions_addchdir_np(&fa, cmd.cwd.c_str());
@@ -124,25 +132,45 @@ CommandResult run_command(const Command &cmd) {
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(pipefd[1]);
+  if (statusfd[1] >= 0)
+    close(statusfd[1]);
   if (rc != 0) {
     close(pipefd[0]);
+    if (statusfd[0] >= 0)
+      close(statusfd[0]);
     throw Error(cmd.argv[0] + ": cannot run: " + strerror(rc) + " (is it installed?)");
   }
   CommandResult res;
+  std::string status_line; // the status channel's unfinished line
   char buf[65536];
   bool killed = false;
+  // Reads both channels until the output pipe closes; the status pipe is drained as it comes.
+  int fds[2] = {pipefd[0], statusfd[0]};
   for (;;) {
-    struct pollfd p {
-      pipefd[0], POLLIN, 0
-    };
-    int pr = poll(&p, 1, 200);
+    struct pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+    int pr = poll(p, fds[1] >= 0 ? 2 : 1, 200);
     if ((interrupted() || (cmd.cancel && *cmd.cancel)) && !killed) {
       kill(-pid, SIGTERM);
       killed = true;
     }
     if (pr <= 0)
       continue;
-    ssize_t n = read(pipefd[0], buf, sizeof(buf));
+    if (fds[1] >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
+      ssize_t n = read(fds[1], buf, sizeof(buf));
+      if (n > 0) {
+        status_line.append(buf, n);
+        for (size_t nl; (nl = status_line.find('\n')) != std::string::npos;) {
+          cmd.on_status(status_line.substr(0, nl));
+          status_line.erase(0, nl + 1);
+        }
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[1]);
+        fds[1] = -1;
+      }
+    }
+    if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+      continue;
+    ssize_t n = read(fds[0], buf, sizeof(buf));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -150,6 +178,16 @@ CommandResult run_command(const Command &cmd) {
     res.output.append(buf, n);
   }
   close(pipefd[0]);
+  // The status channel's last lines, written just before the child closed its output.
+  if (fds[1] >= 0) {
+    for (ssize_t n; (n = read(fds[1], buf, sizeof(buf))) > 0;)
+      status_line.append(buf, n);
+    close(fds[1]);
+    for (size_t nl; (nl = status_line.find('\n')) != std::string::npos;) {
+      cmd.on_status(status_line.substr(0, nl));
+      status_line.erase(0, nl + 1);
+    }
+  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

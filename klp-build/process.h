@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,7 +17,10 @@ struct Command {
   std::vector<std::string> unset_env = {}; // removed from it
   std::string env_from = {}; // what describe() names instead of listing `env` (a recorded file)
   const std::atomic<bool> *cancel = nullptr; // when it turns true, the command is stopped
-  std::string describe() const;              // "cd DIR && VAR=x argv..." for -v and errors
+  // When set, the child gets a second pipe as file descriptor 3 and each line it writes there is
+  // passed here as it arrives (klp-build --status-fd 3: a batch's targets report their phases).
+  std::function<void(const std::string &line)> on_status = {};
+  std::string describe() const; // "cd DIR && VAR=x argv..." for -v and errors
 };
 
 struct CommandResult {

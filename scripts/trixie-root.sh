@@ -42,7 +42,7 @@ packages=(
   # klp-build itself, with trixie's own libraries (LLVM: trixie's default, 19)
   build-essential gcc-14 g++-14 cmake make pkg-config git ca-certificates file
   libelf-dev libdw-dev libcli11-dev libzstd-dev zlib1g-dev liblzma-dev nlohmann-json3-dev
-  llvm-dev clang libbz2-dev libncurses-dev
+  libtomlplusplus-dev llvm-dev clang libbz2-dev libncurses-dev
   googletest libgtest-dev
   # kbuild on Debian's 6.12 (objtool, certs, BTF: the config records pahole's version)
   linux-source-6.12 linux-headers-amd64 xz-utils flex bison bc libssl-dev openssl cpio kmod rsync
