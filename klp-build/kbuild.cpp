@@ -17,7 +17,10 @@ namespace klp {
 
 namespace {
 
-constexpr const char *kDiffFlags = "-ffunction-sections -fdata-sections";
+// One section per function and object, so that the differ can take one function without the
+// rest; and kbuild.h's kNoDwarfColumns.
+const std::string kDiffFlags =
+    std::string("-ffunction-sections -fdata-sections ") + kNoDwarfColumns;
 
 } // namespace
 
@@ -40,13 +43,20 @@ std::vector<std::string> make_argv(const KbuildTree &tree,
   // target's headers). A pattern rule more specific than the top Makefile's "tools/%" makes
   // it a no-op; a pattern rule, unlike an explicit one, never becomes a sub-make's default goal.
   argv.push_back("--eval=tools/bpf/resolve_btfid%: ; @:");
-  // make prepare builds objtool, fixdep, genksyms and modpost with the host compiler: the
+  // make prepare builds objtool, fixdep, genksyms and modpost with the host compiler: a caching
   // launcher (ccache) serves those compiles too. kbuild's host compiler is gcc, or with LLVM=
   // that clang.
-  if (!tree.launcher.empty())
+  if (launcher_serves_host_tools(tree.launcher))
     argv.push_back("HOSTCC=" + tree.launcher + " " + tree.hostcc);
   argv.insert(argv.end(), targets.begin(), targets.end());
   return argv;
+}
+
+bool launcher_serves_host_tools(const std::string &launcher) {
+  if (launcher.empty())
+    return false;
+  std::string tool = fs::path(launcher.substr(0, launcher.find(' '))).filename().string();
+  return tool != "distcc" && tool != "icecc";
 }
 
 std::string read_text_file(const std::string &path) {

@@ -69,6 +69,20 @@ struct ObjectRecord {
 // The contents of a text file kbuild wrote (a record, modules.order); "" if it cannot be read.
 std::string read_text_file(const std::string &path);
 
+// In every compile klp-build runs, no DWARF columns: a distributing launcher (distcc) compiles
+// the preprocessed source, whose columns differ from the file's after macro expansion
+// (DW_AT_decl_column 14 for 15, the line table's "Set column"); without them a module built
+// through distcc is bit-identical to one built locally. The code is the same either way (-g
+// options never change the instructions gcc or clang emit); line numbers stay.
+inline constexpr const char *kNoDwarfColumns = "-gno-column-info";
+
+// Whether host tools are compiled through the launcher too. Not through a distributing one
+// (distcc, icecc): the remote compiler gets preprocessed source without comments, and objtool's
+// libsubcmd, built -Werror, marks its fall-throughs with comments that -Wimplicit-fallthrough
+// then misses ("parse-options.c:740:6: error: this statement may fall through"). The kernel's
+// own code uses the `fallthrough` attribute, which survives preprocessing.
+bool launcher_serves_host_tools(const std::string &launcher);
+
 // kbuild's record of `object` ("fs/proc/.cmdline.o.cmd"), under `objtree` unless it is empty.
 std::string record_path(const std::string &objtree, const std::string &object);
 

@@ -76,6 +76,20 @@ int check_reproducible(const BuildOptions &o, const BuildResult &first, const Re
   return kExitError;
 }
 
+// distcc names gcc by its target triple on the way out ("gcc-12" runs as
+// "x86_64-linux-gnu-gcc-12", clang gets -target): kconfig's `$(CC) --version` then records
+// another CONFIG_CC_VERSION_TEXT than the target's config has, and the config is refused as
+// changed. With the rewrite off, distcc runs the very command a local build runs. distcc 3.4
+// reads DISTCC_NO_REWRITE_CROSS; its man page spells it DISTCC_NO_CROSS_REWRITE: both are set
+// (a user's own value is kept).
+void keep_distcc_commands_as_given(const std::string &launcher) {
+  std::string first = launcher.substr(0, launcher.find(' '));
+  if (std::filesystem::path(first).filename() != "distcc")
+    return;
+  setenv("DISTCC_NO_REWRITE_CROSS", "1", 0);
+  setenv("DISTCC_NO_CROSS_REWRITE", "1", 0);
+}
+
 // The options every target of a batch gets from the command line (the rest are the target's).
 std::vector<std::string> shared_args(const CLI::App &app, const BuildOptions &o) {
   std::vector<std::string> args;
@@ -202,6 +216,7 @@ int main(int argc, char **argv) {
   o.replace = !no_replace;
   o.use_cache = !no_cache;
   g_verbose_commands = o.verbose;
+  keep_distcc_commands_as_given(o.compiler_launcher);
   install_interrupt_handlers();
 
   if (!targets_file.empty()) {

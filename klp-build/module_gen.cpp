@@ -121,12 +121,12 @@ Command module_make(const ModuleSpec &spec, const std::string &dir,
   // The module is compiled in a fresh temporary directory, and with DEBUG_INFO (distribution
   // configs) its path went into the debug line tables and __FILE__ strings: map it away, and
   // klp-build's own runtime headers to a fixed name, so the module does not depend on either.
-  std::string prefix_maps =
-      "-ffile-prefix-map=" + abs_dir + "/= -ffile-prefix-map=" +
+  std::string kcflags =
+      std::string(kNoDwarfColumns) + " -ffile-prefix-map=" + abs_dir + "/= -ffile-prefix-map=" +
       fs::absolute(spec.data_dir.empty() ? data_dir() : spec.data_dir).lexically_normal().string() +
       "/=klp-build/";
   Command cmd{{"make", "-C", spec.kbuild_dir, "M=" + abs_dir, "-j" + std::to_string(spec.jobs),
-               "KBUILD_MODPOST_WARN=1", "KCFLAGS=" + prefix_maps},
+               "KBUILD_MODPOST_WARN=1", "KCFLAGS=" + kcflags},
               "",
               {}};
   cmd.argv.insert(cmd.argv.end(), spec.cc_make_args.begin(), spec.cc_make_args.end());
