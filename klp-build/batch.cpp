@@ -70,6 +70,8 @@ std::vector<std::string> target_argv(const BatchPlan &plan, const Target &t,
     argv.push_back(value);
   }
   argv.insert(argv.end(), plan.shared_args.begin(), plan.shared_args.end());
+  if (!plan.name.empty())
+    argv.insert(argv.end(), {"--name", plan.name});
   argv.insert(argv.end(), {"-o", out_dir, "-j", std::to_string(jobs), "--"});
   argv.insert(argv.end(), plan.patches.begin(), plan.patches.end());
   return argv;
@@ -138,11 +140,7 @@ std::vector<TargetResult> run_batch(const BatchPlan &plan, const BatchEvents &ev
     patches.push_back(read_patch(p));
   if (touched_files(patches).empty())
     throw Error("the patches touch no file");
-  std::string name;
-  for (size_t i = 0; i + 1 < plan.shared_args.size(); i++)
-    if (plan.shared_args[i] == "--name")
-      name = plan.shared_args[i + 1];
-  std::string module_file = module_name_for(name, patches) + ".ko";
+  std::string module_file = module_name_for(plan.name, patches) + ".ko";
 
   BatchConcurrency c = batch_concurrency(plan.targets.size(), plan.jobs);
   std::vector<TargetResult> results(plan.targets.size());

@@ -24,7 +24,8 @@ namespace klp {
 struct BatchPlan {
   std::vector<Target> targets;
   std::vector<std::string> patches;     // as given; checked before any target starts
-  std::vector<std::string> shared_args; // every target's further options (--cache, -n, ...)
+  std::string name;                     // -n: the module's name; "" for the patches' default
+  std::vector<std::string> shared_args; // every target's further options (--cache, ...)
   std::string output_dir;               // one directory per target under it
   int jobs = 1;
   std::string klp_build; // the executable each target runs (this one)

@@ -97,8 +97,6 @@ std::vector<std::string> shared_args(const CLI::App &app, const BuildOptions &o)
     args.insert(args.end(), {"--cache", o.cache_dir});
   if (!o.compiler_launcher.empty())
     args.insert(args.end(), {"--compiler-launcher", o.compiler_launcher});
-  if (!o.name.empty())
-    args.insert(args.end(), {"--name", o.name});
   for (const char *flag : {"--no-replace", "--no-cache", "--keep-tmp", "--explain",
                            "--check-reproducible", "--verbose"})
     if (app.count(flag))
@@ -112,6 +110,7 @@ int build_batch(const CLI::App &app, const BuildOptions &o, const std::string &t
   BatchPlan plan;
   plan.targets = read_targets(targets_file);
   plan.patches = o.patches;
+  plan.name = o.name;
   plan.shared_args = shared_args(app, o);
   plan.output_dir = o.output_dir;
   plan.jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));

@@ -213,17 +213,8 @@ daemons=()
 
 # ---- each module in its kernel ---------------------------------------------------------------
 e2e_check_tools
+# case_cmdline: tests/e2e/guest-lib.sh
 cat >"$out/guest/tests.sh" <<'GUEST'
-case_cmdline() {
-	orig=$(cat /proc/cmdline)
-	e2e_expect before "$orig" "cat /proc/cmdline"
-	e2e_load cmdline
-	e2e_funcs cmdline "vmlinux:cmdline_proc_show"
-	e2e_expect during "this has been live patched" "cat /proc/cmdline"
-	e2e_disable cmdline
-	e2e_expect after "$orig" "cat /proc/cmdline"
-	e2e_unload cmdline
-}
 e2e_case cmdline case_cmdline
 GUEST
 test_bzimage=$E2E_BZIMAGE

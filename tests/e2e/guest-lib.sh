@@ -386,3 +386,17 @@ e2e_case() {
 	echo "E2E-CASE $1 end"
 	E2E_CASE=none
 }
+
+# testdata/patches/cmdline.patch, the case every stock-kernel run starts with (e2e_case cmdline
+# case_cmdline): /proc/cmdline says it was live patched while the module is enabled, and is the
+# boot command line again once it is disabled.
+case_cmdline() {
+	orig=$(cat /proc/cmdline)
+	e2e_expect before "$orig" "cat /proc/cmdline"
+	e2e_load cmdline
+	e2e_funcs cmdline "vmlinux:cmdline_proc_show"
+	e2e_expect during "this has been live patched" "cat /proc/cmdline"
+	e2e_disable cmdline
+	e2e_expect after "$orig" "cat /proc/cmdline"
+	e2e_unload cmdline
+}

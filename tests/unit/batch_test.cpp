@@ -185,6 +185,13 @@ kallsyms = "kallsyms"
   EXPECT_NE(klp::test::read_text(r[1].log).find("CONFIG_LIVEPATCH"), std::string::npos);
   EXPECT_EQ(batch_exit_code(r), kExitBatchIncomplete);
 
+  // A module an earlier batch left in a target's directory does not survive a failed build.
+  plan.name = "livepatch-stale";
+  klp::test::write_text(d.file("out/missing/livepatch-stale.ko"), "old");
+  r = run_batch(plan, ev);
+  EXPECT_EQ(r[0].outcome, TargetOutcome::kFailed);
+  EXPECT_FALSE(std::filesystem::exists(d.file("out/missing/livepatch-stale.ko")));
+
   // A patch that cannot be read stops the batch before any target starts.
   klp::test::write_text(d.file("bad.patch"), "not a patch\n");
   plan.patches = {d.file("bad.patch")};

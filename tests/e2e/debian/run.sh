@@ -256,17 +256,6 @@ BM=/mnt/binfmt
 STATUS="cat $BM/status"
 
 # (a) vmlinux: /proc/cmdline
-case_cmdline() {
-	orig=$(cat /proc/cmdline)
-	e2e_expect before "$orig" "cat /proc/cmdline"
-	e2e_load cmdline
-	e2e_funcs cmdline "vmlinux:cmdline_proc_show"
-	e2e_expect during "this has been live patched" "cat /proc/cmdline"
-	e2e_disable cmdline
-	e2e_expect after "$orig" "cat /proc/cmdline"
-	e2e_unload cmdline
-}
-
 # (b) the stock module binfmt_misc, loaded first; the patched bm_status_read()
 # reads the module's static `enabled`, which the original write sets.
 case_binfmt() {

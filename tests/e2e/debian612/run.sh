@@ -252,17 +252,6 @@ tests=$out/guest/tests.sh
 BM=/mnt/binfmt
 STATUS="cat $BM/status"
 
-case_cmdline() {
-	orig=$(cat /proc/cmdline)
-	e2e_expect before "$orig" "cat /proc/cmdline"
-	e2e_load cmdline
-	e2e_funcs cmdline "vmlinux:cmdline_proc_show"
-	e2e_expect during "this has been live patched" "cat /proc/cmdline"
-	e2e_disable cmdline
-	e2e_expect after "$orig" "cat /proc/cmdline"
-	e2e_unload cmdline
-}
-
 case_new_static_func() {
 	e2e_expect before "Linux version 6.12.*" "cat /proc/version"
 	e2e_load new-static-func
