@@ -247,6 +247,49 @@ std::vector<size_t> keep_best(const std::vector<size_t> &cands, const std::vecto
       out.push_back(cands[i]);
   return out;
 }
+// Hashes std::string and std::string_view alike, so that a set of strings is searched by view.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using NameSet = std::unordered_set<std::string, NameHash, std::equal_to<>>;
+
+// The kallsyms positions of some entries of a table sorted by address (stably), from the
+// addresses of all its entries in symtab order: `some` are among those entries, in symtab order,
+// each with its index there in `order`, which becomes its position. A position counts the
+// entries at a lower address, and those at the same address earlier in the table; one pass
+// over `all` with a binary search among the few distinct addresses of `some` counts both.
+void positions_by_address(const std::vector<uint64_t> &all, std::vector<TargetSymbol> &some) {
+  std::vector<uint64_t> addrs;
+  addrs.reserve(some.size());
+  for (const TargetSymbol &s : some)
+    addrs.push_back(s.address);
+  std::sort(addrs.begin(), addrs.end());
+  addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
+  // below[i]: entries whose address lies between addrs[i - 1] (included) and addrs[i]; their
+  // running sum, to i included, is the number of entries below addrs[i].
+  std::vector<uint32_t> below(addrs.size() + 1, 0), same(addrs.size(), 0), ties(some.size(), 0);
+  size_t next = 0;
+  for (size_t j = 0; j < all.size(); j++) {
+    size_t i = (size_t)(std::upper_bound(addrs.begin(), addrs.end(), all[j]) - addrs.begin());
+    below[i]++;
+    if (i > 0 && addrs[i - 1] == all[j]) {
+      if (next < some.size() && some[next].order == j)
+        ties[next++] = same[i - 1];
+      same[i - 1]++;
+    }
+  }
+  uint32_t sum = 0;
+  for (uint32_t &b : below) {
+    sum += b;
+    b = sum;
+  }
+  for (size_t k = 0; k < some.size(); k++) {
+    size_t i =
+        (size_t)(std::lower_bound(addrs.begin(), addrs.end(), some[k].address) - addrs.begin());
+    some[k].order = below[i] + ties[k];
+  }
+}
 } // namespace
 
 // One entry of an ELF or readelf symbol table, before the kallsyms filters. The name is valid
@@ -281,6 +324,14 @@ struct TargetSymtab::Table {
   // .symtab) but not in the core one (.init and non-SHF_ALLOC sections, SHN_ABS), by name.
   std::unordered_map<std::string_view, std::vector<uint32_t>> coming_only;
   Arena strings; // every name and file name above
+  // Entries kept by the kallsyms rules, all of them, whether `symbols` holds them or not.
+  size_t kept = 0;
+  // While a table of the expected names only is read (expect_lookups()): those names. Then
+  // `symbols` (and `coming_only`) hold their entries alone, each with its kallsyms position.
+  const NameSet *only = nullptr;
+  // Reading such a table of vmlinux in an ELF or readelf: every kept entry's address, in symtab
+  // order, to find the positions in address order; freed once they are found.
+  std::vector<uint64_t> all_addresses;
 
   size_t slot_of(std::string_view name) const {
     size_t mask = slots.size() - 1;
@@ -294,14 +345,10 @@ struct TargetSymtab::Table {
     return s ? s - 1 : kNone;
   }
   // The positions of the symbols named `name`, ascending.
-  std::vector<size_t> indices(std::string_view name) const {
-    std::vector<size_t> out;
-    for (uint32_t i = first(name); i != kNone; i = next[i])
-      out.push_back(i);
-    return out;
-  }
 
   void finish(const TargetSymtab &owner, bool sort_by_address);
+  void finish_expected(bool sort_by_address);
+  void index_names(); // slots and next, from symbols in kallsyms order
   std::vector<size_t> narrow_by_files(std::vector<size_t> cands, const SymbolHint &hint) const;
   std::vector<size_t> narrow_by_blocks(std::vector<size_t> cands, std::string_view name,
                                        const SymbolHint &hint) const;
@@ -314,6 +361,8 @@ struct TargetSymtab::Table {
 
 struct TargetSymtab::Pending {
   std::mutex mutex;
+  NameSet expected;               // expect_lookups()
+  std::unique_ptr<Table> partial; // the expected names' entries, once read
 };
 
 struct TargetSymtab::Loader {
@@ -343,22 +392,52 @@ struct TargetSymtab::Loader {
       kept = kept && !kallsyms_ignores(e.name);
     } else {
       if (e.where == SymtabEntry::Where::Abs || e.where == SymtabEntry::Where::ComingOnly) {
-        t.coming_only[t.strings.copy(e.name)].push_back(e.index);
+        if (!t.only || t.only->count(e.name))
+          t.coming_only[t.strings.copy(e.name)].push_back(e.index);
         return;
       }
       kept = e.where == SymtabEntry::Where::Core;
     }
     if (!kept)
       return;
+    TargetSymbol *sym = keep(e.name, e.value);
+    if (!sym)
+      return;
+    sym->size = e.size;
+    sym->kind = kind_from_stt(e.type);
+    sym->binding = e.bind == STB_LOCAL ? SymbolBinding::Local : SymbolBinding::Global;
+    if (sym->is_local())
+      sym->file_block = block;
+    sym->source_index = e.index;
+  }
+
+  // Whether the table's positions follow addresses rather than the order read.
+  bool sorts_by_address() const { return o.is_vmlinux() && t.format != TargetFormat::Kallsyms; }
+
+  // Counts an entry kallsyms keeps, and records it unless only other names are wanted (nullptr
+  // then). Its `order` is its index among the kept entries until finish().
+  TargetSymbol *keep(std::string_view name, uint64_t address) {
+    size_t index = t.kept++;
+    t.has_addresses |= address != 0;
+    if (t.only) {
+      if (sorts_by_address())
+        t.all_addresses.push_back(address);
+      if (!t.only->count(name))
+        return nullptr;
+    }
     TargetSymbol &sym = t.symbols.emplace_back();
-    sym.name = t.strings.copy(e.name);
-    sym.address = e.value;
-    sym.size = e.size;
-    sym.kind = kind_from_stt(e.type);
-    sym.binding = e.bind == STB_LOCAL ? SymbolBinding::Local : SymbolBinding::Global;
-    if (sym.is_local())
-      sym.file_block = block;
-    sym.source_index = e.index;
+    sym.name = t.strings.copy(name);
+    sym.address = address;
+    sym.order = (uint32_t)index;
+    return &sym;
+  }
+
+  // Room for `n` entries ahead, in what this table records of each.
+  void reserve(size_t n) {
+    if (!t.only)
+      t.symbols.reserve(n);
+    else if (sorts_by_address())
+      t.all_addresses.reserve(n);
   }
 
   void load_elf(const std::string &path) {
@@ -375,7 +454,7 @@ struct TargetSymtab::Loader {
       if (alloc && (o.is_vmlinux() || !init))
         section_where[i] = SymtabEntry::Where::Core;
     }
-    t.symbols.reserve(elf.symbol_count());
+    reserve(elf.symbol_count());
     for (size_t i = 0; i < elf.symbol_count(); i++) {
       GElf_Sym sym = elf.symbol(i);
       SymtabEntry e;
@@ -436,7 +515,7 @@ struct TargetSymtab::Loader {
           throw Error(l.loc(lineno) + ": malformed symbol table header");
         // What the header declares is checked against what follows: reserve no more than a
         // modest table ahead of it, so a few bytes cannot claim gigabytes.
-        l.t.symbols.reserve(std::min<uint64_t>(declared, 1u << 16));
+        l.reserve(std::min<uint64_t>(declared, 1u << 16));
         return;
       }
       if (state != InSymtab || trimmed.empty() || trimmed.starts_with("Num:"))
@@ -655,9 +734,10 @@ struct TargetSymtab::Loader {
       if (l.o.is_vmlinux() ? !module.empty() : !is_module(module))
         return;
       char type = tok[1].text[0];
-      TargetSymbol &sym = l.t.symbols.emplace_back();
-      sym.name = l.t.strings.copy(tok[2].text);
-      sym.address = addr;
+      TargetSymbol *kept = l.keep(tok[2].text, addr);
+      if (!kept)
+        return;
+      TargetSymbol &sym = *kept;
       switch (type) {
       case 't':
       case 'T':
@@ -762,13 +842,17 @@ struct TargetSymtab::Loader {
 };
 
 void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address) {
-  if (symbols.empty())
+  if (kept == 0)
     throw Error(owner.source_ + ": no symbols of " + owner.objname_ +
                 (format == TargetFormat::Kallsyms && !owner.is_vmlinux()
                      ? " (is the module loaded?)"
                      : ""));
-  if (symbols.size() >= kNone)
+  if (kept >= kNone)
     throw Error(owner.source_ + ": too many symbols");
+  if (only) {
+    finish_expected(sort_by_address);
+    return;
+  }
   auto by_address = [](const TargetSymbol &a, const TargetSymbol &b) {
     return a.address < b.address;
   };
@@ -819,12 +903,23 @@ void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address
       }
     }
   }
-  has_addresses = false;
-  size_t n = symbols.size();
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < symbols.size(); i++)
     symbols[i].order = (uint32_t)i;
-    has_addresses |= symbols[i].address != 0;
-  }
+  index_names();
+}
+
+void TargetSymtab::Table::finish_expected(bool sort_by_address) {
+  // The entries are in symtab order, `order` their index among all kept ones.
+  if (sort_by_address && !std::is_sorted(all_addresses.begin(), all_addresses.end()))
+    positions_by_address(all_addresses, symbols);
+  std::vector<uint64_t>().swap(all_addresses);
+  std::sort(symbols.begin(), symbols.end(),
+            [](const TargetSymbol &a, const TargetSymbol &b) { return a.order < b.order; });
+  index_names();
+}
+
+void TargetSymtab::Table::index_names() {
+  size_t n = symbols.size();
   size_t cap = 16;
   while (cap < 2 * n)
     cap <<= 1;
@@ -872,6 +967,15 @@ TargetSymtab::TargetSymtab(TargetSymtab &&) noexcept = default;
 TargetSymtab &TargetSymtab::operator=(TargetSymtab &&) noexcept = default;
 TargetSymtab::~TargetSymtab() = default;
 
+void TargetSymtab::expect_lookups(const std::vector<std::string> &names) {
+  if (!pending_)
+    return;
+  std::lock_guard<std::mutex> lock(pending_->mutex);
+  if (table_ || pending_->partial)
+    return;
+  pending_->expected.insert(names.begin(), names.end());
+}
+
 const TargetSymtab::Table &TargetSymtab::table() const {
   if (pending_) {
     std::lock_guard<std::mutex> lock(pending_->mutex);
@@ -884,23 +988,60 @@ const TargetSymtab::Table &TargetSymtab::table() const {
   return *table_;
 }
 
-TargetFormat TargetSymtab::format() const { return table().format; }
+const TargetSymtab::Table &
+TargetSymtab::table_for(std::string_view name, const std::vector<std::string> *neighbours) const {
+  if (!pending_ || pending_->expected.empty())
+    return table();
+  const NameSet &expected = pending_->expected; // not changed once a table is read
+  bool covered = expected.count(name) != 0;
+  if (covered && neighbours)
+    for (const std::string &n : *neighbours)
+      if (!expected.count(n)) {
+        covered = false;
+        break;
+      }
+  if (covered) {
+    std::lock_guard<std::mutex> lock(pending_->mutex);
+    if (table_)
+      return *table_;
+    if (!pending_->partial) {
+      auto table = std::make_unique<Table>();
+      table->only = &expected;
+      Loader(*this, *table).load_file(source_);
+      table->only = nullptr;
+      pending_->partial = std::move(table);
+    }
+    return *pending_->partial;
+  }
+  return table();
+}
 
-bool TargetSymtab::has_file_info() const { return table().has_file_info; }
+const TargetSymtab::Table &TargetSymtab::any_table() const {
+  if (pending_ && !pending_->expected.empty()) // the whole table if read, else the expected's
+    return table_for(*pending_->expected.begin());
+  return table();
+}
 
-bool TargetSymtab::has_addresses() const { return table().has_addresses; }
+TargetFormat TargetSymtab::format() const { return any_table().format; }
 
+bool TargetSymtab::has_file_info() const { return any_table().has_file_info; }
+
+bool TargetSymtab::has_addresses() const { return any_table().has_addresses; }
+
+// Block numbers and file names are the same in the whole table and in the expected names' one.
 std::string_view TargetSymtab::file_of(const TargetSymbol &sym) const {
-  const Table &t = table();
+  const Table &t = any_table();
   return sym.file_block < t.files.size() ? t.files[sym.file_block] : std::string_view();
 }
 
 const std::vector<TargetSymbol> &TargetSymtab::symbols() const { return table().symbols; }
 
-bool TargetSymtab::contains(std::string_view name) const { return table().first(name) != kNone; }
+bool TargetSymtab::contains(std::string_view name) const {
+  return table_for(name).first(name) != kNone;
+}
 
 std::vector<const TargetSymbol *> TargetSymtab::find_all(std::string_view name) const {
-  const Table &t = table();
+  const Table &t = table_for(name);
   std::vector<const TargetSymbol *> out;
   for (uint32_t i = t.first(name); i != kNone; i = t.next[i])
     out.push_back(&t.symbols[i]);
@@ -908,7 +1049,7 @@ std::vector<const TargetSymbol *> TargetSymtab::find_all(std::string_view name) 
 }
 
 const TargetSymbol *TargetSymtab::find(std::string_view name, unsigned long sympos) const {
-  const Table &t = table();
+  const Table &t = table_for(name);
   uint32_t i = t.first(name);
   if (i == kNone)
     return nullptr;
@@ -984,28 +1125,33 @@ std::vector<size_t> TargetSymtab::Table::narrow_by_window(std::vector<size_t> ca
                                                           const SymbolHint &hint) const {
   if (hint.neighbours.empty())
     return cands;
-  std::sort(cands.begin(), cands.end()); // indices are kallsyms positions
+  // Indices and kallsyms positions ascend together (the table of the expected names holds some
+  // positions only); distances are in positions.
+  std::sort(cands.begin(), cands.end());
+  auto pos = [&](size_t i) -> size_t { return symbols[i].order; };
   std::vector<size_t> scores(cands.size(), 0);
   std::unordered_set<std::string_view> seen;
   std::vector<bool> voted(cands.size());
-  size_t lo = cands.front() > kNeighbourWindow ? cands.front() - kNeighbourWindow : 0;
-  size_t hi = cands.back() + kNeighbourWindow;
+  size_t lo = pos(cands.front()) > kNeighbourWindow ? pos(cands.front()) - kNeighbourWindow : 0;
+  size_t hi = pos(cands.back()) + kNeighbourWindow;
   for (const std::string &n : hint.neighbours) {
     if (n == name || !seen.insert(n).second)
       continue;
     std::fill(voted.begin(), voted.end(), false);
     // The chain is in ascending order.
-    for (uint32_t o = first(n); o != kNone && o <= hi; o = next[o]) {
-      if (o < lo || !symbols[o].is_local())
+    for (uint32_t i = first(n); i != kNone && pos(i) <= hi; i = next[i]) {
+      size_t o = pos(i);
+      if (o < lo || !symbols[i].is_local())
         continue;
       // The candidates nearest to o: the last one at or before it and the first one after it.
-      auto after = std::upper_bound(cands.begin(), cands.end(), (size_t)o);
+      auto after = std::upper_bound(cands.begin(), cands.end(), o,
+                                    [&](size_t p, size_t c) { return p < pos(c); });
       size_t best = cands.size(), best_dist = kNeighbourWindow + 1;
       bool tie = false;
       for (auto c : {after - cands.begin() - 1, after - cands.begin()}) {
         if (c < 0 || (size_t)c >= cands.size())
           continue;
-        size_t dist = o > cands[c] ? o - cands[c] : cands[c] - o;
+        size_t dist = o > pos(cands[c]) ? o - pos(cands[c]) : pos(cands[c]) - o;
         if (dist < best_dist) {
           best = (size_t)c;
           best_dist = dist;
@@ -1057,7 +1203,7 @@ unsigned long TargetSymtab::Table::position_of(const TargetSymtab &owner,
   unsigned long pos = 0, count = 0;
   for (uint32_t i = first(sym.name); i != kNone; i = next[i]) {
     count++;
-    if (i == sym.order)
+    if (symbols[i].order == sym.order)
       pos = count;
   }
   auto co = coming_only.find(sym.name);
@@ -1081,7 +1227,11 @@ unsigned long TargetSymtab::Table::position_of(const TargetSymtab &owner,
 }
 
 const TargetSymbol *TargetSymtab::resolve(std::string_view name, const SymbolHint &hint) const {
-  const Table &t = table();
+  return resolve_in(table_for(name, &hint.neighbours), name, hint);
+}
+
+const TargetSymbol *TargetSymtab::resolve_in(const Table &t, std::string_view name,
+                                             const SymbolHint &hint) const {
   std::vector<size_t> cands;
   for (uint32_t i = t.first(name); i != kNone; i = t.next[i])
     if (!hint.binding || t.symbols[i].binding == *hint.binding)
@@ -1109,10 +1259,11 @@ const TargetSymbol *TargetSymtab::resolve(std::string_view name, const SymbolHin
 
 std::optional<unsigned long> TargetSymtab::sympos(std::string_view name,
                                                   const SymbolHint &hint) const {
-  const TargetSymbol *sym = resolve(name, hint);
+  const Table &t = table_for(name, &hint.neighbours);
+  const TargetSymbol *sym = resolve_in(t, name, hint);
   if (!sym)
     return std::nullopt;
-  return table().position_of(*this, *sym);
+  return t.position_of(*this, *sym);
 }
 
 } // namespace klp
