@@ -38,6 +38,19 @@ constexpr std::array<bool, 256> kBlanks = [] {
 }();
 
 bool is_blank(char c) { return kBlanks[(unsigned char)c]; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// The value of a hexadecimal digit (either case); -1 for any other character.
+constexpr std::array<int8_t, 256> kDigitValue = [] {
+  std::array<int8_t, 256> t{};
+  for (int c = 0; c < 256; c++)
+    t[c] = -1;
+  for (int c = 0; c < 10; c++)
+    t['0' + c] = (int8_t)c;
+  for (int c = 0; c < 6; c++)
+    t['a' + c] = t['A' + c] = (int8_t)(10 + c);
+  return t;
+}();
 
 std::string_view trim(std::string_view s) {
   size_t b = 0, e = s.size();
@@ -195,17 +208,27 @@ bool kallsyms_ignores(std::string_view name) {
   static constexpr std::string_view infixes[] = {".long_branch.", ".plt_branch."};
   if (name.empty())
     return false;
-  // Every exact name and prefix starts with one of these, every suffix ends with 'm' or 'r' and
-  // every infix holds a '.': most names are decided by two characters.
+  // Compared inline, character by character: most names differ from a prefix in its first
+  // three, and a library call each costs more than that (the kernel has many "__" names).
+  auto starts = [&](std::string_view p) {
+    if (name.size() < p.size() || (p.size() > 2 && name[2] != p[2])) // past most "__"
+      return false;
+    for (size_t i = 0; i < p.size(); i++)
+      if (name[i] != p[i])
+        return false;
+    return true;
+  };
+  // Every exact name and prefix starts with one of these, every suffix ends with 'm', 'b' or 'r'
+  // and every infix holds a '.': most names are decided by two characters.
   if (std::string_view("$._kL").find(name.front()) != std::string_view::npos) {
     for (std::string_view s : exact)
-      if (name == s)
+      if (name.size() == s.size() && starts(s))
         return true;
     for (std::string_view p : prefixes)
-      if (name.starts_with(p))
+      if (starts(p))
         return true;
   }
-  if (name.back() == 'm' || name.back() == 'r')
+  if (name.back() == 'm' || name.back() == 'b' || name.back() == 'r')
     for (std::string_view s : suffixes)
       if (name.ends_with(s))
         return true;
@@ -253,6 +276,34 @@ struct NameHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 using NameSet = std::unordered_set<std::string, NameHash, std::equal_to<>>;
+
+// A bit per cheap digest of a name (its length and three of its characters): a set of a few
+// thousand names leaves most bits clear, so most names of a 35 k-entry table are found absent
+// without hashing them in full.
+class NameFilter {
+public:
+  explicit NameFilter(const NameSet &names) : bits_(kBits / 64) {
+    for (const std::string &n : names) {
+      size_t d = digest(n);
+      bits_[d / 64] |= uint64_t(1) << (d % 64);
+    }
+  }
+  bool may_hold(std::string_view n) const {
+    size_t d = digest(n);
+    return bits_[d / 64] >> (d % 64) & 1;
+  }
+
+private:
+  static constexpr size_t kBits = 1 << 16;
+  static size_t digest(std::string_view n) {
+    if (n.empty())
+      return 0;
+    size_t h = n.size() * 0x9e37 + (unsigned char)n.front() * 0x2d1 +
+               (unsigned char)n.back() * 0x61 + (unsigned char)n[n.size() / 2] * 0xb5;
+    return (h ^ (h >> 16)) & (kBits - 1);
+  }
+  std::vector<uint64_t> bits_;
+};
 
 // The kallsyms positions of some entries of a table sorted by address (stably), from the
 // addresses of all its entries in symtab order: `some` are among those entries, in symtab order,
@@ -329,6 +380,10 @@ struct TargetSymtab::Table {
   // While a table of the expected names only is read (expect_lookups()): those names. Then
   // `symbols` (and `coming_only`) hold their entries alone, each with its kallsyms position.
   const NameSet *only = nullptr;
+  std::optional<NameFilter> only_filter; // of `only`, while it is read
+  bool wanted(std::string_view name) const {
+    return !only || (only_filter->may_hold(name) && only->count(name));
+  }
   // Reading such a table of vmlinux in an ELF or readelf: every kept entry's address, in symtab
   // order, to find the positions in address order; freed once they are found.
   std::vector<uint64_t> all_addresses;
@@ -392,7 +447,7 @@ struct TargetSymtab::Loader {
       kept = kept && !kallsyms_ignores(e.name);
     } else {
       if (e.where == SymtabEntry::Where::Abs || e.where == SymtabEntry::Where::ComingOnly) {
-        if (!t.only || t.only->count(e.name))
+        if (t.wanted(e.name))
           t.coming_only[t.strings.copy(e.name)].push_back(e.index);
         return;
       }
@@ -422,7 +477,7 @@ struct TargetSymtab::Loader {
     if (t.only) {
       if (sorts_by_address())
         t.all_addresses.push_back(address);
-      if (!t.only->count(name))
+      if (!t.wanted(name))
         return nullptr;
     }
     TargetSymbol &sym = t.symbols.emplace_back();
@@ -493,6 +548,18 @@ struct TargetSymtab::Loader {
     }
 
     void line(std::string_view line, size_t lineno) {
+      // Nearly every line is an entry, which starts with its number: no header looks like that.
+      if (state == InSymtab) {
+        size_t i = 0;
+        while (i < line.size() && is_blank(line[i]))
+          i++;
+        if (i < line.size() && is_digit(line[i])) {
+          if (!fast_entry(line.substr(i)))
+            entry(line, lineno);
+          parsed++;
+          return;
+        }
+      }
       std::string_view trimmed = trim(line);
       if (trimmed.starts_with("Symbol table '")) {
         check_count();
@@ -541,6 +608,8 @@ struct TargetSymtab::Loader {
     // type or binding, "[...]" after Vis, an "OS [...]" index, a truncated name, a malformed
     // column): entry() reads those and words the errors.
     bool fast_entry(std::string_view line) {
+      // Each column is taken in one scan, without building a token first; anything unusual
+      // returns false, and entry() reads the line the general way.
       const char *p = line.data(), *end = p + line.size();
       auto blanks = [&] {
         while (p < end && is_blank(*p))
@@ -552,23 +621,35 @@ struct TargetSymtab::Loader {
           p++;
         return {b, (size_t)(p - b)};
       };
+      // Digits of `base` up to a blank, at most `max` of them (which cannot overflow).
+      auto number = [&](unsigned base, size_t max, uint64_t &out) {
+        const char *b = p;
+        uint64_t v = 0;
+        for (int d; p < end && (d = kDigitValue[(unsigned char)*p]) >= 0 && (unsigned)d < base; p++)
+          v = v * base + (unsigned)d;
+        out = v;
+        return p != b && (size_t)(p - b) <= max && p < end && is_blank(*p);
+      };
       blanks();
       uint64_t index = 0;
       const char *b = p;
-      while (p < end && *p >= '0' && *p <= '9')
+      while (p < end && is_digit(*p))
         index = index * 10 + (uint64_t)(*p++ - '0');
       if (p == b || p - b > 9 || p == end || *p++ != ':')
         return false;
       SymtabEntry e;
       e.index = (uint32_t)index;
       blanks();
-      std::string_view value = token();
-      if (!parse_hex(value, e.value))
+      if (!number(16, 16, e.value))
         return false;
       blanks();
-      std::string_view size = token();
-      if (!(size.starts_with("0x") ? parse_hex(size, e.size) : parse_dec(size, e.size)))
+      if (end - p > 2 && p[0] == '0' && p[1] == 'x') {
+        p += 2;
+        if (!number(16, 16, e.size))
+          return false;
+      } else if (!number(10, 19, e.size)) {
         return false;
+      }
       blanks();
       std::string_view type = token();
       blanks();
@@ -583,14 +664,14 @@ struct TargetSymtab::Loader {
       e.type = stt_of(type);
       e.bind = stb_of(bind);
       uint64_t sec = 0;
-      if (is(ndx, "UND"))
+      if (is_digit(ndx[0]) && parse_dec(ndx, sec))
+        e.where = SymtabEntry::Where::Core;
+      else if (is(ndx, "UND"))
         e.where = SymtabEntry::Where::Undef;
       else if (is(ndx, "ABS"))
         e.where = SymtabEntry::Where::Abs;
       else if (is(ndx, "COM"))
         e.where = SymtabEntry::Where::Common;
-      else if (parse_dec(ndx, sec))
-        e.where = SymtabEntry::Where::Core;
       else
         e.where = SymtabEntry::Where::Abs;
       std::string_view name = trim(std::string_view(p, (size_t)(end - p)));
@@ -1007,8 +1088,10 @@ TargetSymtab::table_for(std::string_view name, const std::vector<std::string> *n
     if (!pending_->partial) {
       auto table = std::make_unique<Table>();
       table->only = &expected;
+      table->only_filter.emplace(expected);
       Loader(*this, *table).load_file(source_);
       table->only = nullptr;
+      table->only_filter.reset();
       pending_->partial = std::move(table);
     }
     return *pending_->partial;

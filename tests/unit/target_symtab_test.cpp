@@ -408,6 +408,57 @@ const char *const kAliases = "Symbol table '.symtab' contains 10 entries:\n"
                              "     8: ffffffff81000000    16 FUNC    GLOBAL DEFAULT    1 _text\n"
                              "     9: ffffffff81000300    16 FUNC    GLOBAL DEFAULT    1 dup_fn\n";
 
+// scripts/kallsyms and mksysmap leave some names out of vmlinux's kallsyms; names that only
+// resemble them stay.
+TEST_F(TargetSymtabTest, KallsymsIgnoredNamesAreLeftOut) {
+  std::vector<std::string> ignored = {"__crc_printk",
+                                      "__kstrtab_printk",
+                                      "__kstrtabns_printk",
+                                      "_SDA_BASE_",
+                                      "kallsyms_names",
+                                      "kallsyms_offsets",
+                                      "$x",
+                                      ".Lfoo",
+                                      "L0",
+                                      "__kvm_nvhe_$d",
+                                      "__kvm_nvhe_.Lx",
+                                      "__kcfi_typeid_f",
+                                      "__efistub_x",
+                                      "f_veneer",
+                                      "a.long_branch.b",
+                                      "g_from_thumb",
+                                      "__LA25Thunk_x"};
+  std::vector<std::string> kept = {"__cr",
+                                   "__crc",
+                                   "_SDA_BASE",
+                                   "kallsyms_namesx",
+                                   "L01",
+                                   "__kvm_nvhe_x",
+                                   "__kcfi_typeid",
+                                   "f_veneerx",
+                                   "a.long_branchb",
+                                   "__kstrtabx",
+                                   "__microLA25Thunk",
+                                   "_"};
+  std::string text = "Symbol table '.symtab' contains " +
+                     std::to_string(ignored.size() + kept.size()) + " entries:\n";
+  size_t n = 0;
+  for (const auto *names : {&ignored, &kept})
+    for (const std::string &name : *names) {
+      text += "  " + std::to_string(n) + ": ffffffff81000" + std::to_string(100 + n) +
+              "     8 FUNC    GLOBAL DEFAULT    1 " + name + "\n";
+      n++;
+    }
+  TargetSymtab vmlinux = TargetSymtab::from_text(text, "mem", "vmlinux");
+  for (const std::string &name : ignored)
+    EXPECT_FALSE(vmlinux.contains(name)) << name;
+  for (const std::string &name : kept)
+    EXPECT_TRUE(vmlinux.contains(name)) << name;
+  EXPECT_EQ(vmlinux.size(), kept.size());
+  // A module's kallsyms has no such rule.
+  EXPECT_EQ(TargetSymtab::from_text(text, "mem", "m").size(), ignored.size() + kept.size());
+}
+
 TEST_F(TargetSymtabTest, ExpectedNamesAnswerAsTheWholeTable) {
   std::string aliases = write_file(dir_, "aliases.symtab", kAliases);
   std::string readelf = write_file(dir_, "vmlinux.symtab", kReadelf);
