@@ -78,13 +78,16 @@ for name in open(f'{tmp}/defined').read().split():
     m = variant.match(name)
     if m:
         siblings[m.group(1)].append(name)
-listed, lines = set(), []
-for name in order:
-    m = variant.match(name)
-    for n in sorted(siblings[m.group(1)]) if m else [name]:
-        if n not in listed:
-            listed.add(n)
-            lines.append(n)
+# The variants come after the rest, those of one instruction set together (a machine runs one
+# of each function), the newest first.
+lines = [n for n in order if not variant.match(n)]
+used = list(dict.fromkeys(variant.match(n).group(1) for n in order if variant.match(n)))
+isas = ['avx512', 'evex', 'avx2', 'avx', 'sse4', 'ssse3', 'sse2', '']
+for isa in isas:
+    for base in used:
+        for n in sorted(siblings[base]):
+            if next(i for i in isas if i in n[len(base):]) == isa:
+                lines.append(n)
 with open(out, 'w') as o:
     o.write(f'# made by bench/hot-symbols.sh at {commit} from {len(files)} runs: the functions\n'
             '# they executed, those most runs executed first, each string function with all\n'
