@@ -123,6 +123,17 @@ std::unique_ptr<DiffSession> analyze(const DiffOptions &opts) {
 }
 
 Output write_patch(DiffSession &s, const DiffOptions &opts, const std::string &path) {
+  // Every name the resolver may look up, its neighbours included, is one of the two objects'
+  // symbols: the target's table, not read yet, then keeps only their entries.
+  if (s.symtab) {
+    std::vector<std::string> names;
+    names.reserve(s.orig->symbols.size() + s.patched->symbols.size());
+    for (const Object *o : {s.orig.get(), s.patched.get()})
+      for (const Symbol &sym : o->symbols)
+        if (!sym.name.empty() && sym.type != STT_SECTION && sym.type != STT_FILE)
+          names.push_back(sym.name);
+    s.symtab->expect_lookups(names);
+  }
   ReferenceResolver resolver(opts.target, s.symvers.get(), s.symtab.get(), *s.orig,
                              &opts.link_scope, [&](const std::string &l) { s.ctx->log(l); });
   Output out = build_output(*s.ctx, resolver, path);

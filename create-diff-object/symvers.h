@@ -56,21 +56,35 @@ public:
   // Parses text already in memory; `source` names it in diagnostics.
   static Symvers from_text(std::string_view text, std::string source);
 
+  Symvers(Symvers &&) noexcept;
+  Symvers &operator=(Symvers &&) noexcept;
+  ~Symvers();
+
   const std::string &source() const { return source_; }
   // nullptr if `name` is not exported.
   const Export *find(std::string_view name) const;
   bool exported_by_vmlinux(std::string_view name) const;
   // In file order.
-  const std::vector<Export> &exports() const {
+  const std::vector<Export> &exports() const;
+  size_t size() const {
     load();
-    return exports_;
+    return lines_.size();
   }
-  size_t size() const { return exports().size(); }
 
 private:
+  // One export's line in text_ (offsets, so that a move keeps them valid): the line and, within
+  // the file, its name and module.
+  struct Line {
+    uint32_t begin = 0, end = 0;
+    uint32_t name = 0, name_len = 0;
+    uint32_t module = 0, module_len = 0;
+    uint32_t lineno = 0; // 1-based
+  };
+  struct Made; // the Export objects made so far
+
   struct Blank {};
-  Symvers(Blank, std::string source) : source_(std::move(source)) {}
-  void parse(std::string_view text) const;
+  explicit Symvers(Blank, std::string source);
+  void parse() const;
   void read_file() const;
   // Parses the file if open_lazily() left it for later.
   void load() const {
@@ -82,15 +96,21 @@ private:
       }
     }
   }
-
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
+  std::string_view at(uint32_t offset, uint32_t size) const {
+    return std::string_view(text_).substr(offset, size);
+  }
+  // The line of the export named `name`; lines_.size() if none.
+  size_t slot_of(std::string_view name) const;
+  Export make(const Line &line) const;
 
   std::string source_;
-  mutable std::vector<Export> exports_;
-  mutable std::unordered_map<std::string, size_t, Hash, std::equal_to<>> by_name_;
+  // The file, read once and kept: a diff looks up a few names among thousands of exports, so an
+  // Export is made only when it is asked for, from its line.
+  mutable std::string text_;
+  mutable std::vector<Line> lines_; // one per export, in file order
+  // Open-addressed hash of names: 1 + the index in lines_, 0 free.
+  mutable std::vector<uint32_t> slots_;
+  std::unique_ptr<Made> made_;
   std::unique_ptr<std::mutex> pending_; // set by open_lazily()
   mutable bool loaded_ = false;
 };

@@ -38,6 +38,19 @@ constexpr std::array<bool, 256> kBlanks = [] {
 }();
 
 bool is_blank(char c) { return kBlanks[(unsigned char)c]; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// The value of a hexadecimal digit (either case); -1 for any other character.
+constexpr std::array<int8_t, 256> kDigitValue = [] {
+  std::array<int8_t, 256> t{};
+  for (int c = 0; c < 256; c++)
+    t[c] = -1;
+  for (int c = 0; c < 10; c++)
+    t['0' + c] = (int8_t)c;
+  for (int c = 0; c < 6; c++)
+    t['a' + c] = t['A' + c] = (int8_t)(10 + c);
+  return t;
+}();
 
 std::string_view trim(std::string_view s) {
   size_t b = 0, e = s.size();
@@ -195,17 +208,27 @@ bool kallsyms_ignores(std::string_view name) {
   static constexpr std::string_view infixes[] = {".long_branch.", ".plt_branch."};
   if (name.empty())
     return false;
-  // Every exact name and prefix starts with one of these, every suffix ends with 'm' or 'r' and
-  // every infix holds a '.': most names are decided by two characters.
+  // Compared inline, character by character: most names differ from a prefix in its first
+  // three, and a library call each costs more than that (the kernel has many "__" names).
+  auto starts = [&](std::string_view p) {
+    if (name.size() < p.size() || (p.size() > 2 && name[2] != p[2])) // past most "__"
+      return false;
+    for (size_t i = 0; i < p.size(); i++)
+      if (name[i] != p[i])
+        return false;
+    return true;
+  };
+  // Every exact name and prefix starts with one of these, every suffix ends with 'm', 'b' or 'r'
+  // and every infix holds a '.': most names are decided by two characters.
   if (std::string_view("$._kL").find(name.front()) != std::string_view::npos) {
     for (std::string_view s : exact)
-      if (name == s)
+      if (name.size() == s.size() && starts(s))
         return true;
     for (std::string_view p : prefixes)
-      if (name.starts_with(p))
+      if (starts(p))
         return true;
   }
-  if (name.back() == 'm' || name.back() == 'r')
+  if (name.back() == 'm' || name.back() == 'b' || name.back() == 'r')
     for (std::string_view s : suffixes)
       if (name.ends_with(s))
         return true;
@@ -247,6 +270,77 @@ std::vector<size_t> keep_best(const std::vector<size_t> &cands, const std::vecto
       out.push_back(cands[i]);
   return out;
 }
+// Hashes std::string and std::string_view alike, so that a set of strings is searched by view.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using NameSet = std::unordered_set<std::string, NameHash, std::equal_to<>>;
+
+// A bit per cheap digest of a name (its length and three of its characters): a set of a few
+// thousand names leaves most bits clear, so most names of a 35 k-entry table are found absent
+// without hashing them in full.
+class NameFilter {
+public:
+  explicit NameFilter(const NameSet &names) : bits_(kBits / 64) {
+    for (const std::string &n : names) {
+      size_t d = digest(n);
+      bits_[d / 64] |= uint64_t(1) << (d % 64);
+    }
+  }
+  bool may_hold(std::string_view n) const {
+    size_t d = digest(n);
+    return bits_[d / 64] >> (d % 64) & 1;
+  }
+
+private:
+  static constexpr size_t kBits = 1 << 16;
+  static size_t digest(std::string_view n) {
+    if (n.empty())
+      return 0;
+    size_t h = n.size() * 0x9e37 + (unsigned char)n.front() * 0x2d1 +
+               (unsigned char)n.back() * 0x61 + (unsigned char)n[n.size() / 2] * 0xb5;
+    return (h ^ (h >> 16)) & (kBits - 1);
+  }
+  std::vector<uint64_t> bits_;
+};
+
+// The kallsyms positions of some entries of a table sorted by address (stably), from the
+// addresses of all its entries in symtab order: `some` are among those entries, in symtab order,
+// each with its index there in `order`, which becomes its position. A position counts the
+// entries at a lower address, and those at the same address earlier in the table; one pass
+// over `all` with a binary search among the few distinct addresses of `some` counts both.
+void positions_by_address(const std::vector<uint64_t> &all, std::vector<TargetSymbol> &some) {
+  std::vector<uint64_t> addrs;
+  addrs.reserve(some.size());
+  for (const TargetSymbol &s : some)
+    addrs.push_back(s.address);
+  std::sort(addrs.begin(), addrs.end());
+  addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
+  // below[i]: entries whose address lies between addrs[i - 1] (included) and addrs[i]; their
+  // running sum, to i included, is the number of entries below addrs[i].
+  std::vector<uint32_t> below(addrs.size() + 1, 0), same(addrs.size(), 0), ties(some.size(), 0);
+  size_t next = 0;
+  for (size_t j = 0; j < all.size(); j++) {
+    size_t i = (size_t)(std::upper_bound(addrs.begin(), addrs.end(), all[j]) - addrs.begin());
+    below[i]++;
+    if (i > 0 && addrs[i - 1] == all[j]) {
+      if (next < some.size() && some[next].order == j)
+        ties[next++] = same[i - 1];
+      same[i - 1]++;
+    }
+  }
+  uint32_t sum = 0;
+  for (uint32_t &b : below) {
+    sum += b;
+    b = sum;
+  }
+  for (size_t k = 0; k < some.size(); k++) {
+    size_t i =
+        (size_t)(std::lower_bound(addrs.begin(), addrs.end(), some[k].address) - addrs.begin());
+    some[k].order = below[i] + ties[k];
+  }
+}
 } // namespace
 
 // One entry of an ELF or readelf symbol table, before the kallsyms filters. The name is valid
@@ -281,6 +375,18 @@ struct TargetSymtab::Table {
   // .symtab) but not in the core one (.init and non-SHF_ALLOC sections, SHN_ABS), by name.
   std::unordered_map<std::string_view, std::vector<uint32_t>> coming_only;
   Arena strings; // every name and file name above
+  // Entries kept by the kallsyms rules, all of them, whether `symbols` holds them or not.
+  size_t kept = 0;
+  // While a table of the expected names only is read (expect_lookups()): those names. Then
+  // `symbols` (and `coming_only`) hold their entries alone, each with its kallsyms position.
+  const NameSet *only = nullptr;
+  std::optional<NameFilter> only_filter; // of `only`, while it is read
+  bool wanted(std::string_view name) const {
+    return !only || (only_filter->may_hold(name) && only->count(name));
+  }
+  // Reading such a table of vmlinux in an ELF or readelf: every kept entry's address, in symtab
+  // order, to find the positions in address order; freed once they are found.
+  std::vector<uint64_t> all_addresses;
 
   size_t slot_of(std::string_view name) const {
     size_t mask = slots.size() - 1;
@@ -294,14 +400,10 @@ struct TargetSymtab::Table {
     return s ? s - 1 : kNone;
   }
   // The positions of the symbols named `name`, ascending.
-  std::vector<size_t> indices(std::string_view name) const {
-    std::vector<size_t> out;
-    for (uint32_t i = first(name); i != kNone; i = next[i])
-      out.push_back(i);
-    return out;
-  }
 
   void finish(const TargetSymtab &owner, bool sort_by_address);
+  void finish_expected(bool sort_by_address);
+  void index_names(); // slots and next, from symbols in kallsyms order
   std::vector<size_t> narrow_by_files(std::vector<size_t> cands, const SymbolHint &hint) const;
   std::vector<size_t> narrow_by_blocks(std::vector<size_t> cands, std::string_view name,
                                        const SymbolHint &hint) const;
@@ -314,6 +416,8 @@ struct TargetSymtab::Table {
 
 struct TargetSymtab::Pending {
   std::mutex mutex;
+  NameSet expected;               // expect_lookups()
+  std::unique_ptr<Table> partial; // the expected names' entries, once read
 };
 
 struct TargetSymtab::Loader {
@@ -343,22 +447,52 @@ struct TargetSymtab::Loader {
       kept = kept && !kallsyms_ignores(e.name);
     } else {
       if (e.where == SymtabEntry::Where::Abs || e.where == SymtabEntry::Where::ComingOnly) {
-        t.coming_only[t.strings.copy(e.name)].push_back(e.index);
+        if (t.wanted(e.name))
+          t.coming_only[t.strings.copy(e.name)].push_back(e.index);
         return;
       }
       kept = e.where == SymtabEntry::Where::Core;
     }
     if (!kept)
       return;
+    TargetSymbol *sym = keep(e.name, e.value);
+    if (!sym)
+      return;
+    sym->size = e.size;
+    sym->kind = kind_from_stt(e.type);
+    sym->binding = e.bind == STB_LOCAL ? SymbolBinding::Local : SymbolBinding::Global;
+    if (sym->is_local())
+      sym->file_block = block;
+    sym->source_index = e.index;
+  }
+
+  // Whether the table's positions follow addresses rather than the order read.
+  bool sorts_by_address() const { return o.is_vmlinux() && t.format != TargetFormat::Kallsyms; }
+
+  // Counts an entry kallsyms keeps, and records it unless only other names are wanted (nullptr
+  // then). Its `order` is its index among the kept entries until finish().
+  TargetSymbol *keep(std::string_view name, uint64_t address) {
+    size_t index = t.kept++;
+    t.has_addresses |= address != 0;
+    if (t.only) {
+      if (sorts_by_address())
+        t.all_addresses.push_back(address);
+      if (!t.wanted(name))
+        return nullptr;
+    }
     TargetSymbol &sym = t.symbols.emplace_back();
-    sym.name = t.strings.copy(e.name);
-    sym.address = e.value;
-    sym.size = e.size;
-    sym.kind = kind_from_stt(e.type);
-    sym.binding = e.bind == STB_LOCAL ? SymbolBinding::Local : SymbolBinding::Global;
-    if (sym.is_local())
-      sym.file_block = block;
-    sym.source_index = e.index;
+    sym.name = t.strings.copy(name);
+    sym.address = address;
+    sym.order = (uint32_t)index;
+    return &sym;
+  }
+
+  // Room for `n` entries ahead, in what this table records of each.
+  void reserve(size_t n) {
+    if (!t.only)
+      t.symbols.reserve(n);
+    else if (sorts_by_address())
+      t.all_addresses.reserve(n);
   }
 
   void load_elf(const std::string &path) {
@@ -375,7 +509,7 @@ struct TargetSymtab::Loader {
       if (alloc && (o.is_vmlinux() || !init))
         section_where[i] = SymtabEntry::Where::Core;
     }
-    t.symbols.reserve(elf.symbol_count());
+    reserve(elf.symbol_count());
     for (size_t i = 0; i < elf.symbol_count(); i++) {
       GElf_Sym sym = elf.symbol(i);
       SymtabEntry e;
@@ -414,6 +548,18 @@ struct TargetSymtab::Loader {
     }
 
     void line(std::string_view line, size_t lineno) {
+      // Nearly every line is an entry, which starts with its number: no header looks like that.
+      if (state == InSymtab) {
+        size_t i = 0;
+        while (i < line.size() && is_blank(line[i]))
+          i++;
+        if (i < line.size() && is_digit(line[i])) {
+          if (!fast_entry(line.substr(i)))
+            entry(line, lineno);
+          parsed++;
+          return;
+        }
+      }
       std::string_view trimmed = trim(line);
       if (trimmed.starts_with("Symbol table '")) {
         check_count();
@@ -436,7 +582,7 @@ struct TargetSymtab::Loader {
           throw Error(l.loc(lineno) + ": malformed symbol table header");
         // What the header declares is checked against what follows: reserve no more than a
         // modest table ahead of it, so a few bytes cannot claim gigabytes.
-        l.t.symbols.reserve(std::min<uint64_t>(declared, 1u << 16));
+        l.reserve(std::min<uint64_t>(declared, 1u << 16));
         return;
       }
       if (state != InSymtab || trimmed.empty() || trimmed.starts_with("Num:"))
@@ -462,6 +608,8 @@ struct TargetSymtab::Loader {
     // type or binding, "[...]" after Vis, an "OS [...]" index, a truncated name, a malformed
     // column): entry() reads those and words the errors.
     bool fast_entry(std::string_view line) {
+      // Each column is taken in one scan, without building a token first; anything unusual
+      // returns false, and entry() reads the line the general way.
       const char *p = line.data(), *end = p + line.size();
       auto blanks = [&] {
         while (p < end && is_blank(*p))
@@ -473,23 +621,35 @@ struct TargetSymtab::Loader {
           p++;
         return {b, (size_t)(p - b)};
       };
+      // Digits of `base` up to a blank, at most `max` of them (which cannot overflow).
+      auto number = [&](unsigned base, size_t max, uint64_t &out) {
+        const char *b = p;
+        uint64_t v = 0;
+        for (int d; p < end && (d = kDigitValue[(unsigned char)*p]) >= 0 && (unsigned)d < base; p++)
+          v = v * base + (unsigned)d;
+        out = v;
+        return p != b && (size_t)(p - b) <= max && p < end && is_blank(*p);
+      };
       blanks();
       uint64_t index = 0;
       const char *b = p;
-      while (p < end && *p >= '0' && *p <= '9')
+      while (p < end && is_digit(*p))
         index = index * 10 + (uint64_t)(*p++ - '0');
       if (p == b || p - b > 9 || p == end || *p++ != ':')
         return false;
       SymtabEntry e;
       e.index = (uint32_t)index;
       blanks();
-      std::string_view value = token();
-      if (!parse_hex(value, e.value))
+      if (!number(16, 16, e.value))
         return false;
       blanks();
-      std::string_view size = token();
-      if (!(size.starts_with("0x") ? parse_hex(size, e.size) : parse_dec(size, e.size)))
+      if (end - p > 2 && p[0] == '0' && p[1] == 'x') {
+        p += 2;
+        if (!number(16, 16, e.size))
+          return false;
+      } else if (!number(10, 19, e.size)) {
         return false;
+      }
       blanks();
       std::string_view type = token();
       blanks();
@@ -504,14 +664,14 @@ struct TargetSymtab::Loader {
       e.type = stt_of(type);
       e.bind = stb_of(bind);
       uint64_t sec = 0;
-      if (is(ndx, "UND"))
+      if (is_digit(ndx[0]) && parse_dec(ndx, sec))
+        e.where = SymtabEntry::Where::Core;
+      else if (is(ndx, "UND"))
         e.where = SymtabEntry::Where::Undef;
       else if (is(ndx, "ABS"))
         e.where = SymtabEntry::Where::Abs;
       else if (is(ndx, "COM"))
         e.where = SymtabEntry::Where::Common;
-      else if (parse_dec(ndx, sec))
-        e.where = SymtabEntry::Where::Core;
       else
         e.where = SymtabEntry::Where::Abs;
       std::string_view name = trim(std::string_view(p, (size_t)(end - p)));
@@ -655,9 +815,10 @@ struct TargetSymtab::Loader {
       if (l.o.is_vmlinux() ? !module.empty() : !is_module(module))
         return;
       char type = tok[1].text[0];
-      TargetSymbol &sym = l.t.symbols.emplace_back();
-      sym.name = l.t.strings.copy(tok[2].text);
-      sym.address = addr;
+      TargetSymbol *kept = l.keep(tok[2].text, addr);
+      if (!kept)
+        return;
+      TargetSymbol &sym = *kept;
       switch (type) {
       case 't':
       case 'T':
@@ -762,13 +923,17 @@ struct TargetSymtab::Loader {
 };
 
 void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address) {
-  if (symbols.empty())
+  if (kept == 0)
     throw Error(owner.source_ + ": no symbols of " + owner.objname_ +
                 (format == TargetFormat::Kallsyms && !owner.is_vmlinux()
                      ? " (is the module loaded?)"
                      : ""));
-  if (symbols.size() >= kNone)
+  if (kept >= kNone)
     throw Error(owner.source_ + ": too many symbols");
+  if (only) {
+    finish_expected(sort_by_address);
+    return;
+  }
   auto by_address = [](const TargetSymbol &a, const TargetSymbol &b) {
     return a.address < b.address;
   };
@@ -819,12 +984,23 @@ void TargetSymtab::Table::finish(const TargetSymtab &owner, bool sort_by_address
       }
     }
   }
-  has_addresses = false;
-  size_t n = symbols.size();
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < symbols.size(); i++)
     symbols[i].order = (uint32_t)i;
-    has_addresses |= symbols[i].address != 0;
-  }
+  index_names();
+}
+
+void TargetSymtab::Table::finish_expected(bool sort_by_address) {
+  // The entries are in symtab order, `order` their index among all kept ones.
+  if (sort_by_address && !std::is_sorted(all_addresses.begin(), all_addresses.end()))
+    positions_by_address(all_addresses, symbols);
+  std::vector<uint64_t>().swap(all_addresses);
+  std::sort(symbols.begin(), symbols.end(),
+            [](const TargetSymbol &a, const TargetSymbol &b) { return a.order < b.order; });
+  index_names();
+}
+
+void TargetSymtab::Table::index_names() {
+  size_t n = symbols.size();
   size_t cap = 16;
   while (cap < 2 * n)
     cap <<= 1;
@@ -872,6 +1048,15 @@ TargetSymtab::TargetSymtab(TargetSymtab &&) noexcept = default;
 TargetSymtab &TargetSymtab::operator=(TargetSymtab &&) noexcept = default;
 TargetSymtab::~TargetSymtab() = default;
 
+void TargetSymtab::expect_lookups(const std::vector<std::string> &names) {
+  if (!pending_)
+    return;
+  std::lock_guard<std::mutex> lock(pending_->mutex);
+  if (table_ || pending_->partial)
+    return;
+  pending_->expected.insert(names.begin(), names.end());
+}
+
 const TargetSymtab::Table &TargetSymtab::table() const {
   if (pending_) {
     std::lock_guard<std::mutex> lock(pending_->mutex);
@@ -884,23 +1069,62 @@ const TargetSymtab::Table &TargetSymtab::table() const {
   return *table_;
 }
 
-TargetFormat TargetSymtab::format() const { return table().format; }
+const TargetSymtab::Table &
+TargetSymtab::table_for(std::string_view name, const std::vector<std::string> *neighbours) const {
+  if (!pending_ || pending_->expected.empty())
+    return table();
+  const NameSet &expected = pending_->expected; // not changed once a table is read
+  bool covered = expected.count(name) != 0;
+  if (covered && neighbours)
+    for (const std::string &n : *neighbours)
+      if (!expected.count(n)) {
+        covered = false;
+        break;
+      }
+  if (covered) {
+    std::lock_guard<std::mutex> lock(pending_->mutex);
+    if (table_)
+      return *table_;
+    if (!pending_->partial) {
+      auto table = std::make_unique<Table>();
+      table->only = &expected;
+      table->only_filter.emplace(expected);
+      Loader(*this, *table).load_file(source_);
+      table->only = nullptr;
+      table->only_filter.reset();
+      pending_->partial = std::move(table);
+    }
+    return *pending_->partial;
+  }
+  return table();
+}
 
-bool TargetSymtab::has_file_info() const { return table().has_file_info; }
+const TargetSymtab::Table &TargetSymtab::any_table() const {
+  if (pending_ && !pending_->expected.empty()) // the whole table if read, else the expected's
+    return table_for(*pending_->expected.begin());
+  return table();
+}
 
-bool TargetSymtab::has_addresses() const { return table().has_addresses; }
+TargetFormat TargetSymtab::format() const { return any_table().format; }
 
+bool TargetSymtab::has_file_info() const { return any_table().has_file_info; }
+
+bool TargetSymtab::has_addresses() const { return any_table().has_addresses; }
+
+// Block numbers and file names are the same in the whole table and in the expected names' one.
 std::string_view TargetSymtab::file_of(const TargetSymbol &sym) const {
-  const Table &t = table();
+  const Table &t = any_table();
   return sym.file_block < t.files.size() ? t.files[sym.file_block] : std::string_view();
 }
 
 const std::vector<TargetSymbol> &TargetSymtab::symbols() const { return table().symbols; }
 
-bool TargetSymtab::contains(std::string_view name) const { return table().first(name) != kNone; }
+bool TargetSymtab::contains(std::string_view name) const {
+  return table_for(name).first(name) != kNone;
+}
 
 std::vector<const TargetSymbol *> TargetSymtab::find_all(std::string_view name) const {
-  const Table &t = table();
+  const Table &t = table_for(name);
   std::vector<const TargetSymbol *> out;
   for (uint32_t i = t.first(name); i != kNone; i = t.next[i])
     out.push_back(&t.symbols[i]);
@@ -908,7 +1132,7 @@ std::vector<const TargetSymbol *> TargetSymtab::find_all(std::string_view name) 
 }
 
 const TargetSymbol *TargetSymtab::find(std::string_view name, unsigned long sympos) const {
-  const Table &t = table();
+  const Table &t = table_for(name);
   uint32_t i = t.first(name);
   if (i == kNone)
     return nullptr;
@@ -984,28 +1208,33 @@ std::vector<size_t> TargetSymtab::Table::narrow_by_window(std::vector<size_t> ca
                                                           const SymbolHint &hint) const {
   if (hint.neighbours.empty())
     return cands;
-  std::sort(cands.begin(), cands.end()); // indices are kallsyms positions
+  // Indices and kallsyms positions ascend together (the table of the expected names holds some
+  // positions only); distances are in positions.
+  std::sort(cands.begin(), cands.end());
+  auto pos = [&](size_t i) -> size_t { return symbols[i].order; };
   std::vector<size_t> scores(cands.size(), 0);
   std::unordered_set<std::string_view> seen;
   std::vector<bool> voted(cands.size());
-  size_t lo = cands.front() > kNeighbourWindow ? cands.front() - kNeighbourWindow : 0;
-  size_t hi = cands.back() + kNeighbourWindow;
+  size_t lo = pos(cands.front()) > kNeighbourWindow ? pos(cands.front()) - kNeighbourWindow : 0;
+  size_t hi = pos(cands.back()) + kNeighbourWindow;
   for (const std::string &n : hint.neighbours) {
     if (n == name || !seen.insert(n).second)
       continue;
     std::fill(voted.begin(), voted.end(), false);
     // The chain is in ascending order.
-    for (uint32_t o = first(n); o != kNone && o <= hi; o = next[o]) {
-      if (o < lo || !symbols[o].is_local())
+    for (uint32_t i = first(n); i != kNone && pos(i) <= hi; i = next[i]) {
+      size_t o = pos(i);
+      if (o < lo || !symbols[i].is_local())
         continue;
       // The candidates nearest to o: the last one at or before it and the first one after it.
-      auto after = std::upper_bound(cands.begin(), cands.end(), (size_t)o);
+      auto after = std::upper_bound(cands.begin(), cands.end(), o,
+                                    [&](size_t p, size_t c) { return p < pos(c); });
       size_t best = cands.size(), best_dist = kNeighbourWindow + 1;
       bool tie = false;
       for (auto c : {after - cands.begin() - 1, after - cands.begin()}) {
         if (c < 0 || (size_t)c >= cands.size())
           continue;
-        size_t dist = o > cands[c] ? o - cands[c] : cands[c] - o;
+        size_t dist = o > pos(cands[c]) ? o - pos(cands[c]) : pos(cands[c]) - o;
         if (dist < best_dist) {
           best = (size_t)c;
           best_dist = dist;
@@ -1057,7 +1286,7 @@ unsigned long TargetSymtab::Table::position_of(const TargetSymtab &owner,
   unsigned long pos = 0, count = 0;
   for (uint32_t i = first(sym.name); i != kNone; i = next[i]) {
     count++;
-    if (i == sym.order)
+    if (symbols[i].order == sym.order)
       pos = count;
   }
   auto co = coming_only.find(sym.name);
@@ -1081,7 +1310,11 @@ unsigned long TargetSymtab::Table::position_of(const TargetSymtab &owner,
 }
 
 const TargetSymbol *TargetSymtab::resolve(std::string_view name, const SymbolHint &hint) const {
-  const Table &t = table();
+  return resolve_in(table_for(name, &hint.neighbours), name, hint);
+}
+
+const TargetSymbol *TargetSymtab::resolve_in(const Table &t, std::string_view name,
+                                             const SymbolHint &hint) const {
   std::vector<size_t> cands;
   for (uint32_t i = t.first(name); i != kNone; i = t.next[i])
     if (!hint.binding || t.symbols[i].binding == *hint.binding)
@@ -1109,10 +1342,11 @@ const TargetSymbol *TargetSymtab::resolve(std::string_view name, const SymbolHin
 
 std::optional<unsigned long> TargetSymtab::sympos(std::string_view name,
                                                   const SymbolHint &hint) const {
-  const TargetSymbol *sym = resolve(name, hint);
+  const Table &t = table_for(name, &hint.neighbours);
+  const TargetSymbol *sym = resolve_in(t, name, hint);
   if (!sym)
     return std::nullopt;
-  return table().position_of(*this, *sym);
+  return t.position_of(*this, *sym);
 }
 
 } // namespace klp

@@ -57,7 +57,8 @@ struct TargetSymbol {
   // 1-based number of the STT_FILE block of a local symbol; 0 if none (TargetSymtab::file_of()
   // names it).
   uint32_t file_block = 0;
-  uint32_t order = 0;        // 0-based position in kallsyms iteration order (index in symbols())
+  // 0-based position in kallsyms iteration order (the index in symbols(), the whole table).
+  uint32_t order = 0;
   uint32_t source_index = 0; // index in the ELF/readelf symbol table, or 1-based kallsyms line
   SymbolKind kind = SymbolKind::Other;
   SymbolBinding binding = SymbolBinding::Global;
@@ -97,6 +98,13 @@ public:
   // never reads the table. Whether the file opens is checked now; errors in its contents are
   // thrown by the first lookup.
   static TargetSymtab open_lazily(const std::string &path, std::string_view objname);
+
+  // Names the lookups will be about, with their hints' neighbours, before the table is read: its
+  // one pass then keeps only those names' entries (each with its position among all, which is
+  // all the sympos rules need of the others), not ~35 k entries for a handful of lookups. A
+  // lookup of another name, or symbols() and size(), reads the whole table as usual; the answers
+  // are the same either way. No effect once a table has been read, or on a table not read lazily.
+  void expect_lookups(const std::vector<std::string> &names);
 
   // Parses text already in memory (readelf dump or kallsyms, autodetected); `source` names it in
   // diagnostics.
@@ -142,12 +150,20 @@ public:
 
 private:
   struct Table;   // the symbols, their name index and the storage of their names
-  struct Pending; // a table not read yet: its path
+  struct Pending; // a table not read yet: its path, the names expected, their partial table
   struct Loader;
   struct Blank {};
   TargetSymtab(Blank, std::string source, std::string_view objname);
-  // The table, read first if it is pending.
+  // The whole table, read first if it is pending.
   const Table &table() const;
+  // A table that answers for `name` (and `neighbours`): the whole one if it is read or they
+  // are not all expected, else the one of the expected names; read first if needed.
+  const Table &table_for(std::string_view name,
+                         const std::vector<std::string> *neighbours = nullptr) const;
+  // Whichever table is read (the expected names' first), for what both know alike.
+  const Table &any_table() const;
+  const TargetSymbol *resolve_in(const Table &t, std::string_view name,
+                                 const SymbolHint &hint) const;
 
   std::string source_;
   std::string objname_;

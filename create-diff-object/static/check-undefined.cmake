@@ -1,14 +1,17 @@
-# cmake -DBINARY=<file> -DNM=<nm> -P check-undefined.cmake: fails, and removes BINARY, when the
-# static link left a strong undefined symbol (the link's -w hides them; the call would jump to
-# address 0). glibc's static __tls_get_addr reference is resolved by the startup code.
-execute_process(COMMAND ${NM} -u ${BINARY} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+# cmake -DBINARY=<file> -DREADELF=<readelf> -P check-undefined.cmake: fails, and removes BINARY,
+# when the static link left a strong undefined symbol (GNU ld's -w hides them; the call would
+# jump to address 0). glibc's static __tls_get_addr reference is resolved by the startup code.
+# Weak references nothing defines stay undefined: WEAK in GNU ld's output, LOCAL in lld's.
+execute_process(COMMAND ${READELF} -sW ${BINARY} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "${BINARY}: nm failed")
+  message(FATAL_ERROR "${BINARY}: readelf failed")
 endif()
-string(REGEX MATCHALL "[ \t]U [^\n]+" undefined "${out}")
+# "  Num: Value Size Type Bind Vis Ndx Name"
+string(REGEX MATCHALL "[^\n]+ GLOBAL [^\n]+ UND [^\n]+" undefined "${out}")
 set(bad "")
 foreach(u ${undefined})
-  string(REGEX REPLACE "^[ \t]U " "" name "${u}")
+  string(REGEX REPLACE "^.* UND " "" name "${u}")
+  string(REGEX REPLACE "@.*$" "" name "${name}")
   if(NOT name STREQUAL "__tls_get_addr")
     list(APPEND bad ${name})
   endif()

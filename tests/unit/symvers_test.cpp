@@ -175,6 +175,41 @@ TEST_F(SymversTest, LazyFileIsParsedOnFirstLookup) {
   EXPECT_EQ(moved.size(), 5u);
 }
 
+// Thousands of exports, as a kernel's Module.symvers has: each found by name, the duplicate check
+// spans them all, and what find() returned stays valid once exports() has made every Export.
+TEST_F(SymversTest, ManyExportsFoundByName) {
+  std::string text;
+  for (int i = 0; i < 3000; i++)
+    text += "0x" + std::to_string(1000 + i) + "\tsym_" + std::to_string(i) + "\t" +
+            (i % 2 ? "vmlinux" : "drivers/m" + std::to_string(i)) + "\tEXPORT_SYMBOL_GPL\t\n";
+  Symvers s = Symvers::from_text(text, "many");
+  EXPECT_EQ(s.size(), 3000u);
+  const Export *first = s.find("sym_2998");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->module, "drivers/m2998");
+  EXPECT_EQ(first->objname(), "m2998");
+  EXPECT_EQ(first->crc, 0x3998u); // "0x3998"
+  EXPECT_EQ(first->line, 2999u);
+  EXPECT_EQ(first->type, ExportType::Gpl);
+  EXPECT_EQ(s.find("sym_3000"), nullptr);
+  EXPECT_EQ(s.find("sym_"), nullptr);
+  for (int i = 0; i < 3000; i += 7)
+    EXPECT_EQ(s.exported_by_vmlinux("sym_" + std::to_string(i)), i % 2 == 1) << i;
+  ASSERT_EQ(s.exports().size(), 3000u);
+  EXPECT_EQ(s.exports()[2998].name, "sym_2998");
+  EXPECT_EQ(first->name, "sym_2998");
+  EXPECT_EQ(s.find("sym_17")->line, 18u);
+
+  try {
+    Symvers::from_text(text + "0x1\tsym_4\tvmlinux\tEXPORT_SYMBOL\t\n", "dup");
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_EQ(std::string(e.what()).rfind("dup:3001: 'sym_4' is exported by both", 0), 0u)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("(line 5)"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(SymversTest, EmptyFileHasNoExports) {
   Symvers s(write(""));
   EXPECT_EQ(s.size(), 0u);

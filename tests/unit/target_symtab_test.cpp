@@ -356,6 +356,129 @@ TEST_F(TargetSymtabTest, LazyTableIsReadOnFirstLookup) {
   EXPECT_EQ(moved.find("unique_global", 0)->address, 0xffffffff81000900u);
 }
 
+// Reads `path` lazily with `expected` announced, and checks that every lookup of those names
+// answers as the whole table does: the entries, their kallsyms positions and file blocks, and
+// the sympos of each with neither hint and with a local one naming the others as neighbours.
+void expect_same_answers_for(const std::string &path, std::string_view objname,
+                             const std::vector<std::string> &expected) {
+  TargetSymtab whole(path, objname);
+  TargetSymtab some = TargetSymtab::open_lazily(path, objname);
+  some.expect_lookups(expected);
+  EXPECT_EQ(some.format(), whole.format());
+  EXPECT_EQ(some.has_file_info(), whole.has_file_info());
+  EXPECT_EQ(some.has_addresses(), whole.has_addresses());
+  for (const std::string &name : expected) {
+    SCOPED_TRACE(path + " " + std::string(objname) + " " + name);
+    std::vector<const TargetSymbol *> a = some.find_all(name), b = whole.find_all(name);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); i++) {
+      EXPECT_EQ(a[i]->order, b[i]->order);
+      EXPECT_EQ(a[i]->address, b[i]->address);
+      EXPECT_EQ(a[i]->source_index, b[i]->source_index);
+      EXPECT_EQ(some.file_of(*a[i]), whole.file_of(*b[i]));
+    }
+    auto sympos = [&](const TargetSymtab &t, const SymbolHint &h) -> std::string {
+      try {
+        std::optional<unsigned long> p = t.sympos(name, h);
+        return p ? std::to_string(*p) : "none";
+      } catch (const std::exception &e) {
+        return e.what();
+      }
+    };
+    SymbolHint any, local = local_hint("", expected);
+    EXPECT_EQ(sympos(some, any), sympos(whole, any));
+    EXPECT_EQ(sympos(some, local), sympos(whole, local));
+  }
+  // Another name: the whole table is read, and answers.
+  EXPECT_EQ(some.size(), whole.size());
+}
+
+// Aliases at one address (kallsyms keeps them in symtab order) and an address order unlike the
+// symtab's, so that the expected names' positions must be counted among all entries.
+const char *const kAliases = "Symbol table '.symtab' contains 10 entries:\n"
+                             "   Num:    Value          Size Type    Bind   Vis      Ndx Name\n"
+                             "     0: 0000000000000000     0 NOTYPE  LOCAL  DEFAULT  UND \n"
+                             "     1: 0000000000000000     0 FILE    LOCAL  DEFAULT  ABS a.c\n"
+                             "     2: ffffffff81000300    16 FUNC    LOCAL  DEFAULT    1 dup_fn\n"
+                             "     3: ffffffff81000100    16 FUNC    LOCAL  DEFAULT    1 a_helper\n"
+                             "     4: ffffffff81000300    16 FUNC    LOCAL  DEFAULT    1 alias_a\n"
+                             "     5: 0000000000000000     0 FILE    LOCAL  DEFAULT  ABS b.c\n"
+                             "     6: ffffffff81000200    16 FUNC    LOCAL  DEFAULT    1 dup_fn\n"
+                             "     7: ffffffff81000300    16 FUNC    LOCAL  DEFAULT    1 alias_b\n"
+                             "     8: ffffffff81000000    16 FUNC    GLOBAL DEFAULT    1 _text\n"
+                             "     9: ffffffff81000300    16 FUNC    GLOBAL DEFAULT    1 dup_fn\n";
+
+// scripts/kallsyms and mksysmap leave some names out of vmlinux's kallsyms; names that only
+// resemble them stay.
+TEST_F(TargetSymtabTest, KallsymsIgnoredNamesAreLeftOut) {
+  std::vector<std::string> ignored = {"__crc_printk",
+                                      "__kstrtab_printk",
+                                      "__kstrtabns_printk",
+                                      "_SDA_BASE_",
+                                      "kallsyms_names",
+                                      "kallsyms_offsets",
+                                      "$x",
+                                      ".Lfoo",
+                                      "L0",
+                                      "__kvm_nvhe_$d",
+                                      "__kvm_nvhe_.Lx",
+                                      "__kcfi_typeid_f",
+                                      "__efistub_x",
+                                      "f_veneer",
+                                      "a.long_branch.b",
+                                      "g_from_thumb",
+                                      "__LA25Thunk_x"};
+  std::vector<std::string> kept = {"__cr",
+                                   "__crc",
+                                   "_SDA_BASE",
+                                   "kallsyms_namesx",
+                                   "L01",
+                                   "__kvm_nvhe_x",
+                                   "__kcfi_typeid",
+                                   "f_veneerx",
+                                   "a.long_branchb",
+                                   "__kstrtabx",
+                                   "__microLA25Thunk",
+                                   "_"};
+  std::string text = "Symbol table '.symtab' contains " +
+                     std::to_string(ignored.size() + kept.size()) + " entries:\n";
+  size_t n = 0;
+  for (const auto *names : {&ignored, &kept})
+    for (const std::string &name : *names) {
+      text += "  " + std::to_string(n) + ": ffffffff81000" + std::to_string(100 + n) +
+              "     8 FUNC    GLOBAL DEFAULT    1 " + name + "\n";
+      n++;
+    }
+  TargetSymtab vmlinux = TargetSymtab::from_text(text, "mem", "vmlinux");
+  for (const std::string &name : ignored)
+    EXPECT_FALSE(vmlinux.contains(name)) << name;
+  for (const std::string &name : kept)
+    EXPECT_TRUE(vmlinux.contains(name)) << name;
+  EXPECT_EQ(vmlinux.size(), kept.size());
+  // A module's kallsyms has no such rule.
+  EXPECT_EQ(TargetSymtab::from_text(text, "mem", "m").size(), ignored.size() + kept.size());
+}
+
+TEST_F(TargetSymtabTest, ExpectedNamesAnswerAsTheWholeTable) {
+  std::string aliases = write_file(dir_, "aliases.symtab", kAliases);
+  std::string readelf = write_file(dir_, "vmlinux.symtab", kReadelf);
+  std::string kallsyms = write_file(dir_, "kallsyms", kKallsyms);
+  for (const char *objname : {"vmlinux", "some_mod"}) {
+    expect_same_answers_for(aliases, objname, {"dup_fn", "alias_b", "_text"});
+    expect_same_answers_for(aliases, objname, {"alias_a", "alias_b", "a_helper"});
+    expect_same_answers_for(readelf, objname, {"dup_fn", "two_helper", "weak_fn", "abs_sym"});
+  }
+  expect_same_answers_for(kallsyms, "vmlinux", {"dup_fn", "beta_helper", "shared_name"});
+  expect_same_answers_for(kallsyms, "my_mod", {"dup_fn", "mod_helper", "nowhere"});
+
+  // The one pass checks every line as the whole table's does.
+  std::string path =
+      write_file(dir_, "broken", "ffffffff81000000 T _text\nffffffff81000100 t x y z w\n");
+  TargetSymtab lazy = TargetSymtab::open_lazily(path, "vmlinux");
+  lazy.expect_lookups({"_text"});
+  expect_throw_with<Error>([&] { lazy.contains("_text"); }, {path + ":2: malformed line"});
+}
+
 TEST_F(TargetSymtabTest, LinesLongerThanTheReadBufferAndOtherLineEnds) {
   // A name far longer than the reader's 64 KiB buffer, CRLF line ends, blank lines and a last
   // line without a newline.
@@ -558,6 +681,17 @@ TEST_F(TargetSymtabElfTest, ReadelfDumpGivesSameAnswersAsElf) {
   TargetSymtab mod_elf(dir_ + "/mod.ko", "mod");
   TargetSymtab mod_dump(dir_ + "/mod.symtab", "mod");
   EXPECT_EQ(answers(mod_dump), answers(mod_elf));
+}
+
+TEST_F(TargetSymtabElfTest, ExpectedNamesAnswerAsTheWholeTable) {
+  std::vector<std::string> names = {"dup_fn",       "gamma_one",   "gamma_two",
+                                    "delta_two",    "b_entry",     "shared_name",
+                                    "alpha_helper", "beta_helper", "alpha_cold"};
+  for (const char *file : {"linked.elf", "linked.symtab", "mod.ko", "mod.symtab"})
+    for (const char *objname : {"vmlinux", "mod"})
+      expect_same_answers_for(dir_ + "/" + file, objname, names);
+  for (const char *file : {"init_first.ko", "init_last.ko"})
+    expect_same_answers_for(dir_ + "/" + file, "m", {"dup_fn", "init_only_fn", "alpha_helper"});
 }
 
 TEST_F(TargetSymtabElfTest, SameFileNameWithoutNeighboursIsAmbiguous) {
