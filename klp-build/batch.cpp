@@ -146,6 +146,15 @@ std::vector<TargetResult> run_batch(const BatchPlan &plan, const BatchEvents &ev
   std::vector<TargetResult> results(plan.targets.size());
   std::mutex events_mu;
   parallel_for(plan.targets.size(), c.targets, [&](size_t i) {
+    // After an interrupt the running targets stop (run_command stops their process groups) and
+    // no other starts.
+    if (interrupted()) {
+      results[i].name = plan.targets[i].name;
+      results[i].reason = "interrupted before it started";
+      std::lock_guard<std::mutex> lock(events_mu);
+      events.finished(i, results[i]);
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(events_mu);
       events.started(i);
