@@ -11,10 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 export TMPDIR=$tmp/work
 mkdir -p "$TMPDIR"
 
-# The compiler launcher holds the first compile until it is killed.
-printf '#!/bin/sh\nif mkdir "%s" 2>/dev/null; then sleep 600; fi\nexec "$@"\n' "$tmp/held" \
-  >"$tmp/hold-launcher"
-chmod +x "$tmp/hold-launcher"
+hold_launcher "$tmp"
 for t in first second; do
   printf '[target.%s]\nsourcedir = "%s"\nconfig = "%s"\nvmlinux = "%s"\n' "$t" "$kdir/src" \
     "$kdir/boot/.config" "$kdir/boot/vmlinux"
@@ -23,12 +20,7 @@ done >"$tmp/targets.toml"
   --compiler-launcher "$tmp/hold-launcher" "$repo/testdata/patches/cmdline.patch" \
   >"$tmp/summary.json" 2>"$tmp/progress.log" &
 pid=$!
-for ((i = 0; i < 1500; i++)); do
-  [[ -d $tmp/held ]] && break
-  kill -0 $pid 2>/dev/null || break
-  sleep 0.2
-done
-[[ -d $tmp/held ]] || { cat "$tmp/progress.log"; fail "the first target never ran the compiler launcher"; }
+wait_held "$tmp" $pid "$tmp/progress.log"
 kill -INT $pid
 set +e
 wait $pid

@@ -31,3 +31,25 @@ compile_like_kbuild() {
   cmd=${cmd//$obj/$out}
   (cd "$build" && eval "$cmd")
 }
+
+# hold_launcher DIR: writes DIR/hold-launcher, a compiler launcher that holds the first compile
+# it runs (sleeps until killed) and runs every later one; the first one makes DIR/held. So a
+# signal sent once DIR/held exists lands inside kbuild however fast or cached the rest is.
+hold_launcher() {
+  printf '#!/bin/sh\nif mkdir "%s" 2>/dev/null; then sleep 600; fi\nexec "$@"\n' "$1/held" \
+    >"$1/hold-launcher"
+  chmod +x "$1/hold-launcher"
+}
+
+# wait_held DIR PID LOG: waits (up to 5 minutes) until the launcher holds a compile; fails with
+# LOG shown if PID ended first.
+wait_held() {
+  local i
+  for ((i = 0; i < 1500; i++)); do
+    [[ -d $1/held ]] && return
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$3"
+  fail "klp-build never ran the compiler launcher"
+}

@@ -28,20 +28,12 @@ cat "$tmp/bad.log"
 grep -q "does not apply to fs/proc/cmdline.c" "$tmp/bad.log" || fail "no file named in the error"
 grep -q "rejected hunk:" "$tmp/bad.log" || fail "rejected hunk not shown"
 
-# 2. An interrupt while kbuild runs. The compiler launcher holds the first compile until it is
-# killed, so the signal lands inside kbuild however fast (or cached) the rest of the run is.
-printf '#!/bin/sh\nif mkdir "%s" 2>/dev/null; then sleep 600; fi\nexec "$@"\n' "$tmp/held" \
-  > "$tmp/hold-launcher"
-chmod +x "$tmp/hold-launcher"
+# 2. An interrupt while kbuild runs (lib.sh's hold_launcher holds the first compile).
+hold_launcher "$tmp"
 "$kb" "${args[@]}" --compiler-launcher "$tmp/hold-launcher" \
   "$repo/testdata/patches/cmdline.patch" > "$tmp/int.log" 2>&1 &
 pid=$!
-for ((i = 0; i < 1500; i++)); do
-  [[ -d $tmp/held ]] && break
-  kill -0 $pid 2>/dev/null || break
-  sleep 0.2
-done
-[[ -d $tmp/held ]] || { cat "$tmp/int.log"; fail "klp-build never ran the compiler launcher"; }
+wait_held "$tmp" $pid "$tmp/int.log"
 kill -INT $pid
 set +e
 wait $pid
