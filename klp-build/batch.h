@@ -6,8 +6,9 @@
 // module. A child is the unit of failure: one target's error, refusal or crash never stops the
 // others. What the targets share is done once or shared through the tree cache: the patches are
 // read and checked once, before any target starts; every target uses the same cache, where
-// targets of the same source tree and config find one prepared tree (the cache's lock makes a
-// second target wait for the first's preparation rather than repeat it).
+// targets of the same source tree and config find one prepared tree (the entry's lock makes a
+// second such target wait until the first is done, then reuse the tree rather than prepare it
+// again).
 //
 // Up to -j targets run at once, each with -j divided among them (at least 1): a batch of two
 // targets with -j 2 runs both, each with -j 1.
