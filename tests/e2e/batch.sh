@@ -3,7 +3,8 @@
 # one `klp-build --targets` run, its compiles spread by distcc, each module proven in its kernel.
 #   - targets: the test kernel, Debian 12's stock 6.1.0-56 and backports' 6.12.95 (their inputs
 #     from scripts/debian-kernel.sh), and the test kernel's source with a config without
-#     CONFIG_LIVEPATCH, which must show in the summary with its reason while the others build;
+#     CONFIG_LIVEPATCH, which must show in the summary with its reason while the others build,
+#     and the test kernel once more, which must reuse the first one's prepared tree;
 #   - two distccd daemons on loopback ports (127.0.0.1 only, --allow 127.0.0.1), DISTCC_HOSTS
 #     naming both and no local fallback (DISTCC_FALLBACK=0): the batch runs with
 #     --compiler-launcher distcc and an empty cache, and the daemons' logs must show the units
@@ -83,6 +84,12 @@ sourcedir = "$(val "$env612" DEBIAN_SRC)"
 config = "$(val "$env612" DEBIAN_CONFIG)"
 kallsyms = "$(val "$env612" DEBIAN_KALLSYMS)"
 headers = "$(val "$env612" DEBIAN_HEADERS)"
+
+# The same tree and config again: it shares the first one's prepared tree.
+[target.testkernel-again]
+sourcedir = "$E2E_SRC"
+config = "$E2E_CONFIG"
+vmlinux = "$E2E_VMLINUX"
 
 [target.no-livepatch]
 sourcedir = "$E2E_SRC"
@@ -167,6 +174,13 @@ for kind in distcc local; do
       fail "$kind batch: $t: $(field "$dir" "$t" result): $(field "$dir" "$t" reason | head -n 1) (log: $dir/modules/$t/klp-build.log)"
     fi
   done
+  if [[ $(field "$dir" testkernel-again result) == built ]] &&
+    grep -q '^klp-build: reusing the prepared tree' "$dir/modules/testkernel-again/klp-build.log" &&
+    [[ $(field "$dir" testkernel-again sha256) == "$(field "$dir" testkernel sha256)" ]]; then
+    pass "$kind batch: testkernel-again reused testkernel's prepared tree, the same module"
+  else
+    fail "$kind batch: testkernel-again: $(field "$dir" testkernel-again result), $(grep -E 'prepared|reusing' "$dir/modules/testkernel-again/klp-build.log"), sha256 $(field "$dir" testkernel-again sha256) vs $(field "$dir" testkernel sha256)"
+  fi
   reason=$(field "$dir" no-livepatch reason)
   if [[ $(field "$dir" no-livepatch result) == failed && $reason == *CONFIG_LIVEPATCH* ]]; then
     pass "$kind batch: no-livepatch failed with its reason: $(head -n 1 <<<"$reason")"
