@@ -16,7 +16,8 @@
 # Usage: tests/e2e/batch.sh [KLP_BUILD_BINARY]
 # Prints one "PASS: ..." or "FAIL: ..." line per check and "N passed, N failed"; exit status 1
 # on any failure (2: setup error). Kept in $KLP_E2E_OUT (default <repo>/build/e2e/batch):
-# targets.toml, distcc/ and local/ (the batches' outputs, summaries, the daemons' logs), guest/.
+# targets.toml, distcc/ and local/ (the batches' outputs and summaries; distcc/daemons/: the
+# daemons' logs), guest/.
 # Environment: KLP_CACHE (the kernels' inputs), KLP_E2E_OUT, KLP_JOBS (-j, default nproc).
 set -uo pipefail
 
@@ -34,11 +35,13 @@ log() { echo "e2e-batch: $*" >&2; }
 npass=0 nfail=0
 pass() { echo "PASS: $*"; npass=$((npass + 1)); }
 fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
-daemons=()
+daemons=() dd=
 cleanup() {
   local pid
   for pid in "${daemons[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${daemons[@]}"; do wait "$pid" 2>/dev/null; done
+  daemons=()
+  [[ -z $dd ]] || rm -rf "$dd"
 }
 trap cleanup EXIT
 finish() {
@@ -99,10 +102,13 @@ TOML
 built_targets=(testkernel debian-6.1 debian-6.12)
 
 # ---- two distcc daemons on loopback ----------------------------------------------------------
-# distccd drops root for the distccd user: its logs and temporary files must be writable to it.
-dd=$out/distcc/daemons
+# distccd drops root for the distccd user: its logs and temporary files must be writable to it,
+# and on a path it can reach (a checkout under /root is not), so they live under /tmp; the logs
+# are copied to $out/distcc/daemons once the daemons have stopped.
+dd=$(mktemp -d /tmp/klp-e2e-distccd.XXXXXX) || die "mktemp failed"
 mkdir -p "$dd/tmp" "$out/distcc/client"
-chmod 0777 "$dd" "$dd/tmp"
+chmod 0755 "$dd"
+chmod 0777 "$dd/tmp"
 free_port() { # a port nothing listens on, from a range other tests do not use
   local p
   for _ in $(seq 50); do
@@ -199,7 +205,7 @@ fi
 # (compiled twice per target, original and patched) and the module's runtime among them.
 for i in 1 2; do
   n=$(grep -c 'COMPILE_OK' "$dd/distccd-$i.log")
-  if ((n > 0)); then pass "distccd $i (${hosts[i - 1]}): $n compiles"; else fail "distccd $i compiled nothing (log: $dd/distccd-$i.log)"; fi
+  if ((n > 0)); then pass "distccd $i (${hosts[i - 1]}): $n compiles"; else fail "distccd $i compiled nothing (log: $out/distcc/daemons/distccd-$i.log)"; fi
 done
 # (grep -c, not -q: with pipefail, -q's early exit would fail the pipe.)
 n=$(grep -h 'COMPILE_OK' "$dd"/distccd-*.log | grep -c '/fs/proc/cmdline\.c$')
@@ -222,8 +228,11 @@ for t in "${built_targets[@]}"; do
     fail "$t: distcc's module (sha256 $a) differs from the local one (sha256 $b)"
   fi
 done
+for pid in "${daemons[@]}"; do kill "$pid" 2>/dev/null; done
+for pid in "${daemons[@]}"; do wait "$pid" 2>/dev/null; done
+mkdir -p "$out/distcc/daemons"
+cp "$dd"/distccd-*.log "$out/distcc/daemons/"
 cleanup
-daemons=()
 
 # ---- each module in its kernel ---------------------------------------------------------------
 e2e_check_tools
