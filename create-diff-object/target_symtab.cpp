@@ -399,7 +399,6 @@ struct TargetSymtab::Table {
     uint32_t s = slots[slot_of(name)];
     return s ? s - 1 : kNone;
   }
-  // The positions of the symbols named `name`, ascending.
 
   void finish(const TargetSymtab &owner, bool sort_by_address);
   void finish_expected(bool sort_by_address);

@@ -13,7 +13,6 @@
 #include "patch_set.h"
 #include "process.h"
 #include "sha256.h"
-#include "work_dir.h"
 
 namespace klp {
 

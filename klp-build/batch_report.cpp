@@ -84,7 +84,6 @@ void BatchProgress::redraw() {
 
 void BatchProgress::started(size_t i) {
   rows_[i].state = "building";
-  rows_[i].start = std::chrono::steady_clock::now();
   if (terminal_)
     return redraw();
   std::fprintf(out_, "klp-build: [%s] started\n", names_[i].c_str());

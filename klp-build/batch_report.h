@@ -2,7 +2,6 @@
 // from the batch's data (batch.h) and nowhere else.
 #pragma once
 
-#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -39,7 +38,6 @@ private:
   struct Row {
     std::string state = "waiting";
     std::string last_phase;
-    std::chrono::steady_clock::time_point start;
   };
   std::vector<std::string> names_;
   std::vector<Row> rows_;

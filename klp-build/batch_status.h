@@ -37,7 +37,6 @@ StatusEvent parse_status_line(const std::string &line);
 class StatusWriter {
 public:
   explicit StatusWriter(int fd = -1);
-  bool enabled() const { return fd_ >= 0; }
   void write(const StatusEvent &e) const;
 
 private:

@@ -52,11 +52,13 @@ std::vector<std::string> make_argv(const KbuildTree &tree,
   return argv;
 }
 
+std::string launcher_program(const std::string &launcher) {
+  return fs::path(launcher.substr(0, launcher.find(' '))).filename().string();
+}
+
 bool launcher_serves_host_tools(const std::string &launcher) {
-  if (launcher.empty())
-    return false;
-  std::string tool = fs::path(launcher.substr(0, launcher.find(' '))).filename().string();
-  return tool != "distcc" && tool != "icecc";
+  std::string tool = launcher_program(launcher);
+  return !tool.empty() && tool != "distcc" && tool != "icecc";
 }
 
 std::string read_text_file(const std::string &path) {

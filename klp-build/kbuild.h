@@ -76,6 +76,10 @@ std::string read_text_file(const std::string &path);
 // options never change the instructions gcc or clang emit); line numbers stay.
 inline constexpr const char *kNoDwarfColumns = "-gno-column-info";
 
+// The program a --compiler-launcher runs, without directory or arguments ("distcc" for
+// "/usr/bin/distcc"; "" for none).
+std::string launcher_program(const std::string &launcher);
+
 // Whether host tools are compiled through the launcher too. Not through a distributing one
 // (distcc, icecc): the remote compiler gets preprocessed source without comments, and objtool's
 // libsubcmd, built -Werror, marks its fall-throughs with comments that -Wimplicit-fallthrough

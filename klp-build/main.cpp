@@ -22,6 +22,7 @@
 #include "error.h"
 #include "explain.h"
 #include "html.h"
+#include "kbuild.h"
 #include "klp_build.h"
 #include "module_compare.h"
 #include "process.h"
@@ -83,8 +84,7 @@ int check_reproducible(const BuildOptions &o, const BuildResult &first, const Re
 // reads DISTCC_NO_REWRITE_CROSS; its man page spells it DISTCC_NO_CROSS_REWRITE: both are set
 // (a user's own value is kept).
 void keep_distcc_commands_as_given(const std::string &launcher) {
-  std::string first = launcher.substr(0, launcher.find(' '));
-  if (std::filesystem::path(first).filename() != "distcc")
+  if (launcher_program(launcher) != "distcc")
     return;
   setenv("DISTCC_NO_REWRITE_CROSS", "1", 0);
   setenv("DISTCC_NO_CROSS_REWRITE", "1", 0);
@@ -195,9 +195,9 @@ int main(int argc, char **argv) {
                      "build for every kernel this TOML file names ([target.NAME] tables, see "
                      "klp-build(1) BATCH BUILDS): one module per target under OUTPUT/NAME/")
           ->check(CLI::ExistingFile);
-  for (const char *own : {"--sourcedir", "--config", "--vmlinux", "--kallsyms", "--symvers",
-                          "--headers", "--kernel-image", "--modules", "--sign-key", "--sign-cert"})
-    targets->excludes(app.get_option(own));
+  // A target's own options come from the file (targets.h's keys are those options' names).
+  for (const std::string &key : kTargetKeys)
+    targets->excludes(app.get_option("--" + key));
   bool json = false;
   app.add_flag("--json", json, "with --targets: the summary as JSON on standard output")
       ->needs(targets);
@@ -245,24 +245,22 @@ int main(int argc, char **argv) {
   try {
     // Build original and patched objects, diff them, link and convert the module.
     BuildResult r = build_livepatch(o, report);
-    // Say what the module patches.
-    for (const PatchedObject &po : r.objects) {
-      for (const std::string &f : po.changed_functions)
-        std::printf("klp-build: %s (%s): patched %s\n", po.object.c_str(), po.target.c_str(),
-                    f.c_str());
-      for (const std::string &f : po.new_functions)
-        std::printf("klp-build: %s (%s): new %s\n", po.object.c_str(), po.target.c_str(),
-                    f.c_str());
-    }
-    std::printf("klp-build: wrote %s\n", r.module_path.c_str());
+    // Say what the module patches (and, for a batch, the same as data).
     StatusEvent built = result_event(kExitOk);
     built.module = std::filesystem::absolute(r.module_path).string();
     for (const PatchedObject &po : r.objects) {
-      for (const std::string &f : po.changed_functions)
+      for (const std::string &f : po.changed_functions) {
+        std::printf("klp-build: %s (%s): patched %s\n", po.object.c_str(), po.target.c_str(),
+                    f.c_str());
         built.functions.push_back(po.object + ": " + f);
-      for (const std::string &f : po.new_functions)
+      }
+      for (const std::string &f : po.new_functions) {
+        std::printf("klp-build: %s (%s): new %s\n", po.object.c_str(), po.target.c_str(),
+                    f.c_str());
         built.functions.push_back(po.object + ": " + f + " (new)");
+      }
     }
+    std::printf("klp-build: wrote %s\n", r.module_path.c_str());
     // The reviewer's report: klp-diff's explanation of every decision, next to the module, as
     // text and as the reviewer's page.
     if (o.explain) {

@@ -142,6 +142,12 @@ CommandResult run_command(const Command &cmd) {
   }
   CommandResult res;
   std::string status_line; // the status channel's unfinished line
+  auto deliver_status = [&] {
+    for (size_t nl; (nl = status_line.find('\n')) != std::string::npos;) {
+      cmd.on_status(status_line.substr(0, nl));
+      status_line.erase(0, nl + 1);
+    }
+  };
   char buf[65536];
   bool killed = false;
   // Reads both channels until the output pipe closes; the status pipe is drained as it comes.
@@ -159,10 +165,7 @@ CommandResult run_command(const Command &cmd) {
       ssize_t n = read(fds[1], buf, sizeof(buf));
       if (n > 0) {
         status_line.append(buf, n);
-        for (size_t nl; (nl = status_line.find('\n')) != std::string::npos;) {
-          cmd.on_status(status_line.substr(0, nl));
-          status_line.erase(0, nl + 1);
-        }
+        deliver_status();
       } else if (n == 0 || errno != EINTR) {
         close(fds[1]);
         fds[1] = -1;
@@ -183,10 +186,7 @@ CommandResult run_command(const Command &cmd) {
     for (ssize_t n; (n = read(fds[1], buf, sizeof(buf))) > 0;)
       status_line.append(buf, n);
     close(fds[1]);
-    for (size_t nl; (nl = status_line.find('\n')) != std::string::npos;) {
-      cmd.on_status(status_line.substr(0, nl));
-      status_line.erase(0, nl + 1);
-    }
+    deliver_status();
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -498,3 +498,16 @@ TEST(KlpBuildTarget, KallsymsDefaultsToTheRunningKernelOnly) {
   o.kallsyms = "copy";
   EXPECT_EQ(resolve_target_symbols(o, "/boot/config-6.1.0-56-amd64", "6.1.0-56-amd64"), "copy");
 }
+
+// A distributing launcher (distcc, icecc) compiles the kernel's units but not the host tools;
+// a caching one (ccache) both. The program is found by its name, with or without a path.
+TEST(KlpBuildLauncher, HostToolsGoThroughCachingLaunchersOnly) {
+  EXPECT_EQ(launcher_program("/usr/bin/distcc"), "distcc");
+  EXPECT_EQ(launcher_program("ccache --some-flag"), "ccache");
+  EXPECT_EQ(launcher_program(""), "");
+  EXPECT_TRUE(launcher_serves_host_tools("ccache"));
+  EXPECT_TRUE(launcher_serves_host_tools("/opt/bench/cc-timer"));
+  EXPECT_FALSE(launcher_serves_host_tools("distcc"));
+  EXPECT_FALSE(launcher_serves_host_tools("/usr/bin/icecc"));
+  EXPECT_FALSE(launcher_serves_host_tools(""));
+}
