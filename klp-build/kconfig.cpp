@@ -1,9 +1,11 @@
 #include "kconfig.h"
 
 #include <fstream>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include <unistd.h>
 
@@ -40,8 +42,15 @@ std::string KernelConfig::get(const std::string &name) const {
 }
 
 std::string compiler_version_text(const std::string &cc) {
+  // Asked for by the config check, the tree's cache key and the module's: run once per compiler.
+  static std::mutex mutex;
+  static std::unordered_map<std::string, std::string> known;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = known.find(cc);
+  if (it != known.end())
+    return it->second;
   CommandResult r = run_checked({{cc, "--version"}, "", {}}, cc + " --version");
-  return r.output.substr(0, r.output.find('\n'));
+  return known[cc] = r.output.substr(0, r.output.find('\n'));
 }
 
 namespace {

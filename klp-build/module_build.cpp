@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "kconfig.h"
 #include "module_sign.h"
 #include "tree_cache.h"
 #include "version.h"
@@ -17,6 +18,8 @@ ModuleBuild::ModuleBuild(const ModuleSpec &spec, std::string dir, std::string te
                          bool replay)
     : spec_(spec), dir_(std::move(dir)), template_path_(std::move(template_path)), replay_(replay) {
   write_module_dir(spec_, dir_);
+  if (!template_path_.empty())
+    store_ = runtime_store_path(template_path_, spec_, dir_);
   if (auto saved = load_link_template(template_path_))
     template_ = instantiate(*saved, spec_, dir_);
   // -j1: one command at a time, so the runtime waits for the link.
@@ -24,7 +27,7 @@ ModuleBuild::ModuleBuild(const ModuleSpec &spec, std::string dir, std::string te
     return;
   if (template_)
     runtime_.start([this](const std::atomic<bool> *cancel) {
-      runtime_compiled_ = compile_runtime(*template_, spec_, dir_, cancel);
+      runtime_compiled_ = compile_runtime(*template_, spec_, dir_, store_, cancel);
     });
   else
     runtime_.start(
@@ -34,7 +37,7 @@ ModuleBuild::ModuleBuild(const ModuleSpec &spec, std::string dir, std::string te
 std::string ModuleBuild::link(const std::vector<std::string> &diff_objects) {
   runtime_.wait();
   if (template_ && spec_.jobs < 2)
-    runtime_compiled_ = compile_runtime(*template_, spec_, dir_, nullptr);
+    runtime_compiled_ = compile_runtime(*template_, spec_, dir_, store_, nullptr);
   spec_.diff_objects = diff_objects;
   write_module_dir(spec_, dir_);
   if (template_ && runtime_compiled_)
@@ -45,17 +48,28 @@ std::string ModuleBuild::link(const std::vector<std::string> &diff_objects) {
     runtime_only.diff_objects.clear();
     if (std::optional<LinkTemplate> t = read_link_template(runtime_only, dir_)) {
       std::string ko = link_by_template(*t, spec_);
-      if (!template_path_.empty())
+      if (!template_path_.empty()) {
         save_link_template(*t, template_path_);
+        store_runtime_objects(*t, dir_, store_);
+      }
       return ko;
     }
   }
   std::string ko = link_module(spec_, dir_);
   // Its records, now with the diff objects in the list, serve the next module as well.
   if (replay_ && !template_path_.empty())
-    if (std::optional<LinkTemplate> t = read_link_template(spec_, dir_))
+    if (std::optional<LinkTemplate> t = read_link_template(spec_, dir_)) {
       save_link_template(*t, template_path_);
+      store_runtime_objects(*t, dir_, store_);
+    }
   return ko;
+}
+
+std::string runtime_store_path(const std::string &template_path, const ModuleSpec &spec,
+                               const std::string &dir) {
+  return template_path + ".objects/" +
+         cache_key(spec.cc_version + "\n" + read_text_file(dir + "/klp_runtime.c") +
+                   read_text_file(dir + "/klp_build.h"));
 }
 
 ModuleSpec module_spec_for(const Inputs &in, const KbuildTree &tree) {
@@ -65,6 +79,7 @@ ModuleSpec module_spec_for(const Inputs &in, const KbuildTree &tree) {
   spec.kbuild_dir = in.kbuild_dir;
   spec.jobs = tree.jobs;
   spec.cc_make_args = tree.cc_make_args;
+  spec.cc_version = compiler_version_text(tree.cc);
   if (!tree.launcher.empty())
     spec.compiler = tree.launcher + " " + tree.cc;
   if (const char *sde = getenv("SOURCE_DATE_EPOCH"))

@@ -67,7 +67,7 @@ public:
 
 private:
   ModuleSpec spec_;
-  std::string dir_, template_path_;
+  std::string dir_, template_path_, store_;
   bool replay_;
   std::optional<LinkTemplate> template_;
   std::atomic<bool> runtime_compiled_{false};
@@ -81,6 +81,12 @@ ModuleSpec module_spec_for(const Inputs &in, const KbuildTree &tree);
 // root: keyed by the target's build tree (its path and the files that decide how modules are
 // built), the compiler, klp-build's data directory and version.
 std::string link_template_path(const std::string &cache_root, const ModuleSpec &spec);
+
+// Where the runtime objects that compile alike for every module (module_relink.h) are kept beside
+// the link template at `template_path`: keyed by the compiler's version and the runtime's sources
+// (as written into `dir`); the template's key holds the rest (link_template_path()).
+std::string runtime_store_path(const std::string &template_path, const ModuleSpec &spec,
+                               const std::string &dir);
 
 // Writes the linked module to `out` with its livepatch relocations converted (finish_module()),
 // signed with --sign-key when given; no unsigned module is left where a signed one was asked.

@@ -19,6 +19,7 @@ struct ModuleSpec {
   std::string compiler;                  // CC for the module's compiles ("" : the tree's own),
                                          // e.g. "ccache gcc-12" for --compiler-launcher
   std::vector<std::string> cc_make_args; // the target's toolchain (LLVM=-14 for clang kernels)
+  std::string cc_version;                // the first line of its compiler's --version
   int jobs = 1;
 };
 

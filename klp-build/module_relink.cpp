@@ -6,6 +6,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -35,11 +36,11 @@ std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std
   // The compiles that do not depend on the diff objects, then the link steps, in the order
   // make ran them. kbuild 6.12 links every module with .module-common.o, which it compiles
   // in the module's directory.
-  std::vector<std::string> targets = {t.dir + "/klp_runtime.o", t.dir + "/klp_patch_info.o"};
   std::error_code ec;
-  if (fs::exists(t.dir + "/.module-common.o", ec))
-    targets.push_back(t.dir + "/.module-common.o");
-  t.compiles = targets.size();
+  t.compiles = kRuntimeObjects + fs::exists(t.dir + "/.module-common.o", ec);
+  std::vector<std::string> targets;
+  for (size_t i = 0; i < t.compiles; i++)
+    targets.push_back(t.dir + "/" + template_compile_object(i));
   for (std::string link_step :
        {base + ".o", t.dir + "/Module.symvers", base + ".mod.o", base + ".ko"})
     targets.push_back(link_step);
@@ -181,18 +182,53 @@ std::map<std::string, std::string> step_env(const ModuleSpec &spec) {
 
 } // namespace
 
+std::string template_compile_object(size_t i) {
+  static const char *kObjects[] = {"klp_runtime.o", "klp_patch_info.o", ".module-common.o"};
+  return i < std::size(kObjects) ? kObjects[i] : "";
+}
+
+bool compiles_alike_for_every_module(const std::string &object) {
+  return object == "klp_runtime.o" || object == ".module-common.o";
+}
+
+void store_runtime_objects(const LinkTemplate &t, const std::string &dir,
+                           const std::string &store) {
+  std::error_code ec;
+  fs::create_directories(store, ec);
+  for (size_t i = 0; i < t.compiles; i++) {
+    std::string object = template_compile_object(i);
+    if (!compiles_alike_for_every_module(object) || fs::exists(store + "/" + object, ec))
+      continue;
+    std::string tmp = store + "/" + object + ".tmp." + std::to_string(getpid());
+    if (fs::copy_file(dir + "/" + object, tmp, fs::copy_options::overwrite_existing, ec))
+      fs::rename(tmp, store + "/" + object, ec);
+    fs::remove(tmp, ec);
+  }
+}
+
 bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::string &dir,
-                     const std::atomic<bool> *cancel) {
+                     const std::string &store, const std::atomic<bool> *cancel) {
+  std::vector<size_t> compiles;
+  for (size_t i = 0; i < t.compiles; i++) {
+    std::string object = template_compile_object(i);
+    std::error_code ec;
+    if (store.empty() || !compiles_alike_for_every_module(object) ||
+        !fs::copy_file(store + "/" + object, dir + "/" + object,
+                       fs::copy_options::overwrite_existing, ec))
+      compiles.push_back(i);
+  }
   try {
-    parallel_for(t.compiles, (unsigned)std::max(spec.jobs, 1), [&](size_t i) {
+    parallel_for(compiles.size(), (unsigned)std::max(spec.jobs, 1), [&](size_t k) {
       // The command is kbuild's own record of how it compiled this file for the target.
-      Command cmd{{"/bin/sh", "-c", t.commands[i]}, spec.kbuild_dir, step_env(spec)};
+      Command cmd{{"/bin/sh", "-c", t.commands[compiles[k]]}, spec.kbuild_dir, step_env(spec)};
       cmd.cancel = cancel;
       run_checked(cmd, "compiling the livepatch runtime");
     });
   } catch (const Error &) {
     return false;
   }
+  if (!store.empty())
+    store_runtime_objects(t, dir, store);
   // modpost reads each object's record for the CRCs of what it exports: nothing.
   for (const char *o : {"klp_runtime.o", "klp_patch_info.o"})
     std::ofstream(dir + "/." + o + ".cmd", std::ios::trunc);

@@ -16,6 +16,8 @@
 // template: the next module for that tree (another patch, another name) runs them all, with
 // its own directory and name put in, and make is not needed at all. A template is used only if
 // the old directory and names occur in its commands in nothing but the forms that are put back.
+// The compiled runtime is kept beside it: of the compiles, only the descriptors' (the module's
+// name, ~20 ms) runs again for the next module.
 //
 // Each is a command from kbuild's records (replay.h). A link whose records do not have that
 // shape (kernels before the .mod list file, a composite object that names its objects itself)
@@ -59,10 +61,27 @@ std::optional<LinkTemplate> load_link_template(const std::string &path);
 std::optional<LinkTemplate> instantiate(const LinkTemplate &t, const ModuleSpec &spec,
                                         const std::string &dir);
 
+// The object of a template's leading compile `i`: klp_runtime.o, klp_patch_info.o, then (6.12+)
+// .module-common.o, the order in which kbuild runs them.
+std::string template_compile_object(size_t i);
+
+// Whether `object`, one of those, compiles to the same bytes for every module built on one
+// target tree, whatever its name and directory, so that one copy serves them all: the runtime's
+// source pins KBUILD_MODNAME, the one input kbuild varies with the module (runtime/klp_runtime.c),
+// and kbuild names .module-common.o after its own file. The module's directory is mapped away
+// from every compile (module_gen.cpp's -ffile-prefix-map). klp_patch_info.o carries the name.
+bool compiles_alike_for_every_module(const std::string &object);
+
 // Compiles the runtime by the template's leading compiles (in parallel); false if one failed or
-// `cancel` turned true.
+// `cancel` turned true. `store` is a directory of the objects that compile alike for every
+// module, as an earlier module of the template compiled them ("" for none): those found there are
+// copied instead of compiled, and those compiled are put there (store_runtime_objects()).
 bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::string &dir,
-                     const std::atomic<bool> *cancel);
+                     const std::string &store, const std::atomic<bool> *cancel);
+
+// Puts the objects of `dir` that compile alike for every module into `store`, each atomically;
+// those already there are left.
+void store_runtime_objects(const LinkTemplate &t, const std::string &dir, const std::string &store);
 
 // Links the module in the template's directory by its link steps, with the diff objects of
 // `spec`. Returns the .ko's path.

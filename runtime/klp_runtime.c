@@ -49,7 +49,22 @@
  * to 6.x; klp_enable_patch() without klp_register_patch() needs 5.1 and
  * struct klp_state 5.5.  The code is gnu89-clean for kernels before 5.18.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+/*
+ * Nothing here may depend on the module's name.  The runtime is compiled once
+ * per target build tree and that object is linked into every module built
+ * for it (klp-build's module_relink.h), but kbuild passes each compile the
+ * module's name as KBUILD_MODNAME: so the name is pinned to a constant here,
+ * and the messages take the module's name from THIS_MODULE at run time.
+ */
+#undef KBUILD_MODNAME
+#define KBUILD_MODNAME "klp_runtime"
+#undef __KBUILD_MODNAME
+#define __KBUILD_MODNAME kmod_klp_runtime
+
+#define klp_err(fmt, ...) pr_err("%s: " fmt, THIS_MODULE->name, ##__VA_ARGS__)
+#define klp_warn(fmt, ...) pr_warn("%s: " fmt, THIS_MODULE->name, ##__VA_ARGS__)
+#define klp_info(fmt, ...) pr_info("%s: " fmt, THIS_MODULE->name, ##__VA_ARGS__)
+#define klp_debug(fmt, ...) pr_debug("%s: " fmt, THIS_MODULE->name, ##__VA_ARGS__)
 
 #include <linux/kernel.h>
 #include <linux/livepatch.h>
@@ -164,7 +179,7 @@ static long klp_build_count(const struct klp_build_table *t)
 	OPTIMIZER_HIDE_VAR(start);
 	OPTIMIZER_HIDE_VAR(end);
 	if (end < start || (end - start) % t->entsize) {
-		pr_err("section %s: %lu bytes is not a whole number of %zu-byte records; was the module linked with klp_build.lds?\n",
+		klp_err("section %s: %lu bytes is not a whole number of %zu-byte records; was the module linked with klp_build.lds?\n",
 		       t->name, end - start, t->entsize);
 		return -EINVAL;
 	}
@@ -194,19 +209,19 @@ static int klp_build_check_objname(const char *objname, const char *what)
 	size_t len;
 
 	if (!objname || !*objname) {
-		pr_err("%s: no object name (descriptor not written by create-diff-object?)\n",
+		klp_err("%s: no object name (descriptor not written by create-diff-object?)\n",
 		       what);
 		return -EINVAL;
 	}
 	len = strnlen(objname, KLP_BUILD_OBJNAME_MAX + 1);
 	if (len > KLP_BUILD_OBJNAME_MAX) {
-		pr_err("%s: object name '%.*s...' is longer than %d characters\n",
+		klp_err("%s: object name '%.*s...' is longer than %d characters\n",
 		       what, KLP_BUILD_OBJNAME_MAX, objname,
 		       KLP_BUILD_OBJNAME_MAX);
 		return -EINVAL;
 	}
 	if (strchr(objname, '-')) {
-		pr_err("%s: object name '%s' contains '-' (the kernel names modules with '_')\n",
+		klp_err("%s: object name '%s' contains '-' (the kernel names modules with '_')\n",
 		       what, objname);
 		return -EINVAL;
 	}
@@ -318,7 +333,7 @@ static int klp_build_states_init(void)
 		if (klp_build_zero(&s[i], sizeof(s[i])))
 			continue;
 		if (!s[i].id) {
-			pr_err("state record %ld: id 0 (version %u)\n", i,
+			klp_err("state record %ld: id 0 (version %u)\n", i,
 			       s[i].version);
 			return -EINVAL;
 		}
@@ -327,7 +342,7 @@ static int klp_build_states_init(void)
 				break;
 		if (j < n) {
 			if (klp_build_states[j].version != s[i].version) {
-				pr_err("state %#lx declared with versions %u and %u\n",
+				klp_err("state %#lx declared with versions %u and %u\n",
 				       s[i].id, klp_build_states[j].version,
 				       s[i].version);
 				return -EINVAL;
@@ -343,7 +358,7 @@ static int klp_build_states_init(void)
 #else
 	for (i = 0; i < nr; i++)
 		if (!klp_build_zero(&s[i], sizeof(s[i]))) {
-			pr_err("system states (KLP_STATE) need Linux 5.5+\n");
+			klp_err("system states (KLP_STATE) need Linux 5.5+\n");
 			return -EINVAL;
 		}
 #endif
@@ -391,13 +406,13 @@ static int klp_build_patch_init(void)
 			continue;
 		ret = -EINVAL;
 		if (!f[i].old_name || !*f[i].old_name) {
-			pr_err("function record %ld (new function %ps): no old_name\n",
+			klp_err("function record %ld (new function %ps): no old_name\n",
 			       i, f[i].new_func);
 			goto out;
 		}
 		snprintf(what, sizeof(what), "function %s", f[i].old_name);
 		if (!f[i].new_func) {
-			pr_err("%s: no new function\n", what);
+			klp_err("%s: no new function\n", what);
 			goto out;
 		}
 		ret = klp_build_check_objname(f[i].objname, what);
@@ -417,7 +432,7 @@ static int klp_build_patch_init(void)
 				 klp_build_cb_names[kind], cb[i].fn);
 			ret = -EINVAL;
 			if (!cb[i].fn) {
-				pr_err("%s record %ld: no function\n",
+				klp_err("%s record %ld: no function\n",
 				       klp_build_cb_tables[kind].name, i);
 				goto out;
 			}
@@ -458,7 +473,7 @@ static int klp_build_patch_init(void)
 		     func < &klp_build_funcs[fill[o]]; func++) {
 			if (!strcmp(func->old_name, f[i].old_name) &&
 			    (func->old_sympos ?: 1) == (f[i].sympos ?: 1)) {
-				pr_err("object %s: function %s,%lu replaced twice (%ps and %ps)\n",
+				klp_err("object %s: function %s,%lu replaced twice (%ps and %ps)\n",
 				       f[i].objname, f[i].old_name,
 				       f[i].sympos ?: 1, func->new_func,
 				       f[i].new_func);
@@ -488,7 +503,7 @@ static int klp_build_patch_init(void)
 			obj = &klp_build_objs[o];
 			old = klp_build_get_callback(obj, kind);
 			if (old) {
-				pr_err("object %s: two %s callbacks, %ps and %ps; the livepatch core runs one per object\n",
+				klp_err("object %s: two %s callbacks, %ps and %ps; the livepatch core runs one per object\n",
 				       cb[i].objname, klp_build_cb_names[kind],
 				       old, cb[i].fn);
 				ret = -EINVAL;
@@ -509,10 +524,10 @@ static int klp_build_patch_init(void)
 	klp_build_patch.replace = klp_build_patch_info.replace;
 	ret = 0;
 	for (o = 0; o < nr_objs; o++)
-		pr_debug("object %s: %u functions\n", names[o],
+		klp_debug("object %s: %u functions\n", names[o],
 			 fill[o] - first[o]);
 	if (!nr_objs && !klp_build_patch.replace)
-		pr_warn("the patch replaces no function and does not replace other patches\n");
+		klp_warn("the patch replaces no function and does not replace other patches\n");
 out:
 	kfree(first);
 	kfree(fill);
@@ -526,7 +541,7 @@ static int __init klp_build_init(void)
 
 	if (!klp_build_patch_info.name ||
 	    strcmp(klp_build_patch_info.name, THIS_MODULE->name)) {
-		pr_err("klp_patch_info.c names the patch '%s', but the module is '%s'\n",
+		klp_err("klp_patch_info.c names the patch '%s', but the module is '%s'\n",
 		       klp_build_patch_info.name ?: "(null)",
 		       THIS_MODULE->name);
 		return -EINVAL;
@@ -539,7 +554,7 @@ static int __init klp_build_init(void)
 		klp_build_free();
 		return ret;
 	}
-	pr_info("livepatch enabled (replace=%d)\n", klp_build_patch.replace);
+	klp_info("livepatch enabled (replace=%d)\n", klp_build_patch.replace);
 	return 0;
 }
 

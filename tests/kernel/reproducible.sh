@@ -82,4 +82,20 @@ grep -q "^klp-build: fs/proc/meminfo.o (vmlinux): patched meminfo_proc_show$" "$
 funcs=$(readelf -sW "$tmp/c/livepatch-cmdline.ko" | awk '$4 == "FUNC" {print $8}' |
   grep -cE '^(cmdline_proc_show|meminfo_proc_show)$' || true)
 [[ $funcs == 2 ]] || fail "two patches: the module holds $funcs of the two functions"
+# 4. Another module on cache A: its runtime is the object compiled for livepatch-cmdline's,
+# copied from beside the link template (only the descriptors are compiled), and make's build
+# of it under its own name must give the same module: the runtime does not depend on the name.
+"$kb" "${common[@]}" --sourcedir "$kdir/src" --cache "$tmp/a/cache" -j2 -v -o "$tmp/d" \
+  --check-reproducible "$repo/testdata/patches/meminfo.patch" > "$tmp/d.log" 2>&1 ||
+  { cat "$tmp/d.log"; fail "another module: --check-reproducible failed"; }
+first_build_compiles() { # the module's files compiled by the first build's own commands
+  awk '/building again for --check-reproducible/ { exit }
+    /^\+ / { while (match($0, /-c -o [^ ]*\/(klp_runtime|klp_patch_info)\.o/)) {
+        print substr($0, RSTART + 6, RLENGTH - 6); $0 = substr($0, RSTART + RLENGTH) } }' \
+    "$tmp/d.log" | sed 's|.*/||' | sort -u | paste -sd' '
+}
+[[ $(first_build_compiles) == klp_patch_info.o ]] ||
+  fail "another module: compiled '$(first_build_compiles)', not the descriptors alone"
+grep -q "reproducible: a second build is bit-identical" "$tmp/d.log" ||
+  fail "another module: the stored runtime differs from the one make compiles for its name"
 echo "reproducible: ok"

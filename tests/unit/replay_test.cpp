@@ -4,6 +4,7 @@
 // build that runs beside them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -175,6 +176,75 @@ TEST(KlpBuildProcess, ACancelledCommandStopsAtOnce) {
   Command quick{{"sh", "-c", "exit 3"}, "", {}};
   quick.cancel = &never;
   EXPECT_EQ(run_command(quick).exit_code, 3);
+}
+
+// The runtime objects that compile alike for every module of a tree are compiled by the first
+// module's template and copied by the next: only the descriptors (the name) are compiled again,
+// and a store missing an object, or none given, compiles everything.
+TEST(KlpBuildRelink, RuntimeObjectsCompiledOncePerTemplate) {
+  ScratchDir dir;
+  auto module_template = [&](const std::string &name) {
+    LinkTemplate t;
+    t.dir = dir.file(name);
+    t.name = name;
+    t.compiles = 3;
+    for (size_t i = 0; i < t.compiles; i++) {
+      std::string object = template_compile_object(i);
+      // A compile that says which module compiled it, and logs that it ran.
+      t.commands.push_back("echo " + name + " > " + t.dir + "/" + object + " && echo " + object +
+                           " >> " + dir.file("compiled"));
+    }
+    fs::create_directories(t.dir);
+    return t;
+  };
+  ModuleSpec spec;
+  spec.kbuild_dir = dir.path();
+  spec.jobs = 2;
+  std::string store = dir.file("links/key.objects/runtime");
+  auto compiled = [&] {
+    std::string log = read_text(dir.file("compiled"));
+    std::vector<std::string> objects;
+    for (size_t pos = 0, end; (end = log.find('\n', pos)) != std::string::npos; pos = end + 1)
+      objects.push_back(log.substr(pos, end - pos));
+    std::sort(objects.begin(), objects.end());
+    fs::remove(dir.file("compiled"));
+    return objects;
+  };
+
+  LinkTemplate first = module_template("first");
+  ASSERT_TRUE(compile_runtime(first, spec, first.dir, store, nullptr));
+  EXPECT_EQ(compiled(),
+            (std::vector<std::string>{".module-common.o", "klp_patch_info.o", "klp_runtime.o"}));
+  EXPECT_EQ(read_text(store + "/klp_runtime.o"), "first\n");
+  EXPECT_EQ(read_text(store + "/.module-common.o"), "first\n");
+  EXPECT_FALSE(fs::exists(store + "/klp_patch_info.o"));
+  // modpost reads each object's record for its CRCs: written empty.
+  EXPECT_TRUE(fs::exists(first.dir + "/.klp_runtime.o.cmd"));
+
+  LinkTemplate second = module_template("second");
+  ASSERT_TRUE(compile_runtime(second, spec, second.dir, store, nullptr));
+  EXPECT_EQ(compiled(), std::vector<std::string>{"klp_patch_info.o"});
+  EXPECT_EQ(read_text(second.dir + "/klp_runtime.o"), "first\n");
+  EXPECT_EQ(read_text(second.dir + "/.module-common.o"), "first\n");
+  EXPECT_EQ(read_text(second.dir + "/klp_patch_info.o"), "second\n");
+
+  fs::remove(store + "/klp_runtime.o");
+  LinkTemplate third = module_template("third");
+  ASSERT_TRUE(compile_runtime(third, spec, third.dir, store, nullptr));
+  EXPECT_EQ(compiled(), (std::vector<std::string>{"klp_patch_info.o", "klp_runtime.o"}));
+  EXPECT_EQ(read_text(store + "/klp_runtime.o"), "third\n");
+  EXPECT_EQ(read_text(store + "/.module-common.o"), "first\n"); // kept, not written again
+
+  LinkTemplate fourth = module_template("fourth");
+  ASSERT_TRUE(compile_runtime(fourth, spec, fourth.dir, "", nullptr));
+  EXPECT_EQ(compiled().size(), 3u);
+
+  // A failed compile: false, and nothing of it stored.
+  LinkTemplate failing = module_template("failing");
+  failing.commands[0] = "exit 1";
+  fs::remove_all(store);
+  EXPECT_FALSE(compile_runtime(failing, spec, failing.dir, store, nullptr));
+  EXPECT_FALSE(fs::exists(store + "/klp_runtime.o"));
 }
 
 // A link template from one module serves the next: its directory and both spellings of its
