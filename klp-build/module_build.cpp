@@ -41,13 +41,13 @@ std::string ModuleBuild::link(const std::vector<std::string> &diff_objects) {
   spec_.diff_objects = diff_objects;
   write_module_dir(spec_, dir_);
   if (template_ && runtime_compiled_)
-    return link_by_template(*template_, spec_);
+    return link_by_template(*template_, spec_, store_);
   if (replay_) {
     // make built the runtime here: its records are the template for the next module.
     ModuleSpec runtime_only = spec_;
     runtime_only.diff_objects.clear();
     if (std::optional<LinkTemplate> t = read_link_template(runtime_only, dir_)) {
-      std::string ko = link_by_template(*t, spec_);
+      std::string ko = link_by_template(*t, spec_, store_);
       if (!template_path_.empty()) {
         save_link_template(*t, template_path_);
         store_runtime_objects(*t, dir_, store_);

@@ -16,6 +16,7 @@
 #include "parallel.h"
 #include "process.h"
 #include "replay.h"
+#include "tree_cache.h"
 
 namespace fs = std::filesystem;
 
@@ -74,21 +75,47 @@ std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std
   return t;
 }
 
+namespace {
+
+// Copies `from` to `to` through a temporary name, so that no reader of `to` sees half a file
+// (the store is shared by concurrent runs); false if it could not.
+bool copy_file_atomically(const std::string &from, const std::string &to) {
+  std::error_code ec;
+  fs::create_directories(fs::path(to).parent_path(), ec);
+  std::string tmp = to + ".tmp." + std::to_string(getpid());
+  bool done = fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (done)
+    fs::rename(tmp, to, ec);
+  done = done && !ec;
+  fs::remove(tmp, ec);
+  return done;
+}
+
+bool write_file_atomically(const std::string &path, const std::string &text) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  std::ofstream out(tmp);
+  out << text;
+  out.close();
+  bool done = !out.fail();
+  if (done)
+    fs::rename(tmp, path, ec);
+  done = done && !ec;
+  fs::remove(tmp, ec);
+  return done;
+}
+
+} // namespace
+
 void save_link_template(const LinkTemplate &t, const std::string &path) {
   std::string text = "klp-build-link-template 2\ndir " + t.dir + "\nname " + t.name +
                      "\ncompiles " + std::to_string(t.compiles) + "\norder " + t.order_suffix +
                      "\n";
   for (const std::string &c : t.commands)
     text += "cmd " + c + "\n";
-  fs::create_directories(fs::path(path).parent_path());
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out)
-      throw Error(tmp + ": cannot write");
-  }
-  fs::rename(tmp, path);
+  if (!write_file_atomically(path, text))
+    throw Error(path + ": cannot write");
 }
 
 std::optional<LinkTemplate> load_link_template(const std::string &path) {
@@ -194,15 +221,10 @@ bool compiles_alike_for_every_module(const std::string &object) {
 void store_runtime_objects(const LinkTemplate &t, const std::string &dir,
                            const std::string &store) {
   std::error_code ec;
-  fs::create_directories(store, ec);
   for (size_t i = 0; i < t.compiles; i++) {
     std::string object = template_compile_object(i);
-    if (!compiles_alike_for_every_module(object) || fs::exists(store + "/" + object, ec))
-      continue;
-    std::string tmp = store + "/" + object + ".tmp." + std::to_string(getpid());
-    if (fs::copy_file(dir + "/" + object, tmp, fs::copy_options::overwrite_existing, ec))
-      fs::rename(tmp, store + "/" + object, ec);
-    fs::remove(tmp, ec);
+    if (compiles_alike_for_every_module(object) && !fs::exists(store + "/" + object, ec))
+      copy_file_atomically(dir + "/" + object, store + "/" + object);
   }
 }
 
@@ -235,7 +257,8 @@ bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::s
   return true;
 }
 
-std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec) {
+std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec,
+                             const std::string &store) {
   std::string base = t.dir + "/" + spec.name;
   // The list with the diff objects, the empty records modpost reads their CRCs from (what the
   // Kbuild's $(shell touch) does when make reads it), and the module list modpost reads.
@@ -250,19 +273,35 @@ std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec) {
 
   static const char *kSteps[] = {"composite object", "modpost", ".mod.o", ".ko"};
   for (size_t i = t.compiles; i < t.commands.size(); i++) {
+    bool mod_o = i == t.compiles + 2;
+    // Its inputs: the command (with the module's directory, mapped away from the object, left
+    // out) and the .mod.c that modpost just wrote.
+    std::string key;
+    if (mod_o && !store.empty()) {
+      std::string command = t.commands[i];
+      for (size_t pos; (pos = command.find(t.dir)) != std::string::npos;)
+        command.replace(pos, t.dir.size(), "@DIR@");
+      key = cache_key(command + "\n" + read_text_file(base + ".mod.c"));
+      if (read_text_file(store + "/" + spec.name + ".mod.key") == key &&
+          copy_file_atomically(store + "/" + spec.name + ".mod.o", base + ".mod.o"))
+        continue;
+    }
     // The command is kbuild's own record of what make ran for this step.
     CommandResult r =
         run_checked({{"/bin/sh", "-c", t.commands[i]}, spec.kbuild_dir, step_env(spec)},
                     std::string("linking the livepatch module (") + kSteps[i - t.compiles] + ")");
     if (i == t.compiles + 1)
       check_modpost_output(spec, r.output);
+    // The key is written after the object: a reader that sees it sees the object it names.
+    if (!key.empty() && copy_file_atomically(base + ".mod.o", store + "/" + spec.name + ".mod.o"))
+      write_file_atomically(store + "/" + spec.name + ".mod.key", key);
   }
   return base + ".ko";
 }
 
 std::string relink_module(const ModuleSpec &spec, const std::string &dir) {
   std::optional<LinkTemplate> t = read_link_template(spec, dir);
-  return t ? link_by_template(*t, spec) : "";
+  return t ? link_by_template(*t, spec, "") : "";
 }
 
 } // namespace klp

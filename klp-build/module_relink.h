@@ -84,8 +84,11 @@ bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::s
 void store_runtime_objects(const LinkTemplate &t, const std::string &dir, const std::string &store);
 
 // Links the module in the template's directory by its link steps, with the diff objects of
-// `spec`. Returns the .ko's path.
-std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec);
+// `spec`. Returns the .ko's path. With a `store` (compile_runtime()), the <name>.mod.o compiled
+// last for a module of this name is kept there and used again while modpost writes the same
+// <name>.mod.c (a revised fix that imports the same symbols).
+std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec,
+                             const std::string &store);
 
 // Links the module in `dir`, which prelink_module() built and write_module_dir() has since
 // given the diff objects, by its own records. Returns the .ko's path, or "" when the records

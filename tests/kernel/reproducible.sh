@@ -88,14 +88,23 @@ funcs=$(readelf -sW "$tmp/c/livepatch-cmdline.ko" | awk '$4 == "FUNC" {print $8}
 "$kb" "${common[@]}" --sourcedir "$kdir/src" --cache "$tmp/a/cache" -j2 -v -o "$tmp/d" \
   --check-reproducible "$repo/testdata/patches/meminfo.patch" > "$tmp/d.log" 2>&1 ||
   { cat "$tmp/d.log"; fail "another module: --check-reproducible failed"; }
-first_build_compiles() { # the module's files compiled by the first build's own commands
+module_compiles() { # module_compiles LOG: the module's files its first build compiled itself
   awk '/building again for --check-reproducible/ { exit }
-    /^\+ / { while (match($0, /-c -o [^ ]*\/(klp_runtime|klp_patch_info)\.o/)) {
+    /^\+ / { while (match($0, /-c -o [^ ]*\/(klp_runtime|klp_patch_info|[^ \/]*\.mod)\.o/)) {
         print substr($0, RSTART + 6, RLENGTH - 6); $0 = substr($0, RSTART + RLENGTH) } }' \
-    "$tmp/d.log" | sed 's|.*/||' | sort -u | paste -sd' '
+    "$1" | sed 's|.*/||' | sort -u | paste -sd' '
 }
-[[ $(first_build_compiles) == klp_patch_info.o ]] ||
-  fail "another module: compiled '$(first_build_compiles)', not the descriptors alone"
+[[ $(module_compiles "$tmp/d.log") == "klp_patch_info.o livepatch-meminfo.mod.o" ]] ||
+  fail "another module: compiled '$(module_compiles "$tmp/d.log")', not the descriptors and .mod.o"
 grep -q "reproducible: a second build is bit-identical" "$tmp/d.log" ||
   fail "another module: the stored runtime differs from the one make compiles for its name"
+# 5. The same module again: modpost writes the same .mod.c, so the .mod.o compiled for it
+# above is used; the module is the same.
+"$kb" "${common[@]}" --sourcedir "$kdir/src" --cache "$tmp/a/cache" -j2 -v -o "$tmp/e" \
+  "$repo/testdata/patches/meminfo.patch" > "$tmp/e.log" 2>&1 ||
+  { cat "$tmp/e.log"; fail "the same module again: klp-build failed"; }
+[[ $(module_compiles "$tmp/e.log") == klp_patch_info.o ]] ||
+  fail "the same module again: compiled '$(module_compiles "$tmp/e.log")', not the descriptors"
+cmp "$tmp/d/livepatch-meminfo.ko" "$tmp/e/livepatch-meminfo.ko" ||
+  fail "the same module again: the module with the kept .mod.o differs"
 echo "reproducible: ok"

@@ -247,6 +247,52 @@ TEST(KlpBuildRelink, RuntimeObjectsCompiledOncePerTemplate) {
   EXPECT_FALSE(fs::exists(store + "/klp_runtime.o"));
 }
 
+// The <name>.mod.o of a module is compiled again only when modpost writes another <name>.mod.c
+// for that name (or the command differs): a revised fix importing the same symbols links with
+// the object compiled for the last build, which a build without a store does not keep.
+TEST(KlpBuildRelink, ModObjectKeptPerModuleName) {
+  ScratchDir dir;
+  std::string store = dir.file("links/key.objects/runtime");
+  ModuleSpec spec;
+  spec.kbuild_dir = dir.path();
+  auto link = [&](const std::string &name, const std::string &imports, const std::string &run,
+                  const std::string &store) {
+    LinkTemplate t;
+    t.dir = dir.file(run);
+    t.name = name;
+    t.compiles = 2;
+    std::string base = t.dir + "/" + name;
+    t.commands = {"true",
+                  "true",
+                  "true",
+                  "echo '" + imports + "' > " + base + ".mod.c", // modpost
+                  "cp " + base + ".mod.c " + base + ".mod.o && basename " + t.dir + " >> " +
+                      dir.file("compiled"),
+                  "cp " + base + ".mod.o " + base + ".ko"};
+    fs::create_directories(t.dir);
+    spec.name = name;
+    EXPECT_EQ(link_by_template(t, spec, store), base + ".ko");
+    return read_text(base + ".ko");
+  };
+  auto compiled = [&] {
+    std::string log = read_text(dir.file("compiled"));
+    fs::remove(dir.file("compiled"));
+    return log;
+  };
+  EXPECT_EQ(link("livepatch-fix", "printk", "run1", store), "printk\n");
+  EXPECT_EQ(compiled(), "run1\n");
+  EXPECT_EQ(link("livepatch-fix", "printk", "run2", store), "printk\n");
+  EXPECT_EQ(compiled(), "");
+  EXPECT_EQ(link("livepatch-fix", "printk kmalloc", "run3", store), "printk kmalloc\n");
+  EXPECT_EQ(compiled(), "run3\n");
+  EXPECT_EQ(link("livepatch-other", "printk kmalloc", "run4", store), "printk kmalloc\n");
+  EXPECT_EQ(compiled(), "run4\n");
+  EXPECT_EQ(link("livepatch-fix", "printk kmalloc", "run5", store), "printk kmalloc\n");
+  EXPECT_EQ(compiled(), "");
+  EXPECT_EQ(link("livepatch-fix", "printk kmalloc", "run6", ""), "printk kmalloc\n");
+  EXPECT_EQ(compiled(), "run6\n");
+}
+
 // A link template from one module serves the next: its directory and both spellings of its
 // name are put in everywhere kbuild writes them, and a template whose old names occur in any
 // other form is not used.
