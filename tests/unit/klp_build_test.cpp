@@ -462,6 +462,18 @@ TEST(KlpBuildTarget, KallsymsOfAnotherKernelIsRefused) {
                   "0 of the other 1 vmlinux exports; copy /proc/kallsyms on a machine running this "
                   "kernel");
   }
+  // Both missing: the first in Module.symvers is named, the other counted.
+  write_text(dir.file("none"), "ffffffff82000000 D jiffies_64\nffffffff81000000 T printk_x\n");
+  try {
+    check_kallsyms_matches_symvers(dir.file("none"), dir.file("Module.symvers"), config);
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(": 'printk', exported by vmlinux (" +
+                                         dir.file("Module.symvers") +
+                                         ":1), is not in it, nor are 1 of the other 1 vmlinux"),
+              std::string::npos)
+        << e.what();
+  }
   // Without CONFIG_KALLSYMS_ALL no copy lists exported data: nothing to compare.
   write_text(dir.file("config"), "CONFIG_LIVEPATCH=y\n");
   EXPECT_NO_THROW(check_kallsyms_matches_symvers(dir.file("other"), dir.file("Module.symvers"),
