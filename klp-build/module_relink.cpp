@@ -77,20 +77,8 @@ std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std
 
 namespace {
 
-// Copies `from` to `to` through a temporary name, so that no reader of `to` sees half a file
-// (the store is shared by concurrent runs); false if it could not.
-bool copy_file_atomically(const std::string &from, const std::string &to) {
-  std::error_code ec;
-  fs::create_directories(fs::path(to).parent_path(), ec);
-  std::string tmp = to + ".tmp." + std::to_string(getpid());
-  bool done = fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (done)
-    fs::rename(tmp, to, ec);
-  done = done && !ec;
-  fs::remove(tmp, ec);
-  return done;
-}
-
+// Writes `path` through a temporary name, so that no reader sees half a file (the cache is
+// shared by concurrent runs); false if it could not.
 bool write_file_atomically(const std::string &path, const std::string &text) {
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
@@ -104,6 +92,21 @@ bool write_file_atomically(const std::string &path, const std::string &text) {
   done = done && !ec;
   fs::remove(tmp, ec);
   return done;
+}
+
+bool copy_file_atomically(const std::string &from, const std::string &to) {
+  std::error_code ec;
+  return fs::is_regular_file(from, ec) && write_file_atomically(to, read_text_file(from));
+}
+
+// Puts `object` into the store as `kept`, the one file of its directory (<name>.mod/<key>.o):
+// the .mod.o of a module name compiled last.
+void keep_only(const std::string &kept, const std::string &object) {
+  std::error_code ec;
+  for (const fs::directory_entry &e : fs::directory_iterator(fs::path(kept).parent_path(), ec))
+    if (e.path() != kept)
+      fs::remove(e.path(), ec);
+  copy_file_atomically(object, kept);
 }
 
 } // namespace
@@ -273,17 +276,17 @@ std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec,
 
   static const char *kSteps[] = {"composite object", "modpost", ".mod.o", ".ko"};
   for (size_t i = t.compiles; i < t.commands.size(); i++) {
-    bool mod_o = i == t.compiles + 2;
-    // Its inputs: the command (with the module's directory, mapped away from the object, left
-    // out) and the .mod.c that modpost just wrote.
-    std::string key;
-    if (mod_o && !store.empty()) {
+    // The .mod.o is named in the store by its inputs: the command (with the module's
+    // directory, mapped away from the object, left out) and the .mod.c modpost just wrote.
+    std::string kept;
+    if (i == t.compiles + 2 && !store.empty()) {
       std::string command = t.commands[i];
       for (size_t pos; (pos = command.find(t.dir)) != std::string::npos;)
         command.replace(pos, t.dir.size(), "@DIR@");
-      key = cache_key(command + "\n" + read_text_file(base + ".mod.c"));
-      if (read_text_file(store + "/" + spec.name + ".mod.key") == key &&
-          copy_file_atomically(store + "/" + spec.name + ".mod.o", base + ".mod.o"))
+      kept = store + "/" + spec.name + ".mod/" +
+             cache_key(command + "\n" + read_text_file(base + ".mod.c")) + ".o";
+      std::error_code ec;
+      if (fs::copy_file(kept, base + ".mod.o", fs::copy_options::overwrite_existing, ec))
         continue;
     }
     // The command is kbuild's own record of what make ran for this step.
@@ -292,9 +295,8 @@ std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec,
                     std::string("linking the livepatch module (") + kSteps[i - t.compiles] + ")");
     if (i == t.compiles + 1)
       check_modpost_output(spec, r.output);
-    // The key is written after the object: a reader that sees it sees the object it names.
-    if (!key.empty() && copy_file_atomically(base + ".mod.o", store + "/" + spec.name + ".mod.o"))
-      write_file_atomically(store + "/" + spec.name + ".mod.key", key);
+    if (!kept.empty())
+      keep_only(kept, base + ".mod.o");
   }
   return base + ".ko";
 }

@@ -291,6 +291,12 @@ TEST(KlpBuildRelink, ModObjectKeptPerModuleName) {
   EXPECT_EQ(compiled(), "");
   EXPECT_EQ(link("livepatch-fix", "printk kmalloc", "run6", ""), "printk kmalloc\n");
   EXPECT_EQ(compiled(), "run6\n");
+  // One object kept per name: the last.
+  for (const char *name : {"livepatch-fix", "livepatch-other"})
+    EXPECT_EQ(std::distance(fs::directory_iterator(store + "/" + name + ".mod"),
+                            fs::directory_iterator()),
+              1)
+        << name;
 }
 
 // A link template from one module serves the next: its directory and both spellings of its
