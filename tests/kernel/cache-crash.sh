@@ -38,10 +38,15 @@ cmp "$tmp/c2/livepatch-meminfo.ko" "$ref_meminfo" || fail "concurrent meminfo mo
 echo "concurrent: both modules as alone"
 
 # 2. SIGKILL once klp-build has printed phase AFTER's line, i.e. during the phase after it.
+# With HOLD=DIR, the run is killed once DIR/held exists instead (a held process, see below).
 kill_after() { # kill_after PHASE NAME PATCH
   local phase=$1 name=$2 patch=$3 log=$tmp/$2.log
   "$kb" "${args[@]}" --cache "$tmp/shared" -o "$tmp/$name" "$patch" > "$log" 2>&1 &
   local pid=$! i
+  if [[ -n ${HOLD:-} ]]; then
+    wait_held "$HOLD" $pid "$log"
+    grep -q "^klp-build: $phase " "$log" || { cat "$log"; fail "$name: held before phase '$phase'"; }
+  fi
   for ((i = 0; i < 6000; i++)); do
     grep -q "^klp-build: $phase " "$log" && break
     kill -0 $pid 2> /dev/null || break
@@ -49,6 +54,7 @@ kill_after() { # kill_after PHASE NAME PATCH
   done
   kill -9 $pid 2> /dev/null || { cat "$log"; fail "$name: the run ended before phase '$phase'"; }
   wait $pid 2> /dev/null || true
+  [[ -z ${HOLD:-} ]] || kill -9 "$(cat "$HOLD/pid")" # the held process outlives the run
   # Written atomically or not at all: no module, or a whole one.
   local ko p=${patch##*/}
   p=${p%.patch}
@@ -72,8 +78,19 @@ again k-patched "$cmdline" "$ref_cmdline"
 # During the diff, the original and patched objects all built.
 kill_after patched k-diff "$cmdline"
 again k-diff "$meminfo" "$ref_meminfo"
-# During the module link (the link template may be half written).
-kill_after diff k-link "$meminfo"
+# During the module link (the link template may be half written). The link takes ~0.1 s now
+# that the module's compiles are kept from earlier runs: an `ld` first in PATH holds the
+# module's first link step (the run's first ld), so the kill lands inside the link.
+mkdir -p "$tmp/hold/bin"
+cat > "$tmp/hold/bin/ld" << EOF
+#!/bin/sh
+if mkdir "$tmp/hold/first" 2> /dev/null; then
+  echo \$\$ > "$tmp/hold/pid" && mkdir "$tmp/hold/held" && exec sleep 600
+fi
+exec $(command -v ld) "\$@"
+EOF
+chmod +x "$tmp/hold/bin/ld"
+PATH=$tmp/hold/bin:$PATH HOLD=$tmp/hold kill_after diff k-link "$meminfo"
 again k-link "$meminfo" "$ref_meminfo"
 # During the prepare of a fresh entry: the next run must not take it as ready.
 rm -rf "$tmp/shared"
