@@ -169,6 +169,10 @@ public:
   bool tryAddingSymbolicOperand(llvm::MCInst &inst, llvm::raw_ostream &, int64_t value, uint64_t,
                                 bool is_branch, uint64_t offset, uint64_t width) override {
 #endif
+    // extents() asks for neither; the role would read the instruction's description from
+    // LLVM's instruction table (850 KiB) for nothing.
+    if (!reports && !printing)
+      return false;
     // The operand about to be added is the next one; its role tells immediates from
     // displacements.
     OperandField::Kind kind;
