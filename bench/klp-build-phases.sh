@@ -5,10 +5,12 @@
 # into a new directory and the cache is empty: nothing prepared, nothing compiled, as on a
 # machine that has just installed linux-source. One-file patches, in the order a maintainer
 # meets them:
-#   cold          testdata/patches/cmdline.patch on the fresh tree and the empty cache
-#                 (olddefconfig and modules_prepare included)
-#   same unit     bench/patches/cmdline-v2.patch: a revised fix to the same file; its original
-#                 object is in the cache (the warm case)
+#   cold          fix.patch (testdata/patches/cmdline.patch) on the fresh tree and the empty
+#                 cache (olddefconfig and modules_prepare included)
+#   same unit     fix.patch revised in place (now bench/patches/cmdline-v2.patch): the same
+#                 file, its original object in the cache, the same module name (the warm case)
+#   new name      the same revision as a patch of another name, so another module name: the
+#                 module's <name>.mod.c is compiled anew
 #   another unit  testdata/patches/meminfo.patch: a second patch on the same tree; make
 #                 compiles its original object
 #   large unit    bench/patches/sched-show-task.patch on kernel/sched/core.c (6.1)
@@ -47,7 +49,7 @@ run() { # run LABEL
   start=$(date +%s%N)
   "$kb" --cache "$tmp/cache" --compiler-launcher "$repo/bench/cc-timer" \
     --sourcedir "$src" --config "$DEBIAN_CONFIG" --kallsyms "$DEBIAN_KALLSYMS" \
-    --headers "$DEBIAN_HEADERS" -o "$tmp/out" "$repo/$patch" \
+    --headers "$DEBIAN_HEADERS" -o "$tmp/out" "$patch" \
     > "$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
   end=$(date +%s%N)
   local total
@@ -68,8 +70,13 @@ run() { # run LABEL
     "$(wc -l < "$KLP_CC_TIMER_LOG")" "$cc"
   printf '  ratio total/sum %s, total/busy %s\n' "$by_sum" "$by_busy"
 }
-label="cold: empty cache (prepare included)" patch=testdata/patches/cmdline.patch run
-label="same unit: a revised fix, original cached" patch=bench/patches/cmdline-v2.patch run
-label="another unit: a second patch on the same tree" patch=testdata/patches/meminfo.patch run
+# The maintainer's fix.patch, then revised in place: the module keeps its name.
+cp "$repo/testdata/patches/cmdline.patch" "$tmp/fix.patch"
+label="cold: empty cache (prepare included)" patch=$tmp/fix.patch run
+cp "$repo/bench/patches/cmdline-v2.patch" "$tmp/fix.patch"
+label="same unit: fix.patch revised, original cached" patch=$tmp/fix.patch run
+label="same unit: the revision as a new patch (another module name)" \
+  patch=$repo/bench/patches/cmdline-v2.patch run
+label="another unit: a second patch on the same tree" patch=$repo/testdata/patches/meminfo.patch run
 [[ $series != 6.1 ]] ||
-  label="large unit: kernel/sched/core.c" patch=bench/patches/sched-show-task.patch run
+  label="large unit: kernel/sched/core.c" patch=$repo/bench/patches/sched-show-task.patch run
