@@ -1,6 +1,7 @@
 // Generate, link and write: the livepatch module. Its runtime and descriptors do not depend on
 // the diff, so they are generated first and compiled beside the pipeline, on the core that the
-// make of one unit leaves idle; once the diff is done, link() adds the diff objects, and
+// make of one unit leaves idle (the runtime only for a target's first module: later ones copy
+// it, module_relink.h); once the diff is done, link() adds the diff objects, and
 // write_module() converts the livepatch relocations and signs the result.
 #pragma once
 
