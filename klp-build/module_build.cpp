@@ -67,9 +67,14 @@ std::string ModuleBuild::link(const std::vector<std::string> &diff_objects) {
 
 std::string runtime_store_path(const std::string &template_path, const ModuleSpec &spec,
                                const std::string &dir) {
+  std::string runtime = read_text_file(dir + "/klp_runtime.c");
+  // A runtime of an older data directory (KLP_DATA_DIR) that takes KBUILD_MODNAME from kbuild
+  // compiles differently for each module: nothing is kept.
+  if (runtime.find("\n#undef KBUILD_MODNAME\n#define KBUILD_MODNAME \"klp_runtime\"\n") ==
+      std::string::npos)
+    return "";
   return template_path + ".objects/" +
-         cache_key(spec.cc_version + "\n" + read_text_file(dir + "/klp_runtime.c") +
-                   read_text_file(dir + "/klp_build.h"));
+         cache_key(spec.cc_version + "\n" + runtime + read_text_file(dir + "/klp_build.h"));
 }
 
 ModuleSpec module_spec_for(const Inputs &in, const KbuildTree &tree) {

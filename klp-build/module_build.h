@@ -85,7 +85,8 @@ std::string link_template_path(const std::string &cache_root, const ModuleSpec &
 
 // Where the runtime objects that compile alike for every module (module_relink.h) are kept beside
 // the link template at `template_path`: keyed by the compiler's version and the runtime's sources
-// (as written into `dir`); the template's key holds the rest (link_template_path()).
+// (as written into `dir`); the template's key holds the rest (link_template_path()). "" (keep
+// nothing) when the runtime does not pin KBUILD_MODNAME (runtime/klp_runtime.c).
 std::string runtime_store_path(const std::string &template_path, const ModuleSpec &spec,
                                const std::string &dir);
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "error.h"
+#include "module_build.h"
 #include "module_relink.h"
 #include "process.h"
 #include "replay.h"
@@ -245,6 +246,24 @@ TEST(KlpBuildRelink, RuntimeObjectsCompiledOncePerTemplate) {
   fs::remove_all(store);
   EXPECT_FALSE(compile_runtime(failing, spec, failing.dir, store, nullptr));
   EXPECT_FALSE(fs::exists(store + "/klp_runtime.o"));
+}
+
+// The runtime objects are kept per compiler and runtime source, and only for a runtime that
+// pins KBUILD_MODNAME (this project's does): an older data directory's runtime, which takes the
+// module's name from kbuild, is compiled for every module.
+TEST(KlpBuildRelink, RuntimeKeptOnlyWhenItPinsTheModuleName) {
+  ScratchDir dir;
+  ModuleSpec spec;
+  spec.cc_version = "gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0";
+  write_text(dir.file("klp_build.h"), "struct klp_build_patch_info;\n");
+  write_text(dir.file("klp_runtime.c"),
+             read_text(std::string(KLP_SOURCE_DIR) + "/runtime/klp_runtime.c"));
+  std::string kept = runtime_store_path(dir.file("links/key"), spec, dir.path());
+  EXPECT_TRUE(kept.starts_with(dir.file("links/key.objects/"))) << kept;
+  spec.cc_version = "gcc-12 (Debian 12.2.0-14+deb12u2) 12.2.0";
+  EXPECT_NE(runtime_store_path(dir.file("links/key"), spec, dir.path()), kept);
+  write_text(dir.file("klp_runtime.c"), "#define pr_fmt(fmt) KBUILD_MODNAME \": \" fmt\n");
+  EXPECT_EQ(runtime_store_path(dir.file("links/key"), spec, dir.path()), "");
 }
 
 // The <name>.mod.o of a module is compiled again only when modpost writes another <name>.mod.c
