@@ -75,22 +75,31 @@ again() { # again NAME PATCH REF: the next run on the killed cache
 # During the patched build: the entry's files are unshared and patched (the dirty marker).
 kill_after original k-patched "$meminfo"
 again k-patched "$cmdline" "$ref_cmdline"
-# During the diff, the original and patched objects all built.
-kill_after patched k-diff "$cmdline"
-again k-diff "$meminfo" "$ref_meminfo"
-# During the module link (the link template may be half written). The link takes ~0.1 s now
-# that the module's compiles are kept from earlier runs: an `ld` first in PATH holds the
-# module's first link step (the run's first ld), so the kill lands inside the link.
-mkdir -p "$tmp/hold/bin"
-cat > "$tmp/hold/bin/ld" << EOF
+# The diff and the link of a warm run take a few tens of ms, less than the poll above: an `ld`
+# first in PATH holds the first ld whose arguments match PATTERN (sleeps until the test kills
+# it), so the kill lands there.
+ld_hold() { # ld_hold DIR PATTERN: DIR/bin/ld
+  mkdir -p "$1/bin"
+  cat > "$1/bin/ld" << EOF
 #!/bin/sh
-if mkdir "$tmp/hold/first" 2> /dev/null; then
-  echo \$\$ > "$tmp/hold/pid" && mkdir "$tmp/hold/held" && exec sleep 600
-fi
+case "\$*" in
+$2) if mkdir "$1/first" 2> /dev/null; then
+    echo \$\$ > "$1/pid" && mkdir "$1/held" && exec sleep 600
+  fi ;;
+esac
 exec $(command -v ld) "\$@"
 EOF
-chmod +x "$tmp/hold/bin/ld"
-PATH=$tmp/hold/bin:$PATH HOLD=$tmp/hold kill_after diff k-link "$meminfo"
+  chmod +x "$1/bin/ld"
+}
+# After the diff, the original and patched objects all built: held at the module's first link
+# step (its composite object), before the link writes anything.
+ld_hold "$tmp/hold-diff" '*'
+PATH=$tmp/hold-diff/bin:$PATH HOLD=$tmp/hold-diff kill_after patched k-diff "$cmdline"
+again k-diff "$meminfo" "$ref_meminfo"
+# During the module link, once what it keeps in the cache (a new .mod.o) is written: held at
+# its last step, the .ko's ld.
+ld_hold "$tmp/hold-link" '*.ko\ *'
+PATH=$tmp/hold-link/bin:$PATH HOLD=$tmp/hold-link kill_after diff k-link "$meminfo"
 again k-link "$meminfo" "$ref_meminfo"
 # During the prepare of a fresh entry: the next run must not take it as ready.
 rm -rf "$tmp/shared"
