@@ -1,7 +1,5 @@
 #include "module_relink.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -10,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "elf_writer.h"
 #include "error.h"
 #include "kbuild.h"
 #include "kconfig.h"
@@ -77,26 +76,17 @@ std::optional<LinkTemplate> read_link_template(const ModuleSpec &spec, const std
 
 namespace {
 
-// Writes `path` through a temporary name, so that no reader sees half a file (the cache is
-// shared by concurrent runs); false if it could not.
-bool write_file_atomically(const std::string &path, const std::string &text) {
+// Copies `from` into the cache at `to`, atomically (concurrent runs share the cache), or not at
+// all: a file the cache lacks costs a compile later, not the build.
+void keep_in_cache(const std::string &from, const std::string &to) {
   std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  std::ofstream out(tmp);
-  out << text;
-  out.close();
-  bool done = !out.fail();
-  if (done)
-    fs::rename(tmp, path, ec);
-  done = done && !ec;
-  fs::remove(tmp, ec);
-  return done;
-}
-
-bool copy_file_atomically(const std::string &from, const std::string &to) {
-  std::error_code ec;
-  return fs::is_regular_file(from, ec) && write_file_atomically(to, read_text_file(from));
+  if (!fs::is_regular_file(from, ec))
+    return;
+  fs::create_directories(fs::path(to).parent_path(), ec);
+  try {
+    write_file_atomically(to, read_text_file(from));
+  } catch (const Error &) {
+  }
 }
 
 // Puts `object` into the store as `kept`, the one file of its directory (<name>.mod/<key>.o):
@@ -106,7 +96,7 @@ void keep_only(const std::string &kept, const std::string &object) {
   for (const fs::directory_entry &e : fs::directory_iterator(fs::path(kept).parent_path(), ec))
     if (e.path() != kept)
       fs::remove(e.path(), ec);
-  copy_file_atomically(object, kept);
+  keep_in_cache(object, kept);
 }
 
 } // namespace
@@ -117,8 +107,8 @@ void save_link_template(const LinkTemplate &t, const std::string &path) {
                      "\n";
   for (const std::string &c : t.commands)
     text += "cmd " + c + "\n";
-  if (!write_file_atomically(path, text))
-    throw Error(path + ": cannot write");
+  fs::create_directories(fs::path(path).parent_path());
+  write_file_atomically(path, text);
 }
 
 std::optional<LinkTemplate> load_link_template(const std::string &path) {
@@ -227,7 +217,7 @@ void store_runtime_objects(const LinkTemplate &t, const std::string &dir,
   for (size_t i = 0; i < t.compiles; i++) {
     std::string object = template_compile_object(i);
     if (compiles_alike_for_every_module(object) && !fs::exists(store + "/" + object, ec))
-      copy_file_atomically(dir + "/" + object, store + "/" + object);
+      keep_in_cache(dir + "/" + object, store + "/" + object);
   }
 }
 
@@ -281,8 +271,7 @@ std::string link_by_template(const LinkTemplate &t, const ModuleSpec &spec,
     std::string kept;
     if (i == t.compiles + 2 && !store.empty()) {
       std::string command = t.commands[i];
-      for (size_t pos; (pos = command.find(t.dir)) != std::string::npos;)
-        command.replace(pos, t.dir.size(), "@DIR@");
+      replace_all(command, t.dir, "@DIR@");
       kept = store + "/" + spec.name + ".mod/" +
              cache_key(command + "\n" + read_text_file(base + ".mod.c")) + ".o";
       std::error_code ec;
