@@ -76,29 +76,16 @@ again() { # again NAME PATCH REF: the next run on the killed cache
 kill_after original k-patched "$meminfo"
 again k-patched "$cmdline" "$ref_cmdline"
 # The diff and the link of a warm run take a few tens of ms, less than the poll above: an `ld`
-# first in PATH holds the first ld whose arguments match PATTERN (sleeps until the test kills
-# it), so the kill lands there.
-ld_hold() { # ld_hold DIR PATTERN: DIR/bin/ld
-  mkdir -p "$1/bin"
-  cat > "$1/bin/ld" << EOF
-#!/bin/sh
-case "\$*" in
-$2) if mkdir "$1/first" 2> /dev/null; then
-    echo \$\$ > "$1/pid" && mkdir "$1/held" && exec sleep 600
-  fi ;;
-esac
-exec $(command -v ld) "\$@"
-EOF
-  chmod +x "$1/bin/ld"
-}
+# first in PATH (lib.sh's hold_wrapper) holds the first ld whose arguments match a pattern, so
+# the kill lands there.
 # After the diff, the original and patched objects all built: held at the module's first link
 # step (its composite object), before the link writes anything.
-ld_hold "$tmp/hold-diff" '*'
+hold_wrapper "$tmp/hold-diff/bin/ld" "$tmp/hold-diff" '*' "$(command -v ld)"
 PATH=$tmp/hold-diff/bin:$PATH HOLD=$tmp/hold-diff kill_after patched k-diff "$cmdline"
 again k-diff "$meminfo" "$ref_meminfo"
 # During the module link, once what it keeps in the cache (a new .mod.o) is written: held at
 # its last step, the .ko's ld.
-ld_hold "$tmp/hold-link" '*.ko\ *'
+hold_wrapper "$tmp/hold-link/bin/ld" "$tmp/hold-link" '*.ko\ *' "$(command -v ld)"
 PATH=$tmp/hold-link/bin:$PATH HOLD=$tmp/hold-link kill_after diff k-link "$meminfo"
 again k-link "$meminfo" "$ref_meminfo"
 # During the prepare of a fresh entry: the next run must not take it as ready.

@@ -32,16 +32,30 @@ compile_like_kbuild() {
   (cd "$build" && eval "$cmd")
 }
 
-# hold_launcher DIR: writes DIR/hold-launcher, a compiler launcher that holds the first compile
-# it runs (sleeps until killed) and runs every later one; the first one makes DIR/held. So a
-# signal sent once DIR/held exists lands inside kbuild however fast or cached the rest is.
-hold_launcher() {
-  printf '#!/bin/sh\nif mkdir "%s" 2>/dev/null; then sleep 600; fi\nexec "$@"\n' "$1/held" \
-    >"$1/hold-launcher"
-  chmod +x "$1/hold-launcher"
+# hold_wrapper FILE DIR [PATTERN [PROGRAM]]: writes FILE, a wrapper that holds the first run
+# whose arguments match the shell pattern PATTERN (default: any): that run writes its pid to
+# DIR/pid, makes DIR/held and sleeps until killed. Every other run executes PROGRAM with its
+# arguments, or without PROGRAM its arguments as the command (a compiler launcher). So a signal
+# sent once DIR/held exists lands inside that step however fast or cached the rest is.
+hold_wrapper() {
+  local file=$1 dir=$2 pattern=${3:-*} program=${4:-}
+  mkdir -p "$(dirname "$file")"
+  cat >"$file" <<EOF
+#!/bin/sh
+case "\$*" in
+$pattern) if mkdir "$dir/first" 2>/dev/null; then
+    echo \$\$ >"$dir/pid" && mkdir "$dir/held" && exec sleep 600
+  fi ;;
+esac
+exec $program "\$@"
+EOF
+  chmod +x "$file"
 }
 
-# wait_held DIR PID LOG: waits (up to 5 minutes) until the launcher holds a compile; fails with
+# hold_launcher DIR: DIR/hold-launcher, a compiler launcher that holds the first compile.
+hold_launcher() { hold_wrapper "$1/hold-launcher" "$1"; }
+
+# wait_held DIR PID LOG: waits (up to 5 minutes) until a hold_wrapper holds its step; fails with
 # LOG shown if PID ended first.
 wait_held() {
   local i
@@ -51,5 +65,5 @@ wait_held() {
     sleep 0.2
   done
   cat "$3"
-  fail "klp-build never ran the compiler launcher"
+  fail "klp-build never reached the held step ($1)"
 }
