@@ -88,7 +88,8 @@ config = "$(val "$env612" DEBIAN_CONFIG)"
 kallsyms = "$(val "$env612" DEBIAN_KALLSYMS)"
 headers = "$(val "$env612" DEBIAN_HEADERS)"
 
-# The same tree and config again: it shares the first one's prepared tree.
+# The same tree and config again: the two share one prepared tree (whichever starts first
+# prepares it).
 [target.testkernel-again]
 sourcedir = "$E2E_SRC"
 config = "$E2E_CONFIG"
@@ -180,12 +181,17 @@ for kind in distcc local; do
       fail "$kind batch: $t: $(field "$dir" "$t" result): $(field "$dir" "$t" reason | head -n 1) (log: $dir/modules/$t/klp-build.log)"
     fi
   done
+  # The two targets of one tree and config start in whichever order the batch's slots free up:
+  # whichever takes the tree's lock first prepares it, the other waits and reuses it.
+  tree_lines=$(sed -n 's/^klp-build: \(prepared the tree\|reusing the prepared tree\) in \([^:( ]*\).*/\1 \2/p' \
+    "$dir/modules/testkernel/klp-build.log" "$dir/modules/testkernel-again/klp-build.log" | sort)
   if [[ $(field "$dir" testkernel-again result) == built ]] &&
-    grep -q '^klp-build: reusing the prepared tree' "$dir/modules/testkernel-again/klp-build.log" &&
+    [[ $(awk '{ print $1 }' <<<"$tree_lines" | tr '\n' ' ') == "prepared reusing " ]] &&
+    [[ $(awk '{ print $NF }' <<<"$tree_lines" | sort -u | wc -l) == 1 ]] &&
     [[ $(field "$dir" testkernel-again sha256) == "$(field "$dir" testkernel sha256)" ]]; then
-    pass "$kind batch: testkernel-again reused testkernel's prepared tree, the same module"
+    pass "$kind batch: testkernel and testkernel-again: one prepared the tree, the other reused it, the same module"
   else
-    fail "$kind batch: testkernel-again: $(field "$dir" testkernel-again result), $(grep -E 'prepared|reusing' "$dir/modules/testkernel-again/klp-build.log"), sha256 $(field "$dir" testkernel-again sha256) vs $(field "$dir" testkernel sha256)"
+    fail "$kind batch: testkernel-again: $(field "$dir" testkernel-again result), tree: $(tr '\n' ';' <<<"$tree_lines"), sha256 $(field "$dir" testkernel-again sha256) vs $(field "$dir" testkernel sha256)"
   fi
   reason=$(field "$dir" no-livepatch reason)
   if [[ $(field "$dir" no-livepatch result) == failed && $reason == *CONFIG_LIVEPATCH* ]]; then
