@@ -213,6 +213,8 @@ bool compiles_alike_for_every_module(const std::string &object) {
 
 void store_runtime_objects(const LinkTemplate &t, const std::string &dir,
                            const std::string &store) {
+  if (store.empty())
+    return;
   std::error_code ec;
   for (size_t i = 0; i < t.compiles; i++) {
     std::string object = template_compile_object(i);
@@ -242,8 +244,7 @@ bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::s
   } catch (const Error &) {
     return false;
   }
-  if (!store.empty())
-    store_runtime_objects(t, dir, store);
+  store_runtime_objects(t, dir, store);
   // modpost reads each object's record for the CRCs of what it exports: nothing.
   for (const char *o : {"klp_runtime.o", "klp_patch_info.o"})
     std::ofstream(dir + "/." + o + ".cmd", std::ios::trunc);

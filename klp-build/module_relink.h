@@ -80,7 +80,8 @@ bool compile_runtime(const LinkTemplate &t, const ModuleSpec &spec, const std::s
                      const std::string &store, const std::atomic<bool> *cancel);
 
 // Puts the objects of `dir` that compile alike for every module into `store`, each atomically;
-// those already there are left.
+// those already there are left. An empty `store` (runtime_store_path()'s "keep nothing") keeps
+// nothing.
 void store_runtime_objects(const LinkTemplate &t, const std::string &dir, const std::string &store);
 
 // Links the module in the template's directory by its link steps, with the diff objects of

@@ -266,6 +266,22 @@ TEST(KlpBuildRelink, RuntimeKeptOnlyWhenItPinsTheModuleName) {
   EXPECT_EQ(runtime_store_path(dir.file("links/key"), spec, dir.path()), "");
 }
 
+// "" is runtime_store_path()'s answer for a runtime that does not pin the name: nothing is
+// kept anywhere (the store's paths are "" + "/klp_runtime.o", the file system's root).
+TEST(KlpBuildRelink, NoStoreKeepsNothing) {
+  ScratchDir dir;
+  write_text(dir.file("klp_runtime.o"), "runtime object\n");
+  LinkTemplate t;
+  t.compiles = 2;
+  std::error_code ec;
+  bool existed = fs::exists("/klp_runtime.o", ec);
+  store_runtime_objects(t, dir.path(), "");
+  bool exists = fs::exists("/klp_runtime.o", ec);
+  if (exists && !existed)
+    fs::remove("/klp_runtime.o", ec);
+  EXPECT_EQ(exists, existed) << "the runtime object was written to /klp_runtime.o";
+}
+
 // The <name>.mod.o of a module is compiled again only when modpost writes another <name>.mod.c
 // for that name (or the command differs): a revised fix importing the same symbols links with
 // the object compiled for the last build, which a build without a store does not keep.
